@@ -1,0 +1,3 @@
+from imdb_edge.cli import main
+
+main()

@@ -1,0 +1,228 @@
+"""Text -> model input, the one implementation shared by training and the device.
+
+The tokenizer is deliberately simple so that it can be reproduced exactly, both by
+this numpy code and by standard ONNX string operators:
+
+1. encode as UTF-8;
+2. ASCII letters are lowercased (other letters are left as they are, like the `C`
+   locale does);
+3. every ASCII whitespace or punctuation character separates tokens;
+4. the token ``br`` (what is left of the ``<br />`` markup in IMDB reviews) is
+   dropped.
+
+Features are the word n-grams (n = 1..ngram_max) of that token sequence, joined by
+a single space. The vocabulary holds the `max_features` n-grams found in the most
+training documents. A review becomes the set of feature ids it contains (multi-hot),
+optionally scaled per feature (`feature_weights`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.errors import ImdbEdgeError
+
+TOKENIZER_NAME = "ascii-split-v1"
+SEPARATORS = string.whitespace + string.punctuation
+STOP_TOKENS = ("br",)
+FORMAT_NAME = "imdb-edge-vectorizer"
+FORMAT_VERSION = 1
+
+_SEP_BYTES = SEPARATORS.encode("ascii")
+_TABLE = bytes.maketrans(
+    _SEP_BYTES + string.ascii_uppercase.encode("ascii"),
+    b" " * len(_SEP_BYTES) + string.ascii_lowercase.encode("ascii"),
+)
+_STOP_BYTES = tuple(t.encode("ascii") for t in STOP_TOKENS)
+WEIGHTINGS = ("binary",)
+
+
+def tokenize_bytes(text: str) -> list[bytes]:
+    """Split `text` into UTF-8 tokens; the hot path, so it stays in C-level calls."""
+    tokens = text.encode("utf-8", "surrogatepass").translate(_TABLE).split()
+    for stop in _STOP_BYTES:
+        if stop in tokens:
+            tokens = [t for t in tokens if t != stop]
+    return tokens
+
+
+def tokenize(text: str) -> list[str]:
+    """The token sequence of `text` as strings (for people and tests)."""
+    return [t.decode("utf-8", "surrogatepass") for t in tokenize_bytes(text)]
+
+
+def _ngrams(tokens: list[bytes], ngram_max: int) -> Iterable[bytes]:
+    yield from tokens
+    for n in range(2, ngram_max + 1):
+        yield from map(b" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
+
+
+@dataclass(frozen=True)
+class VectorizerConfig:
+    """How text becomes features; stored with every model."""
+
+    max_features: int = 10_000
+    ngram_max: int = 1
+    min_df: int = 1
+    weighting: str = "binary"
+
+    def __post_init__(self) -> None:
+        if self.max_features < 1:
+            raise ImdbEdgeError(f"max_features must be >= 1, got {self.max_features}")
+        if not 1 <= self.ngram_max <= 5:
+            raise ImdbEdgeError(f"ngram_max must be between 1 and 5, got {self.ngram_max}")
+        if self.min_df < 1:
+            raise ImdbEdgeError(f"min_df must be >= 1, got {self.min_df}")
+        if self.weighting not in WEIGHTINGS:
+            raise ImdbEdgeError(f"unknown weighting {self.weighting!r}; choose from {', '.join(WEIGHTINGS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tokenizer": TOKENIZER_NAME, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VectorizerConfig:
+        data = dict(data)
+        tokenizer = data.pop("tokenizer", TOKENIZER_NAME)
+        if tokenizer != TOKENIZER_NAME:
+            raise ImdbEdgeError(f"unsupported tokenizer {tokenizer!r} (this version knows {TOKENIZER_NAME})")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ImdbEdgeError(f"unknown vectorizer setting(s): {', '.join(unknown)}")
+        return cls(**data)
+
+
+class Vectorizer:
+    """Maps reviews to feature ids of a fixed vocabulary."""
+
+    def __init__(
+        self,
+        config: VectorizerConfig,
+        vocabulary: Sequence[str],
+        feature_weights: np.ndarray | None = None,
+    ) -> None:
+        if not vocabulary:
+            raise ImdbEdgeError("the vocabulary is empty")
+        keys = [term.encode("utf-8", "surrogatepass") for term in vocabulary]
+        if len(set(keys)) != len(keys):
+            raise ImdbEdgeError("the vocabulary has duplicate terms")
+        if feature_weights is not None:
+            feature_weights = np.asarray(feature_weights, dtype=np.float32)
+            if feature_weights.shape != (len(keys),):
+                raise ImdbEdgeError(f"feature_weights has shape {feature_weights.shape}, expected ({len(keys)},)")
+        self.config = config
+        self.vocabulary = list(vocabulary)
+        self.feature_weights = feature_weights
+        self._index = {key: i for i, key in enumerate(keys)}
+
+    @property
+    def size(self) -> int:
+        return len(self.vocabulary)
+
+    # ---- building -------------------------------------------------------------
+    @classmethod
+    def fit(cls, texts: Iterable[str], config: VectorizerConfig | None = None) -> Vectorizer:
+        """Pick the n-grams present in the most documents (ties: byte order)."""
+        config = config or VectorizerConfig()
+        doc_freq: Counter[bytes] = Counter()
+        for text in texts:
+            doc_freq.update(set(_ngrams(tokenize_bytes(text), config.ngram_max)))
+        ranked = sorted(
+            (item for item in doc_freq.items() if item[1] >= config.min_df),
+            key=lambda item: (-item[1], item[0]),
+        )[: config.max_features]
+        if not ranked:
+            raise ImdbEdgeError("no terms found in the training texts")
+        return cls(config, [term.decode("utf-8", "surrogatepass") for term, _ in ranked])
+
+    # ---- encoding -------------------------------------------------------------
+    def feature_ids(self, text: str) -> np.ndarray:
+        """Sorted unique ids of the vocabulary features present in `text` (int64)."""
+        found = set(map(self._index.get, _ngrams(tokenize_bytes(text), self.config.ngram_max)))
+        found.discard(None)
+        return np.fromiter(sorted(found), dtype=np.int64, count=len(found))
+
+    def feature_ids_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Ragged ids of many texts: (ids, offsets), text i owns ids[offsets[i]:offsets[i+1]]."""
+        parts = [self.feature_ids(text) for text in texts]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=offsets[1:])
+        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return ids, offsets
+
+    def padded_ids(self, texts: Sequence[str], min_length: int = 1) -> np.ndarray:
+        """Ids padded to one length with the id `size` (a zero row in sparse graphs)."""
+        ids, offsets = self.feature_ids_batch(texts)
+        lengths = np.diff(offsets)
+        width = max(int(lengths.max(initial=0)), min_length)
+        out = np.full((len(texts), width), self.size, dtype=np.int64)
+        rows = np.repeat(np.arange(len(texts)), lengths)
+        cols = np.arange(len(ids)) - np.repeat(offsets[:-1], lengths)
+        out[rows, cols] = ids
+        return out
+
+    def multi_hot(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense (n, size) float32 matrix: the reference model's input."""
+        ids, offsets = self.feature_ids_batch(texts)
+        out = np.zeros((len(texts), self.size), dtype=np.float32)
+        rows = np.repeat(np.arange(len(texts)), np.diff(offsets))
+        out[rows, ids] = 1.0 if self.feature_weights is None else self.feature_weights[ids]
+        return out
+
+    # ---- serialization --------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "vocabulary": self.vocabulary,
+            "feature_weights": None if self.feature_weights is None else self.feature_weights.tolist(),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON: names this exact vectorizer."""
+        return hashlib.sha256(self.to_json().encode("utf-8", "surrogatepass")).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Vectorizer:
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            raise ImdbEdgeError("not an imdb-edge vectorizer (missing format tag)")
+        if data.get("version") != FORMAT_VERSION:
+            raise ImdbEdgeError(
+                f"vectorizer format version {data.get('version')!r} is not supported "
+                f"(this version reads {FORMAT_VERSION})"
+            )
+        vocabulary = data.get("vocabulary")
+        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+            raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
+        config = data.get("config")
+        if not isinstance(config, dict):
+            raise ImdbEdgeError("the vectorizer config is missing")
+        weights = data.get("feature_weights")
+        try:
+            weights_array = None if weights is None else np.asarray(weights, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ImdbEdgeError(f"the vectorizer feature_weights are not numbers: {exc}") from None
+        try:
+            return cls(VectorizerConfig.from_dict(config), vocabulary, weights_array)
+        except TypeError as exc:
+            raise ImdbEdgeError(f"bad vectorizer config: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Vectorizer:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ImdbEdgeError(f"the vectorizer is not valid JSON: {exc}") from None
+        return cls.from_dict(data)

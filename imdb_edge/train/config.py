@@ -1,0 +1,112 @@
+"""Training configuration: one dataclass, filled from flags or a TOML file."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.vectorizer import VectorizerConfig
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu")
+LOSSES = ("binary_crossentropy", "mse")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a trained model; stored in metrics.json."""
+
+    hidden: tuple[int, ...] = (16, 16)
+    activation: str = "relu"
+    loss: str = "binary_crossentropy"
+    optimizer: str = "rmsprop"
+    learning_rate: float | None = None
+    epochs: int = 20
+    batch_size: int = 512
+    validation_size: int = 10_000
+    split_seed: int = 1337
+    seed: int = 0
+    early_stopping: bool = True
+    patience: int = 2
+    dropout: float = 0.0
+    l2: float = 0.0
+    vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (all(h > 0 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
+            (self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}"),
+            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+            (self.patience >= 0, f"patience must be >= 0, got {self.patience}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.l2 >= 0.0, f"l2 must be >= 0, got {self.l2}"),
+            (
+                self.learning_rate is None or self.learning_rate > 0,
+                f"learning rate must be > 0, got {self.learning_rate}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ImdbEdgeError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["hidden"] = list(self.hidden)
+        data["vectorizer"] = self.vectorizer.to_dict()
+        return data
+
+    def updated(self, **changes: Any) -> TrainConfig:
+        """A copy with `changes` applied; None values mean 'keep'."""
+        return config_from_dict(changes, base=self)
+
+
+def parse_hidden(value: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    """'16,16' or [16, 16] -> (16, 16); '' or 'none' -> () (a linear model)."""
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        text = value.strip().lower()
+        items = [] if text in ("", "none", "0") else text.split(",")
+    try:
+        return tuple(int(item) for item in items)
+    except ValueError:
+        raise ImdbEdgeError(f"hidden sizes must be integers like 16,16; got {value!r}") from None
+
+
+def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> TrainConfig:
+    """Overlay `data` (from TOML or flags) on `base`; unknown keys are an error."""
+    base = base or TrainConfig()
+    data = {k: v for k, v in data.items() if v is not None}
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ImdbEdgeError(f"unknown training setting(s): {', '.join(unknown)}")
+    if "hidden" in data:
+        data["hidden"] = parse_hidden(data["hidden"])
+    if "vectorizer" in data:
+        vec = data["vectorizer"]
+        if isinstance(vec, dict):
+            merged = {**base.vectorizer.to_dict(), **vec}
+            data["vectorizer"] = VectorizerConfig.from_dict(merged)
+    try:
+        return replace(base, **data)
+    except TypeError as exc:
+        raise ImdbEdgeError(f"bad training setting: {exc}") from None
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ImdbEdgeError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ImdbEdgeError(f"{path} is not valid TOML: {exc}") from None

@@ -1,0 +1,167 @@
+"""The Large Movie Review Dataset, read from its official layout (folder or archive).
+
+Where the data comes from, in order: `--data PATH`, the IMDB_EDGE_DATA environment
+variable, the user cache folder, and finally a verified download into that cache.
+Empty or non-UTF-8 review files are skipped and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tarfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from imdb_edge.errors import ImdbEdgeError
+
+ENV_DATA = "IMDB_EDGE_DATA"
+ENV_CACHE = "IMDB_EDGE_CACHE"
+SPLITS = ("train", "test")
+LABEL_NAMES = ("neg", "pos")
+_MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
+LAYOUT_HINT = "expected aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt"
+
+
+@dataclass
+class Split:
+    """Reviews of one split in a fixed order: label (neg first), then id."""
+
+    texts: list[str]
+    labels: np.ndarray
+    ratings: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass
+class Dataset:
+    train: Split
+    test: Split
+    source: str
+    fingerprint: str
+    skipped: list[str] = field(default_factory=list)
+
+
+def cache_dir() -> Path:
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "imdb-edge"
+
+
+def resolve_data_path(data: str | Path | None = None, allow_download: bool = True) -> Path:
+    """Find the dataset: explicit path, env var, cache, else download into the cache."""
+    from imdb_edge.train.download import OFFICIAL_NAME, download_archive
+
+    for given, origin in ((data, "--data"), (os.environ.get(ENV_DATA), ENV_DATA)):
+        if given:
+            path = Path(given).expanduser()
+            if not path.exists():
+                raise ImdbEdgeError(f"{origin} points at {path}, which does not exist")
+            return path
+    cache = cache_dir()
+    for candidate in (cache / "aclImdb", cache / OFFICIAL_NAME):
+        if candidate.exists():
+            return candidate
+    if not allow_download:
+        raise ImdbEdgeError(
+            f"no IMDB dataset found: pass --data PATH or set {ENV_DATA} (an aclImdb/ folder or {OFFICIAL_NAME})"
+        )
+    return download_archive(cache / OFFICIAL_NAME)
+
+
+def _iter_folder(root: Path) -> Iterator[tuple[str, bytes]]:
+    if (root / "aclImdb").is_dir():
+        root = root / "aclImdb"
+    for split in SPLITS:
+        for label in LABEL_NAMES:
+            folder = root / split / label
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                yield f"{split}/{label}/{path.name}", path.read_bytes()
+
+
+def _iter_archive(path: Path) -> Iterator[tuple[str, bytes]]:
+    try:
+        with tarfile.open(path, mode="r|*") as archive:
+            for member in archive:
+                if member.isfile() and _MEMBER.search(member.name):
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        yield member.name, handle.read()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise ImdbEdgeError(
+            f"{path} is not a readable IMDB archive ({exc.__class__.__name__}: {exc}); "
+            f"it may be truncated or corrupt: download it again or set {ENV_DATA} to a good copy"
+        ) from None
+
+
+def load_dataset(path: str | Path) -> Dataset:
+    """Read every labeled review from an aclImdb folder or a .tar(.gz) archive."""
+    path = Path(path)
+    if path.is_dir():
+        members = _iter_folder(path)
+    elif path.is_file():
+        members = _iter_archive(path)
+    else:
+        raise ImdbEdgeError(f"{path} is neither a folder nor an archive")
+
+    rows: dict[str, list[tuple[int, int, int, str]]] = {s: [] for s in SPLITS}
+    skipped: list[str] = []
+    for name, raw in members:
+        match = _MEMBER.search(name)
+        if not match:
+            continue
+        split, label, review_id, rating = match.groups()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            skipped.append(f"{name}: not UTF-8")
+            continue
+        if not text.strip():
+            skipped.append(f"{name}: empty")
+            continue
+        rows[split].append((LABEL_NAMES.index(label), int(review_id), int(rating), text))
+
+    for split in SPLITS:
+        for label_index, label in enumerate(LABEL_NAMES):
+            if not any(row[0] == label_index for row in rows[split]):
+                raise ImdbEdgeError(f"{path}: no reviews found in {split}/{label}; {LAYOUT_HINT}")
+
+    digest = hashlib.sha256()
+    splits = {}
+    for split in SPLITS:
+        ordered = sorted(rows[split])
+        for label, review_id, rating, text in ordered:
+            digest.update(f"{split}/{label}/{review_id}_{rating}\n".encode())
+            digest.update(hashlib.sha256(text.encode("utf-8")).digest())
+        splits[split] = Split(
+            texts=[row[3] for row in ordered],
+            labels=np.array([row[0] for row in ordered], dtype=np.int8),
+            ratings=np.array([row[2] for row in ordered], dtype=np.int8),
+            ids=np.array([row[1] for row in ordered], dtype=np.int32),
+        )
+    return Dataset(
+        train=splits["train"],
+        test=splits["test"],
+        source=str(path),
+        fingerprint=digest.hexdigest(),
+        skipped=sorted(skipped),
+    )
+
+
+def holdout_split(n: int, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle indices once with `seed`; the first `validation_size` are validation."""
+    if not 0 < validation_size < n:
+        raise ImdbEdgeError(f"validation size must be between 1 and {n - 1}, got {validation_size}")
+    order = np.random.default_rng(seed).permutation(n)
+    return order[validation_size:], order[:validation_size]

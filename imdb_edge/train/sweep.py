@@ -1,0 +1,187 @@
+"""`imdb-edge sweep`: a grid of configs, each over several seeds, as mean ± std tables.
+
+Each finished (run, seed) is appended to results.jsonl at once, so an interrupted
+sweep resumes where it stopped. Features are computed once per vectorizer config.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from imdb_edge.atomic import write_json, write_text
+from imdb_edge.console import info, warn
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.train.config import TrainConfig, config_from_dict, load_toml
+
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    name: str
+    config: TrainConfig
+    reference: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    runs: list[SweepRun]
+    seeds: list[int]
+
+
+def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
+    """Read a sweep TOML: `seeds`, `[defaults]`, and one `[[runs]]` table per config."""
+    document = load_toml(path)
+    base = config_from_dict(document.get("defaults", {}))
+    entries = document.get("runs")
+    if not isinstance(entries, list) or not entries:
+        raise ImdbEdgeError(f"{path} has no [[runs]] tables")
+    runs = []
+    for index, entry in enumerate(entries, start=1):
+        entry = dict(entry)
+        name = str(entry.pop("name", f"run-{index:02d}"))
+        reference = entry.pop("reference", {})
+        try:
+            config = config_from_dict(entry, base=base)
+        except ImdbEdgeError as exc:
+            raise ImdbEdgeError(f"{path}, run {name}: {exc}") from None
+        runs.append(SweepRun(name, config, reference))
+    if len({run.name for run in runs}) != len(runs):
+        raise ImdbEdgeError(f"{path}: run names must be unique")
+    seed_list = list(range(seeds)) if seeds is not None else list(document.get("seeds", [0, 1, 2]))
+    if not seed_list:
+        raise ImdbEdgeError("a sweep needs at least one seed")
+    return SweepPlan(runs, [int(s) for s in seed_list])
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Complete result lines only: a line cut by an interruption is ignored."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            warn(f"ignoring an incomplete line in {path}")
+    return rows
+
+
+def run_sweep(plan: SweepPlan, out: Path, data: str | Path | None = None) -> list[dict[str, Any]]:
+    """Train every (run, seed) not yet in out/results.jsonl, then write the tables."""
+    from rich.progress import Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    from imdb_edge.train.features import build_features
+    from imdb_edge.train.run import data_summary, load_data
+    from imdb_edge.train.training import fit_and_evaluate
+
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / RESULTS_FILE
+    done = {(row["name"], row["seed"]) for row in read_results(results_path)}
+    todo = [(run, seed) for run in plan.runs for seed in plan.seeds if (run.name, seed) not in done]
+    if done:
+        info(f"resuming: {len(done)} run(s) already in {results_path}, {len(todo)} to go")
+    if todo:
+        dataset = load_data(data)
+        write_json(out / "data.json", data_summary(dataset))
+        features_cache: dict[Any, Any] = {}
+        with Progress(*Progress.get_default_columns()[:-1], TimeElapsedColumn(), TimeRemainingColumn()) as bar:
+            task = bar.add_task("sweep", total=len(todo))
+            for run, seed in todo:
+                bar.update(task, description=f"{run.name} seed {seed}")
+                key = run.config.vectorizer
+                if key not in features_cache:
+                    features_cache.clear()
+                    features_cache[key] = build_features(dataset, key)
+                config = run.config.updated(seed=seed)
+                result = fit_and_evaluate(config, features_cache[key], report=None)
+                row = {"name": run.name, "seed": seed, "config": config.to_dict(), **result.metrics}
+                with open(results_path, "a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(row) + "\n")
+                bar.advance(task)
+    rows = read_results(results_path)
+    table = summarize(plan, rows)
+    write_text(out / "results.md", to_markdown(table))
+    write_text(out / "results.csv", to_csv(table))
+    return table
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per config: mean and std over its seeds, beside the reference figure."""
+    table = []
+    for run in plan.runs:
+        mine = [r for r in rows if r["name"] == run.name and r["seed"] in plan.seeds]
+        cfg = run.config
+        ref_split = run.reference.get("split", "test")
+        ours_key = "val_accuracy" if ref_split == "validation" else "test_accuracy"
+        entry: dict[str, Any] = {
+            "name": run.name,
+            "epochs": cfg.epochs,
+            "early_stopping": cfg.early_stopping,
+            "layers": len(cfg.hidden),
+            "units": ",".join(map(str, cfg.hidden)),
+            "loss_fn": cfg.loss,
+            "activation": cfg.activation,
+            "optimizer": cfg.optimizer,
+            "seeds": len(mine),
+        }
+        for key in ("test_loss", "test_accuracy", "val_loss", "val_accuracy", "best_epoch", "train_seconds"):
+            entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([float(r[key]) for r in mine])
+        entry["reference_split"] = ref_split
+        entry["reference_loss"] = run.reference.get("loss")
+        entry["reference_accuracy"] = run.reference.get("accuracy")
+        if entry["reference_accuracy"] is not None and mine:
+            entry["delta_points"] = 100 * (entry[f"{ours_key}_mean"] - entry["reference_accuracy"])
+        else:
+            entry["delta_points"] = None
+        table.append(entry)
+    return table
+
+
+def _pm(entry: dict[str, Any], key: str, scale: float = 1.0, digits: int = 2) -> str:
+    mean, std = entry[f"{key}_mean"], entry[f"{key}_std"]
+    return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
+
+
+def to_markdown(table: list[dict[str, Any]]) -> str:
+    header = (
+        "| run | epochs | layers | units | loss fn | activation | test loss | test acc % | val acc % "
+        "| best epoch | train s | reference acc % (split) | Δ points |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for e in table:
+        reference = (
+            f"{100 * e['reference_accuracy']:.2f} ({e['reference_split']})"
+            if e["reference_accuracy"] is not None
+            else ""
+        )
+        delta = f"{e['delta_points']:+.2f}" if e["delta_points"] is not None else ""
+        lines.append(
+            f"| {e['name']} | {e['epochs']}{' (early stop)' if e['early_stopping'] else ''} | {e['layers']} "
+            f"| {e['units']} | {e['loss_fn']} | {e['activation']}, sigmoid | {_pm(e, 'test_loss', digits=3)} "
+            f"| {_pm(e, 'test_accuracy', 100)} | {_pm(e, 'val_accuracy', 100)} | {_pm(e, 'best_epoch', digits=1)} "
+            f"| {_pm(e, 'train_seconds', digits=1)} | {reference} | {delta} |"
+        )
+    return header + "\n".join(lines) + "\n"
+
+
+def to_csv(table: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if table:
+        writer = csv.DictWriter(buffer, fieldnames=list(table[0]))
+        writer.writeheader()
+        writer.writerows(table)
+    return buffer.getvalue()

@@ -1,0 +1,101 @@
+"""Fit one model on the training split, pick its epoch on validation, score it on test."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.train.config import TrainConfig
+from imdb_edge.train.data import holdout_split
+from imdb_edge.train.features import Features
+from imdb_edge.train.model import build_model
+
+EpochReporter = Callable[[int, int, dict[str, float], float], None]
+
+
+@dataclass
+class FitResult:
+    model: Any
+    history: dict[str, list[float]]
+    metrics: dict[str, Any]
+
+
+def print_epoch(epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
+    """Default progress: one line per epoch on stderr, so stdout stays clean for --json."""
+    print(
+        f"epoch {epoch:>3}/{epochs}  loss {logs['loss']:.4f}  acc {logs['accuracy']:.4f}  "
+        f"val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}  {seconds:.1f}s",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _epoch_callback(epochs: int, report: EpochReporter) -> Any:
+    import keras
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            report(epoch + 1, epochs, dict(logs or {}), time.perf_counter() - self._start)
+
+    return EpochProgress()
+
+
+def fit_and_evaluate(config: TrainConfig, features: Features, report: EpochReporter | None = print_epoch) -> FitResult:
+    """Train `config` on the training split minus validation; evaluate once on test."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    fit_rows, val_rows = holdout_split(len(features.y_train), config.validation_size, config.split_seed)
+    model = build_model(config, features.vectorizer.size)
+
+    callbacks: list[Any] = []
+    if report is not None:
+        callbacks.append(_epoch_callback(config.epochs, report))
+    if config.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
+        )
+    start = time.perf_counter()
+    fitted = model.fit(
+        features.x_train[fit_rows],
+        features.y_train[fit_rows],
+        validation_data=(features.x_train[val_rows], features.y_train[val_rows]),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    train_seconds = time.perf_counter() - start
+    history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
+    epochs_run = len(history["loss"])
+    best_index = int(np.argmin(history["val_loss"]))
+    used_index = best_index if config.early_stopping else epochs_run - 1
+
+    start = time.perf_counter()
+    test_loss, test_accuracy = model.evaluate(features.x_test, features.y_test, batch_size=2048, verbose=0)
+    metrics = {
+        "test_loss": float(test_loss),
+        "test_accuracy": float(test_accuracy),
+        "val_loss": history["val_loss"][used_index],
+        "val_accuracy": history["val_accuracy"][used_index],
+        "best_epoch": best_index + 1,
+        "used_epoch": used_index + 1,
+        "epochs_run": epochs_run,
+        "train_rows": len(fit_rows),
+        "validation_rows": len(val_rows),
+        "test_rows": len(features.y_test),
+        "parameters": int(model.count_params()),
+        "train_seconds": round(train_seconds, 3),
+        "evaluate_seconds": round(time.perf_counter() - start, 3),
+    }
+    return FitResult(model=model, history=history, metrics=metrics)

@@ -1,0 +1,43 @@
+"""A tiny dataset in the official aclImdb layout, made up so unit tests run in seconds."""
+
+from __future__ import annotations
+
+import random
+import tarfile
+from pathlib import Path
+
+POSITIVE = ["great", "wonderful", "excellent", "loved", "masterpiece", "superb", "brilliant", "moving"]
+NEGATIVE = ["awful", "boring", "terrible", "waste", "worst", "dull", "horrible", "stupid"]
+NEUTRAL = ["movie", "film", "plot", "actor", "scene", "story", "the", "a", "and", "was", "it", "this"]
+
+
+def make_review(rng: random.Random, positive: bool) -> str:
+    mood = POSITIVE if positive else NEGATIVE
+    words = [rng.choice(NEUTRAL) for _ in range(rng.randint(8, 20))]
+    for _ in range(rng.randint(2, 4)):
+        words.insert(rng.randrange(len(words)), rng.choice(mood))
+    text = " ".join(words).capitalize()
+    return f"{text}.<br /><br />Café Überraschung, {rng.choice(mood).upper()}!"
+
+
+def make_imdb_folder(root: Path, per_class: int = 40, seed: int = 0) -> Path:
+    """Write root/aclImdb with `per_class` reviews in each of train/test x pos/neg."""
+    rng = random.Random(seed)
+    base = root / "aclImdb"
+    for split in ("train", "test"):
+        for label in ("pos", "neg"):
+            folder = base / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for review_id in range(per_class):
+                rating = rng.randint(7, 10) if label == "pos" else rng.randint(1, 4)
+                text = make_review(rng, label == "pos")
+                (folder / f"{review_id}_{rating}.txt").write_text(text, encoding="utf-8")
+    (base / "README").write_text("synthetic test fixture\n")
+    return base
+
+
+def make_imdb_archive(folder: Path, archive: Path) -> Path:
+    """Pack an aclImdb folder the way the official .tar.gz is packed."""
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="aclImdb")
+    return archive

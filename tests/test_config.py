@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.train.config import TrainConfig, config_from_dict, load_toml, parse_hidden
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("16", (16,)), ("16,32", (16, 32)), (" 8, 16 ", (8, 16)), ([4, 4], (4, 4)), ("none", ())],
+)
+def test_parse_hidden(value: object, expected: tuple[int, ...]) -> None:
+    assert parse_hidden(value) == expected  # type: ignore[arg-type]
+
+
+def test_parse_hidden_rejects_words() -> None:
+    with pytest.raises(ImdbEdgeError, match="integers"):
+        parse_hidden("sixteen")
+
+
+def test_overlay_keeps_base_and_ignores_none() -> None:
+    base = TrainConfig(epochs=7)
+    merged = config_from_dict({"hidden": "32", "seed": None, "vectorizer": {"ngram_max": 2}}, base=base)
+    assert merged.hidden == (32,) and merged.epochs == 7 and merged.seed == 0
+    assert merged.vectorizer.ngram_max == 2 and merged.vectorizer.max_features == 10_000
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"optimizer": "lbfgs"}, {"loss": "hinge"}, {"epochs": 0}, {"hidden": [16, -1]}, {"dropout": 1.5}, {"nope": 1}],
+)
+def test_invalid_settings_are_refused(changes: dict) -> None:
+    with pytest.raises(ImdbEdgeError):
+        config_from_dict(changes)
+
+
+def test_toml_config_and_errors(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('hidden = [16]\nepochs = 4\nloss = "mse"\n[vectorizer]\nmax_features = 500\n')
+    config = config_from_dict(load_toml(good))
+    assert (config.hidden, config.epochs, config.loss, config.vectorizer.max_features) == ((16,), 4, "mse", 500)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("hidden = [16\n")
+    with pytest.raises(ImdbEdgeError, match="not valid TOML"):
+        load_toml(bad)
+    with pytest.raises(ImdbEdgeError, match="does not exist"):
+        load_toml(tmp_path / "missing.toml")
+
+
+def test_to_dict_round_trips() -> None:
+    config = TrainConfig(hidden=(8, 4), loss="mse", learning_rate=0.01)
+    assert config_from_dict(config.to_dict()) == config
