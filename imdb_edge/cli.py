@@ -188,6 +188,52 @@ def sweep(
         typer.echo(f"wrote {out}/results.md and results.csv")
 
 
+class InputForm(str, Enum):
+    token_ids = "token_ids"
+    dense = "dense"
+
+
+class Quantization(str, Enum):
+    int8 = "int8"
+
+
+@app.command()
+@cli_errors
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder from `imdb-edge train`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
+    input_form: Annotated[
+        InputForm,
+        typer.Option("--input", help="token_ids: sparse graph, fast (default). dense: the reference's 0/1 vector."),
+    ] = InputForm.token_ids,
+    quantize: Annotated[Optional[Quantization], typer.Option(help="Write int8 weights (onnxruntime dynamic).")] = None,
+    data: DataOption = None,
+    force: Annotated[bool, typer.Option(help="Write even if parity or the int8 accuracy check fails.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the export report as JSON.")] = False,
+) -> None:
+    """Convert a trained run to one self-contained ONNX file, checked against Keras.
+
+    The file carries the vocabulary, labels, threshold, training config and metrics,
+    and the parity report. Parity is checked on the whole test set: fp32 must match
+    Keras within 1e-5 with identical labels; int8 may lose at most 0.5 points of
+    accuracy. Otherwise nothing is written (unless --force).
+
+    Example: imdb-edge export runs/ref16 --out ref16.int8.onnx --quantize int8
+    """
+    from imdb_edge.export.pipeline import export_run
+
+    report = export_run(
+        run_dir, out, input_form=input_form.value, quantize=quantize.value if quantize else None, data=data, force=force
+    )
+    if as_json:
+        _emit_json(report)
+    else:
+        typer.echo(
+            f"wrote {out} ({report['bytes'] / 1024:.0f} KB, {report['model']['precision']}, "
+            f"{report['model']['input_form']} input, test accuracy {100 * report['export']['test_accuracy']:.2f}%)"
+        )
+
+
 def main() -> None:
     app()
 

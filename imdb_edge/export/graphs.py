@@ -1,0 +1,113 @@
+"""Keras model -> ONNX graphs: the dense multi-hot form and the token-id form.
+
+Dense form: converted by tf2onnx's `from_function` with an explicit input signature
+(tf2onnx's `from_keras` fails on Keras 3 models; Keras's own `model.export(...,
+format="onnx")` wraps the same converter but picks the names and opset itself).
+
+Token-id form: a multi-hot vector times the first kernel is the sum of the kernel
+rows of the terms present, so the first layer becomes Gather + ReduceSum over the
+review's term ids (padded with id V, a zero row). Compute no longer grows with the
+vocabulary. Built from the trained weights with onnx.helper and proven equal to
+Keras by the parity check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.errors import ImdbEdgeError
+
+OPSET = 17
+DENSE_INPUT = "features"
+IDS_INPUT = "token_ids"
+OUTPUT = "score"
+_ACTIVATIONS = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "elu": "Elu", "linear": None}
+
+
+@dataclass(frozen=True)
+class DenseLayer:
+    kernel: np.ndarray
+    bias: np.ndarray
+    activation: str
+
+
+def dense_layers(model: Any) -> list[DenseLayer]:
+    """The Dense layers of a model of our family, in order (Dropout is skipped)."""
+    layers = []
+    for layer in model.layers:
+        kind = layer.__class__.__name__
+        if kind == "Dropout":
+            continue
+        if kind != "Dense":
+            raise ImdbEdgeError(f"cannot export layer {layer.name!r} of type {kind}: only Dense stacks are supported")
+        activation = layer.get_config()["activation"]
+        if activation not in _ACTIVATIONS:
+            raise ImdbEdgeError(f"activation {activation!r} has no ONNX mapping here")
+        kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+        layers.append(DenseLayer(kernel, bias, activation))
+    if not layers:
+        raise ImdbEdgeError("the model has no Dense layers")
+    return layers
+
+
+def dense_graph(model: Any, input_width: int) -> Any:
+    """The reference-shaped graph: float32 multi-hot [N, V] -> score [N, 1]."""
+    import tensorflow as tf
+    import tf2onnx
+
+    function = tf.function(lambda x: model(x, training=False))
+    spec = [tf.TensorSpec((None, input_width), tf.float32, name=DENSE_INPUT)]
+    proto, _ = tf2onnx.convert.from_function(function, input_signature=spec, opset=OPSET)
+    old_output = proto.graph.output[0].name
+    for node in proto.graph.node:
+        node.output[:] = [OUTPUT if name == old_output else name for name in node.output]
+    proto.graph.output[0].name = OUTPUT
+    proto.graph.name = "imdb_edge_dense"
+    return proto
+
+
+def token_ids_graph(layers: list[DenseLayer]) -> Any:
+    """The sparse graph: int64 term ids [N, L] (pad = V) -> score [N, 1]."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    first = layers[0]
+    table = np.vstack([first.kernel, np.zeros((1, first.kernel.shape[1]), dtype=np.float32)])
+    initializers = [
+        numpy_helper.from_array(table, "embedding"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "sum_axes"),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["embedding", IDS_INPUT], ["gathered"], axis=0),
+        helper.make_node("ReduceSum", ["gathered", "sum_axes"], ["summed"], keepdims=0),
+    ]
+    current = "summed"
+    for index, layer in enumerate(layers):
+        bias_name = f"bias_{index}"
+        initializers.append(numpy_helper.from_array(layer.bias, bias_name))
+        if index > 0:
+            kernel_name = f"kernel_{index}"
+            initializers.append(numpy_helper.from_array(layer.kernel, kernel_name))
+            nodes.append(helper.make_node("MatMul", [current, kernel_name], [f"matmul_{index}"]))
+            current = f"matmul_{index}"
+        is_last = index == len(layers) - 1
+        op = _ACTIVATIONS[layer.activation]
+        added = f"pre_{index}" if op else (OUTPUT if is_last else f"act_{index}")
+        nodes.append(helper.make_node("Add", [current, bias_name], [added]))
+        current = added
+        if op:
+            activated = OUTPUT if is_last else f"act_{index}"
+            nodes.append(helper.make_node(op, [current], [activated]))
+            current = activated
+    graph = helper.make_graph(
+        nodes,
+        "imdb_edge_token_ids",
+        [helper.make_tensor_value_info(IDS_INPUT, TensorProto.INT64, ["batch", "terms"])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1])],
+        initializer=initializers,
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="imdb-edge")
+    proto.ir_version = 8
+    return proto

@@ -1,0 +1,152 @@
+"""`imdb-edge export`: run folder -> one verified, self-contained .onnx file."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.atomic import write_bytes
+from imdb_edge.console import info, warn
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
+from imdb_edge.export.metadata import with_metadata
+from imdb_edge.export.parity import FP32_TOLERANCE, accuracy, compare
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.vectorizer import Vectorizer
+from imdb_edge.versions import package_versions
+
+LABELS = ["negative", "positive"]
+THRESHOLD = 0.5
+MAX_INT8_DROP_POINTS = 0.5
+EXPORT_FORMS = ("token_ids", "dense")
+
+
+def _load_run(run_dir: Path) -> tuple[Any, Vectorizer, dict[str, Any]]:
+    import keras
+
+    from imdb_edge.train.run import MODEL_FILE, VECTORIZER_FILE, read_run_metrics
+
+    document = read_run_metrics(run_dir)
+    vectorizer = Vectorizer.from_json((run_dir / VECTORIZER_FILE).read_text(encoding="utf-8"))
+    try:
+        model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
+    except Exception as exc:  # Keras raises many types for a damaged archive
+        raise ImdbEdgeError(f"cannot load {run_dir / MODEL_FILE}: {exc}") from None
+    if model.input_shape[-1] != vectorizer.size:
+        raise ImdbEdgeError(
+            f"{run_dir}: model input width {model.input_shape[-1]} does not match the vocabulary ({vectorizer.size})"
+        )
+    return model, vectorizer, document
+
+
+def export_run(
+    run_dir: Path,
+    out: Path,
+    input_form: str = "token_ids",
+    quantize: str | None = None,
+    data: str | Path | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Convert, prove parity on the whole test set, optionally quantize, write atomically."""
+    from imdb_edge.export.quantize import quantize_int8
+    from imdb_edge.train.run import load_data
+
+    if input_form not in EXPORT_FORMS:
+        raise ImdbEdgeError(f"unknown input form {input_form!r}; choose from {', '.join(EXPORT_FORMS)}")
+    model, vectorizer, run_document = _load_run(run_dir)
+    dataset = load_data(data)
+    if dataset.fingerprint != run_document["data"]["fingerprint"]:
+        warn("this dataset differs from the one the run was trained on; parity is still checked on it")
+    texts, labels = dataset.test.texts, dataset.test.labels
+
+    start = time.perf_counter()
+    keras_scores = np.concatenate(
+        [
+            np.asarray(model(vectorizer.multi_hot(texts[i : i + 2048]), training=False)).reshape(-1)
+            for i in range(0, len(texts), 2048)
+        ]
+    )
+    info(f"keras: scored {len(texts)} test reviews in {time.perf_counter() - start:.1f}s")
+
+    if input_form == "dense":
+        proto = dense_graph(model, vectorizer.size)
+        input_name, width = "features", vectorizer.size
+    else:
+        proto = token_ids_graph(dense_layers(model))
+        input_name, width = "token_ids", vectorizer.size + 1
+    model_entry = {
+        "input_form": input_form,
+        "input_name": input_name,
+        "output_name": "score",
+        "input_width": width,
+        "pad_id": vectorizer.size if input_form == "token_ids" else None,
+        "labels": LABELS,
+        "threshold": THRESHOLD,
+        "precision": "fp32",
+        "opset": OPSET,
+    }
+    training_entry = {
+        "config": run_document["config"],
+        "metrics": run_document["metrics"],
+        "data": run_document["data"],
+        "versions": run_document["versions"],
+    }
+    vectorizer_json = vectorizer.to_json()
+    export_entry: dict[str, Any] = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source_run": run_dir.name,
+        "converter": "tf2onnx.from_function" if input_form == "dense" else "imdb-edge token-id graph (onnx.helper)",
+        "versions": package_versions(),
+        "test_data_fingerprint": dataset.fingerprint,
+    }
+
+    def score_with(candidate: Any, entry: dict[str, Any]) -> tuple[np.ndarray, int]:
+        data_bytes, model_file = with_metadata(candidate, entry, vectorizer_json, training_entry, export_entry)
+        return Classifier(model_file).scores(texts), len(data_bytes)
+
+    fp32_scores, fp32_size = score_with(proto, model_entry)
+    parity = compare(keras_scores, fp32_scores, THRESHOLD, FP32_TOLERANCE)
+    info(parity.line("fp32 onnxruntime vs keras"))
+    export_entry["parity_fp32"] = parity.to_dict()
+    export_entry["test_accuracy_keras"] = accuracy(keras_scores, labels, THRESHOLD)
+    export_entry["test_accuracy_fp32"] = accuracy(fp32_scores, labels, THRESHOLD)
+    export_entry["size_fp32_bytes"] = fp32_size
+    if not parity.passed and not force:
+        raise ImdbEdgeError(f"parity check failed: {parity.line('fp32')}; nothing written (--force overrides)")
+    final_proto, final_entry = proto, model_entry
+    export_entry["test_accuracy"] = export_entry["test_accuracy_fp32"]
+
+    if quantize == "int8":
+        final_proto = quantize_int8(proto)
+        final_entry = {**model_entry, "precision": "int8"}
+        int8_scores, int8_size = score_with(final_proto, final_entry)
+        drop = 100 * (export_entry["test_accuracy_fp32"] - accuracy(int8_scores, labels, THRESHOLD))
+        export_entry["int8"] = {
+            "test_accuracy": accuracy(int8_scores, labels, THRESHOLD),
+            "drop_points": drop,
+            "max_drop_points": MAX_INT8_DROP_POINTS,
+            "size_bytes": int8_size,
+            "vs_keras": compare(keras_scores, int8_scores, THRESHOLD, float("inf")).to_dict(),
+        }
+        export_entry["test_accuracy"] = export_entry["int8"]["test_accuracy"]
+        info(
+            f"{'PASS' if drop <= MAX_INT8_DROP_POINTS else 'FAIL'}  int8: accuracy "
+            f"{100 * export_entry['test_accuracy_fp32']:.2f}% -> {100 * export_entry['int8']['test_accuracy']:.2f}% "
+            f"({drop:+.2f} points lost, limit {MAX_INT8_DROP_POINTS}), size {fp32_size / 1024:.0f} KB -> "
+            f"{int8_size / 1024:.0f} KB"
+        )
+        if drop > MAX_INT8_DROP_POINTS and not force:
+            raise ImdbEdgeError(
+                f"int8 loses {drop:.2f} accuracy points (limit {MAX_INT8_DROP_POINTS}); --force overrides"
+            )
+    elif quantize is not None:
+        raise ImdbEdgeError(f"unknown quantization {quantize!r}; choose int8")
+
+    data_bytes, model_file = with_metadata(final_proto, final_entry, vectorizer_json, training_entry, export_entry)
+    Classifier(model_file)  # the file we are about to write loads in the runtime
+    write_bytes(out, data_bytes)
+    return {"path": str(out), "bytes": len(data_bytes), "model": final_entry, "export": export_entry}
