@@ -14,6 +14,17 @@ from typing import Any
 INCOMPLETE_MARKER = "INCOMPLETE"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _public(path: str | Path, directory: bool = False) -> None:
+    """mkstemp/mkdtemp make private files; give the final artifact normal permissions."""
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
+
 def write_bytes(path: str | Path, data: bytes) -> None:
     """Write `data` to a temporary sibling, fsync, then rename over `path`."""
     path = Path(path)
@@ -24,6 +35,7 @@ def write_bytes(path: str | Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        _public(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -52,6 +64,7 @@ def staged_file(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _public(tmp_path)
         os.replace(tmp_path, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -75,6 +88,7 @@ def staged_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     (tmp / INCOMPLETE_MARKER).write_text("This run did not finish; it is safe to delete.\n")
     yield tmp
     (tmp / INCOMPLETE_MARKER).unlink()
+    _public(tmp, directory=True)
     if path.exists():
         old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
         os.replace(path, old / path.name)

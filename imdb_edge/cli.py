@@ -6,6 +6,7 @@ them, so `classify`, `info` and `bench` start in a fraction of a second.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
@@ -232,6 +233,179 @@ def export(
             f"wrote {out} ({report['bytes'] / 1024:.0f} KB, {report['model']['precision']}, "
             f"{report['model']['input_form']} input, test accuracy {100 * report['export']['test_accuracy']:.2f}%)"
         )
+
+
+class InputFormat(str, Enum):
+    auto = "auto"
+    lines = "lines"
+    jsonl = "jsonl"
+
+
+ModelOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--model", "-m", help="A .onnx file from `imdb-edge export`. Default: $IMDB_EDGE_MODEL, else the shipped model."
+    ),
+]
+
+
+@app.command()
+@cli_errors
+def classify(
+    texts: Annotated[
+        Optional[list[str]], typer.Argument(help="Reviews to classify; '-' reads one review per line from stdin.")
+    ] = None,
+    file: Annotated[
+        Optional[str],
+        typer.Option(
+            "--file",
+            "-f",
+            help="One review per line, JSON Lines with a 'text' field (.jsonl), a folder of .txt files, "
+            "or '-' for stdin.",
+        ),
+    ] = None,
+    model: ModelOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per input: id, label, score (or error).")
+    ] = False,
+    threshold: Annotated[
+        Optional[float], typer.Option(help="Score at or above which a review is positive (default: the model's, 0.5).")
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write results here instead of stdout.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="With --output: keep its complete lines and continue after them.")
+    ] = False,
+    input_format: Annotated[
+        InputFormat, typer.Option("--format", help="How to read --file: auto (by extension), lines, jsonl.")
+    ] = InputFormat.auto,
+    workers: Annotated[
+        Optional[int], typer.Option(help="Processes for --file (default: the CPU count, at most 8).")
+    ] = None,
+    threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads per process.")] = 1,
+    max_chars: Annotated[
+        int, typer.Option(help="Longer reviews are cut to this many characters (with a note).")
+    ] = 1_000_000,
+) -> None:
+    """Classify reviews as positive or negative: one output line per input, in order.
+
+    Plain output is `label<TAB>score` per review; a review that cannot be classified
+    (empty, not UTF-8, malformed JSON line) gets `error<TAB>reason` and a warning on
+    stderr, and the exit code is 1; every other review is still classified.
+
+    Examples:
+      imdb-edge classify "This movie was a waste of time"
+      imdb-edge classify --file reviews.txt --json --output results.jsonl
+      cat reviews.txt | imdb-edge classify -
+    """
+    from imdb_edge.runtime.batch import classify_stream, complete_lines, default_workers
+    from imdb_edge.runtime.classifier import Classifier, default_model_path
+    from imdb_edge.runtime.records import iter_source, iter_texts
+
+    texts = list(texts or [])
+    if texts == ["-"] and file is None:
+        texts, file = [], "-"
+    if bool(texts) == (file is not None):
+        raise ImdbEdgeError("give review texts as arguments or --file PATH (or '-' for stdin), not both or neither")
+    if resume and output is None:
+        raise ImdbEdgeError("--resume needs --output: it continues an earlier output file")
+    model_path = model or default_model_path()
+    classifier = Classifier.load(model_path, threads=threads, threshold=threshold)
+    skip = complete_lines(output) if resume and output else 0
+    records = iter_source(file, input_format.value, max_chars, skip) if file else iter_texts(texts, max_chars)
+    n_workers = (workers or default_workers()) if file else 1
+
+    def warn_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
+        if outcome.error or outcome.note:
+            where = f"line {outcome.key}" if isinstance(outcome.key, int) and file else f"input {outcome.key}"
+            typer.echo(f"warning: {where}: {outcome.error or outcome.note}", err=True)
+
+    with contextlib.ExitStack() as stack:
+        stream = stack.enter_context(open(output, "a" if resume else "w", encoding="utf-8")) if output else sys.stdout
+        summary = classify_stream(
+            classifier,
+            records,
+            stream,
+            as_json=as_json,
+            workers=n_workers,
+            model_path=model_path,
+            on_outcome=warn_outcome,
+        )
+    done = skip + summary.records
+    if summary.interrupted:
+        typer.echo(
+            f"interrupted: {done} result line(s) are complete{f' in {output}' if output else ''}; "
+            "rerun with --resume to continue",
+            err=True,
+        )
+        raise typer.Exit(130)
+    if skip:
+        typer.echo(f"resumed after {skip} earlier result(s); {done} in total", err=True)
+    if summary.errors:
+        typer.echo(f"{summary.errors} of {summary.records} input(s) could not be classified", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@cli_errors
+def info(
+    model: Annotated[Optional[Path], typer.Argument(help="Model file (default: the shipped model).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print all metadata as JSON.")] = False,
+) -> None:
+    """Show what a model file holds: input form, vocabulary, accuracy, parity, sizes, versions."""
+    from imdb_edge.runtime.classifier import default_model_path
+    from imdb_edge.runtime.model_file import read_model_file
+
+    path = model or default_model_path()
+    model_file = read_model_file(path)
+    training, export_entry, entry = model_file.training, model_file.export, model_file.model
+    config = model_file.vectorizer.config
+    summary = {
+        "file": str(path),
+        "bytes": len(model_file.data),
+        "schema": model_file.metadata["imdb_edge.schema"],
+        "input_form": entry["input_form"],
+        "precision": entry.get("precision"),
+        "labels": entry["labels"],
+        "threshold": entry["threshold"],
+        "vocabulary_size": model_file.vectorizer.size,
+        "tokenizer": config.to_dict()["tokenizer"],
+        "ngram_max": config.ngram_max,
+        "hidden": training.get("config", {}).get("hidden"),
+        "test_accuracy": export_entry.get("test_accuracy"),
+        "parity_fp32": export_entry.get("parity_fp32"),
+        "int8": export_entry.get("int8"),
+        "created": export_entry.get("created"),
+        "versions": export_entry.get("versions"),
+        "data_fingerprint": training.get("data", {}).get("fingerprint"),
+    }
+    if as_json:
+        _emit_json({**summary, "model": entry, "training": training, "export": export_entry})
+        return
+    parity = summary["parity_fp32"] or {}
+    labels = ", ".join(summary["labels"])
+    lines = [
+        f"file            {path} ({summary['bytes'] / 1024:.0f} KB, schema {summary['schema']})",
+        f"input           {summary['input_form']} ({summary['precision']}), labels {labels}, "
+        f"threshold {summary['threshold']}",
+        f"vocabulary      {summary['vocabulary_size']} terms, n-grams up to {summary['ngram_max']}, "
+        f"tokenizer {summary['tokenizer']}",
+        f"model           hidden layers {summary['hidden']}",
+    ]
+    if summary["test_accuracy"] is not None:
+        lines.append(f"test accuracy   {100 * summary['test_accuracy']:.2f}% on {parity.get('rows', '?')} reviews")
+    if parity:
+        lines.append(
+            f"parity (fp32)   max |diff| {parity['max_abs_diff']:.1e} vs Keras, "
+            f"{parity['label_mismatches']} labels differ"
+        )
+    if summary["int8"]:
+        lines.append(f"int8            {summary['int8']['drop_points']:+.2f} points vs fp32")
+    if summary["versions"]:
+        lines.append("made with       " + ", ".join(f"{k} {v}" for k, v in summary["versions"].items()))
+    lines.append(f"created         {summary['created']}")
+    typer.echo("\n".join(lines))
 
 
 def main() -> None:

@@ -146,7 +146,14 @@ def export_run(
     elif quantize is not None:
         raise ImdbEdgeError(f"unknown quantization {quantize!r}; choose int8")
 
-    data_bytes, model_file = with_metadata(final_proto, final_entry, vectorizer_json, training_entry, export_entry)
+    # The file records its own size: re-serialize until the number it holds is its length.
+    size_key = ("int8", "size_bytes") if quantize == "int8" else (None, "size_fp32_bytes")
+    holder = export_entry[size_key[0]] if size_key[0] else export_entry
+    for _ in range(4):
+        data_bytes, model_file = with_metadata(final_proto, final_entry, vectorizer_json, training_entry, export_entry)
+        if holder[size_key[1]] == len(data_bytes):
+            break
+        holder[size_key[1]] = len(data_bytes)
     Classifier(model_file)  # the file we are about to write loads in the runtime
     write_bytes(out, data_bytes)
     return {"path": str(out), "bytes": len(data_bytes), "model": final_entry, "export": export_entry}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ def quantize_int8(proto: Any, per_channel: bool = False) -> Any:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    # quantize_dynamic logs advice about static pre-processing on the root logger; it does not apply here.
+    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     with tempfile.TemporaryDirectory(prefix="imdb-edge-quant-") as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save_model(proto, source)

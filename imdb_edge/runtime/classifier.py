@@ -80,9 +80,22 @@ class Classifier:
         except Exception as exc:  # onnxruntime raises several private exception types
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
             raise ImdbEdgeError(f"{model_file.path}: onnxruntime cannot load this model ({first_line})") from None
-        names = [i.name for i in self.session.get_inputs()]
-        if names != [self._input]:
-            raise ImdbEdgeError(f"{model_file.path}: graph inputs {names} do not match the metadata ({self._input})")
+        self._check_graph_matches_metadata()
+
+    def _check_graph_matches_metadata(self) -> None:
+        """The checksum proves the file is as exported; this proves the parts belong together."""
+        where = self.model_file.path
+        inputs = self.session.get_inputs()
+        if [i.name for i in inputs] != [self._input]:
+            raise ImdbEdgeError(f"{where}: graph inputs {[i.name for i in inputs]} do not match the metadata")
+        if self.input_form == "dense" and inputs[0].shape[-1] != self.vectorizer.size:
+            raise ImdbEdgeError(f"{where}: graph width {inputs[0].shape[-1]} != vocabulary size {self.vectorizer.size}")
+        try:
+            probe = self.scores(["", self.vectorizer.vocabulary[-1]])
+        except Exception as exc:  # onnxruntime raises several private exception types
+            raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({exc})") from None
+        if probe.shape != (2,) or not np.isfinite(probe).all():
+            raise ImdbEdgeError(f"{where}: the graph returns {probe!r} instead of two finite scores")
 
     @classmethod
     def load(

@@ -1,0 +1,189 @@
+"""Classify a stream of records in order, in constant memory, on all cores.
+
+Records go in chunks to worker processes (each with its own onnxruntime session);
+at most a few chunks are in flight, and results are written in input order, one
+line per record, each chunk in one write with SIGINT/SIGTERM held back, so an
+interrupted run leaves only complete lines.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.records import Record
+
+CHUNK_RECORDS = 1024
+_worker: Classifier | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result for one record: a label and score, or the reason there is none."""
+
+    key: str | int
+    label: str | None = None
+    score: float | None = None
+    error: str | None = None
+    note: str | None = None
+
+    def as_json(self) -> str:
+        obj: dict[str, Any] = {"id": self.key}
+        if self.error is None:
+            obj.update(label=self.label, score=round(self.score or 0.0, 6))
+        else:
+            obj["error"] = self.error
+        if self.note:
+            obj["note"] = self.note
+        return json.dumps(obj, ensure_ascii=False)
+
+    def as_text(self) -> str:
+        return f"{self.label}\t{self.score:.6f}" if self.error is None else f"error\t{self.error}"
+
+
+def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcome]:
+    """One vectorized pass over the usable texts of a chunk; unusable ones keep their error."""
+    usable = [r for r in records if r.text is not None]
+    scores = iter(classifier.scores([r.text for r in usable]) if usable else [])  # type: ignore[misc]
+    outcomes = []
+    for record in records:
+        if record.text is None:
+            outcomes.append(Outcome(record.key, error=record.error, note=record.note))
+            continue
+        score = float(next(scores))
+        label = classifier.labels[int(score >= classifier.threshold)]
+        outcomes.append(Outcome(record.key, label, score, note=record.note))
+    return outcomes
+
+
+def _init_worker(model_path: str, threshold: float) -> None:
+    global _worker
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    _worker = Classifier.load(model_path, threads=1, threshold=threshold)
+
+
+def _worker_chunk(records: list[Record]) -> list[Outcome]:
+    assert _worker is not None
+    return classify_chunk(_worker, records)
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ordered_outcomes(
+    classifier: Classifier, model_path: Path | None, records: Iterable[Record], workers: int, chunk_size: int
+) -> Iterator[list[Outcome]]:
+    if workers <= 1 or model_path is None:
+        for chunk in _chunks(records, chunk_size):
+            yield classify_chunk(classifier, chunk)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), classifier.threshold)) as pool:
+        pending: deque[Any] = deque()
+        for chunk in _chunks(records, chunk_size):
+            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+class _Writer:
+    """Whole chunks in one write, with SIGINT/SIGTERM blocked so no line is cut."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        signals = {signal.SIGINT, signal.SIGTERM}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signals) if hasattr(signal, "pthread_sigmask") else None
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        finally:
+            if old is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@dataclass
+class BatchSummary:
+    records: int = 0
+    errors: int = 0
+    notes: int = 0
+    interrupted: bool = False
+
+
+def _terminate_as_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def classify_stream(
+    classifier: Classifier,
+    records: Iterable[Record],
+    out: TextIO,
+    as_json: bool = False,
+    workers: int = 1,
+    model_path: Path | None = None,
+    chunk_size: int = CHUNK_RECORDS,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> BatchSummary:
+    """Write one line per record to `out`, in order; stop cleanly on SIGINT/SIGTERM."""
+    summary = BatchSummary()
+    writer = _Writer(out)
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    except ValueError:  # not the main thread: the embedding app owns signals
+        previous = None
+    try:
+        for outcomes in _ordered_outcomes(classifier, model_path, records, workers, chunk_size):
+            writer.write("".join((o.as_json() if as_json else o.as_text()) + "\n" for o in outcomes))
+            for outcome in outcomes:
+                summary.records += 1
+                summary.errors += outcome.error is not None
+                summary.notes += outcome.note is not None
+                if on_outcome is not None:
+                    on_outcome(outcome)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return summary
+
+
+def complete_lines(path: Path) -> int:
+    """Count complete lines of an earlier output and cut any partial last line (for --resume)."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep != len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(keep)
+    return data.count(b"\n", 0, keep)
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()

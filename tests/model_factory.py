@@ -1,0 +1,63 @@
+"""Small model files built without TensorFlow, for runtime and metadata tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.export.graphs import DenseLayer, token_ids_graph
+from imdb_edge.export.metadata import with_metadata
+from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
+
+GOOD = ["great", "wonderful", "excellent", "loved", "masterpiece", "superb"]
+BAD = ["awful", "boring", "terrible", "waste", "worst", "dull"]
+NEUTRAL = ["movie", "film", "the", "a", "was", "it", "this", "time", "of"]
+
+
+def sentiment_vectorizer() -> Vectorizer:
+    return Vectorizer.fit([" ".join(GOOD), " ".join(BAD), " ".join(NEUTRAL)], VectorizerConfig(max_features=100))
+
+
+def sentiment_layers(vectorizer: Vectorizer, hidden: int = 4) -> list[DenseLayer]:
+    """Hand-set weights: good words push the score up, bad words down."""
+    first = np.zeros((vectorizer.size, hidden), dtype=np.float32)
+    for word in GOOD:
+        first[vectorizer.vocabulary.index(word), 0] = 2.0
+    for word in BAD:
+        first[vectorizer.vocabulary.index(word), 1] = 2.0
+    second = np.zeros((hidden, 1), dtype=np.float32)
+    second[0, 0], second[1, 0] = 1.5, -1.5
+    return [
+        DenseLayer(first, np.zeros(hidden, dtype=np.float32), "relu"),
+        DenseLayer(second, np.zeros(1, dtype=np.float32), "sigmoid"),
+    ]
+
+
+def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
+    entry = {
+        "input_form": "token_ids",
+        "input_name": "token_ids",
+        "output_name": "score",
+        "input_width": vectorizer.size + 1,
+        "pad_id": vectorizer.size,
+        "labels": ["negative", "positive"],
+        "threshold": 0.5,
+        "precision": "fp32",
+        "opset": 17,
+    }
+    entry.update(changes)
+    return entry
+
+
+def build_model_bytes(**model_changes: Any) -> bytes:
+    vectorizer = sentiment_vectorizer()
+    proto = token_ids_graph(sentiment_layers(vectorizer))
+    data, _ = with_metadata(
+        proto,
+        model_entry(vectorizer, **model_changes),
+        vectorizer.to_json(),
+        {"metrics": {"test_accuracy": 1.0}},
+        {"test_accuracy": 1.0},
+    )
+    return data

@@ -1,0 +1,100 @@
+"""Export round trips on a small trained model: parity, int8, forms, failures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from imdb_edge.cli import app  # noqa: E402
+from imdb_edge.errors import ImdbEdgeError  # noqa: E402
+from imdb_edge.export import pipeline  # noqa: E402
+from imdb_edge.export.graphs import DenseLayer, token_ids_graph  # noqa: E402
+from imdb_edge.runtime.classifier import Classifier  # noqa: E402
+from imdb_edge.runtime.model_file import read_model_file  # noqa: E402
+from imdb_edge.train.config import TrainConfig  # noqa: E402
+from imdb_edge.train.run import train_to_folder  # noqa: E402
+from imdb_edge.train.data import load_dataset  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_run(imdb_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = TrainConfig(hidden=(8,), epochs=4, batch_size=16, validation_size=20)
+    out = tmp_path_factory.mktemp("export") / "run"
+    train_to_folder(config, out, data=imdb_archive, report=None)
+    return out
+
+
+@pytest.mark.parametrize("form", ["token_ids", "dense"])
+def test_export_fp32_passes_parity_and_loads_alone(small_run: Path, imdb_archive: Path, tmp_path: Path, form: str) -> None:
+    out = tmp_path / "model.onnx"
+    report = pipeline.export_run(small_run, out, input_form=form, data=imdb_archive)
+    parity = report["export"]["parity_fp32"]
+    assert parity["passed"] and parity["max_abs_diff"] <= 1e-5 and parity["label_mismatches"] == 0
+    assert parity["rows"] == 80
+    # Only the .onnx file, in an empty folder, is enough to classify raw text.
+    alone = tmp_path / "empty" / "model.onnx"
+    alone.parent.mkdir()
+    shutil.copy(out, alone)
+    classifier = Classifier.load(alone)
+    assert classifier.input_form == form
+    dataset = load_dataset(imdb_archive)
+    predictions = classifier.predict_batch(dataset.test.texts)
+    accuracy = np.mean([(p.label == "positive") == bool(y) for p, y in zip(predictions, dataset.test.labels, strict=True)])
+    assert accuracy == pytest.approx(report["export"]["test_accuracy_fp32"])
+    metadata = read_model_file(alone)
+    assert metadata.training["config"]["hidden"] == [8]
+    assert metadata.export["parity_fp32"]["passed"] is True
+
+
+def test_int8_export_reports_accuracy_and_size(small_run: Path, imdb_archive: Path, tmp_path: Path) -> None:
+    out = tmp_path / "model.int8.onnx"
+    result = CliRunner().invoke(
+        app, ["export", str(small_run), "--out", str(out), "--quantize", "int8", "--data", str(imdb_archive)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "PASS  int8" in result.output and "wrote" in result.output
+    model_file = read_model_file(out)
+    assert model_file.model["precision"] == "int8"
+    int8 = model_file.export["int8"]
+    assert int8["drop_points"] <= 0.5 and int8["size_bytes"] == out.stat().st_size
+    ops = {node.op_type for node in __import__("onnx").load_model(out).graph.node}
+    assert "DequantizeLinear" in ops or "DynamicQuantizeLinear" in ops
+
+
+def test_tampered_graph_fails_parity_and_writes_nothing(
+    small_run: Path, imdb_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def tampered(layers: list[DenseLayer]):  # type: ignore[no-untyped-def]
+        first = layers[0]
+        bent = DenseLayer(first.kernel * 1.01, first.bias, first.activation)
+        return token_ids_graph([bent, *layers[1:]])
+
+    monkeypatch.setattr(pipeline, "token_ids_graph", tampered)
+    out = tmp_path / "bad.onnx"
+    with pytest.raises(ImdbEdgeError, match="parity check failed"):
+        pipeline.export_run(small_run, out, data=imdb_archive)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_int8_accuracy_limit_is_enforced(
+    small_run: Path, imdb_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "MAX_INT8_DROP_POINTS", -100.0)
+    out = tmp_path / "q.onnx"
+    with pytest.raises(ImdbEdgeError, match="int8 loses"):
+        pipeline.export_run(small_run, out, quantize="int8", data=imdb_archive)
+    assert not out.exists()
+    report = pipeline.export_run(small_run, out, quantize="int8", data=imdb_archive, force=True)
+    assert out.exists() and report["model"]["precision"] == "int8"
+
+
+def test_export_of_a_non_run_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["export", str(tmp_path), "--out", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2 and "not a finished imdb-edge run folder" in result.output
