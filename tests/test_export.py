@@ -32,7 +32,9 @@ def small_run(imdb_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.mark.parametrize("form", ["token_ids", "dense"])
-def test_export_fp32_passes_parity_and_loads_alone(small_run: Path, imdb_archive: Path, tmp_path: Path, form: str) -> None:
+def test_export_fp32_passes_parity_and_loads_alone(
+    small_run: Path, imdb_archive: Path, tmp_path: Path, form: str
+) -> None:
     out = tmp_path / "model.onnx"
     report = pipeline.export_run(small_run, out, input_form=form, data=imdb_archive)
     parity = report["export"]["parity_fp32"]
@@ -46,7 +48,9 @@ def test_export_fp32_passes_parity_and_loads_alone(small_run: Path, imdb_archive
     assert classifier.input_form == form
     dataset = load_dataset(imdb_archive)
     predictions = classifier.predict_batch(dataset.test.texts)
-    accuracy = np.mean([(p.label == "positive") == bool(y) for p, y in zip(predictions, dataset.test.labels, strict=True)])
+    accuracy = np.mean(
+        [(p.label == "positive") == bool(y) for p, y in zip(predictions, dataset.test.labels, strict=True)]
+    )
     assert accuracy == pytest.approx(report["export"]["test_accuracy_fp32"])
     metadata = read_model_file(alone)
     assert metadata.training["config"]["hidden"] == [8]
@@ -98,3 +102,16 @@ def test_int8_accuracy_limit_is_enforced(
 def test_export_of_a_non_run_folder_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["export", str(tmp_path), "--out", str(tmp_path / "m.onnx")])
     assert result.exit_code == 2 and "not a finished imdb-edge run folder" in result.output
+
+
+@pytest.mark.parametrize("form", ["token_ids", "dense"])
+def test_int8_score_does_not_depend_on_the_batch(
+    small_run: Path, imdb_archive: Path, tmp_path: Path, form: str
+) -> None:
+    out = tmp_path / "q.onnx"
+    pipeline.export_run(small_run, out, input_form=form, quantize="int8", data=imdb_archive, force=True)
+    classifier = Classifier.load(out)
+    texts = load_dataset(imdb_archive).test.texts[:40]
+    together = classifier.scores(texts)
+    alone = np.array([classifier.scores([t])[0] for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-6)

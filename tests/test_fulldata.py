@@ -35,3 +35,28 @@ def test_reference_model_reaches_88_percent(reference_run: Path) -> None:
     assert metrics["test_rows"] == 25_000 and metrics["train_rows"] == 15_000
     assert metrics["test_accuracy"] >= 0.88, metrics
     assert document["data"]["skipped_files"] == 0
+
+
+def test_reference_export_meets_the_issue_targets(reference_run: Path, tmp_path: Path) -> None:
+    from imdb_edge.export.pipeline import export_run
+    from imdb_edge.runtime.model_file import read_model_file
+
+    fp32 = export_run(reference_run, tmp_path / "ref.onnx", data=full_data_path())
+    int8 = export_run(reference_run, tmp_path / "ref.int8.onnx", quantize="int8", data=full_data_path())
+    parity = fp32["export"]["parity_fp32"]
+    assert parity["passed"] and parity["rows"] == 25_000 and parity["max_abs_diff"] <= 1e-5
+    assert abs(int8["export"]["int8"]["drop_points"]) <= 0.5
+    assert (tmp_path / "ref.int8.onnx").stat().st_size < 400 * 1024
+    assert read_model_file(tmp_path / "ref.int8.onnx").model["precision"] == "int8"
+
+
+def test_shipped_model_on_the_full_test_set() -> None:
+    import numpy as np
+
+    from imdb_edge import Classifier
+    from imdb_edge.train.data import load_dataset
+
+    test = load_dataset(full_data_path()).test
+    predictions = Classifier.load().predict_batch(test.texts)
+    accuracy = np.mean([(p.label == "positive") == bool(y) for p, y in zip(predictions, test.labels, strict=True)])
+    assert accuracy >= 0.87

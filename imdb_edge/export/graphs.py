@@ -80,8 +80,8 @@ def token_ids_graph(layers: list[DenseLayer]) -> Any:
         numpy_helper.from_array(np.array([1], dtype=np.int64), "sum_axes"),
     ]
     nodes = [
-        helper.make_node("Gather", ["embedding", IDS_INPUT], ["gathered"], axis=0),
-        helper.make_node("ReduceSum", ["gathered", "sum_axes"], ["summed"], keepdims=0),
+        helper.make_node("Gather", ["embedding", IDS_INPUT], ["gathered"], name="first_layer_gather", axis=0),
+        helper.make_node("ReduceSum", ["gathered", "sum_axes"], ["summed"], name="first_layer_sum", keepdims=0),
     ]
     current = "summed"
     for index, layer in enumerate(layers):
@@ -90,16 +90,18 @@ def token_ids_graph(layers: list[DenseLayer]) -> Any:
         if index > 0:
             kernel_name = f"kernel_{index}"
             initializers.append(numpy_helper.from_array(layer.kernel, kernel_name))
-            nodes.append(helper.make_node("MatMul", [current, kernel_name], [f"matmul_{index}"]))
+            nodes.append(
+                helper.make_node("MatMul", [current, kernel_name], [f"matmul_{index}"], name=f"matmul_{index}")
+            )
             current = f"matmul_{index}"
         is_last = index == len(layers) - 1
         op = _ACTIVATIONS[layer.activation]
         added = f"pre_{index}" if op else (OUTPUT if is_last else f"act_{index}")
-        nodes.append(helper.make_node("Add", [current, bias_name], [added]))
+        nodes.append(helper.make_node("Add", [current, bias_name], [added], name=f"add_{index}"))
         current = added
         if op:
             activated = OUTPUT if is_last else f"act_{index}"
-            nodes.append(helper.make_node(op, [current], [activated]))
+            nodes.append(helper.make_node(op, [current], [activated], name=f"activation_{index}"))
             current = activated
     graph = helper.make_graph(
         nodes,

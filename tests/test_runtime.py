@@ -1,0 +1,101 @@
+"""The runtime API: loading, predictions, threads, processes, import isolation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import full_data_path
+from imdb_fixture import NEGATIVE, NEUTRAL, POSITIVE
+
+import imdb_edge
+from imdb_edge import Classifier, ImdbEdgeError, Prediction
+
+REVIEWS = [
+    " ".join(words) for words in zip(POSITIVE * 3, NEUTRAL * 2, NEGATIVE * 3, NEUTRAL[::-1] * 2, strict=False)
+] + ["An absolute masterpiece.", "Dreadful.", "", "ümlaut ÉCOLE 🎬 \u202eRTL text\u202c"]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Classifier:
+    return Classifier.load()
+
+
+def test_top_level_api(shipped: Classifier) -> None:
+    assert imdb_edge.Classifier is Classifier
+    prediction = shipped.predict("An absolute masterpiece, I loved every minute.")
+    assert isinstance(prediction, Prediction) and prediction.label == "positive"
+    assert prediction.to_dict() == {"label": "positive", "score": prediction.score}
+    assert shipped.predict_batch([]) == []
+
+
+def test_batch_equals_single_predictions(shipped: Classifier) -> None:
+    batch = shipped.predict_batch(REVIEWS)
+    single = [shipped.predict(text) for text in REVIEWS]
+    assert [p.label for p in batch] == [p.label for p in single]
+    np.testing.assert_allclose([p.score for p in batch], [p.score for p in single], atol=1e-6)
+    assert all(0.0 <= p.score <= 1.0 for p in batch)
+
+
+def test_wrong_argument_types_are_clear(shipped: Classifier) -> None:
+    with pytest.raises(TypeError, match="takes a str"):
+        shipped.predict(["a list"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="list of texts"):
+        shipped.scores("one text")  # type: ignore[arg-type]
+    with pytest.raises(ImdbEdgeError, match="threads"):
+        Classifier.load(threads=0)
+
+
+def test_many_threads_one_classifier_same_results(shipped: Classifier) -> None:
+    texts = [REVIEWS[i % len(REVIEWS)] + f" {i}" for i in range(4000)]
+    expected = [p.score for p in shipped.predict_batch(texts)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda t: shipped.predict(t).score, texts))
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_processes_loading_the_same_file_at_once(tmp_path: Path) -> None:
+    script = "from imdb_edge import Classifier; print(Classifier.load().predict('a fine film').score)"
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    outputs = {p.communicate(timeout=120)[0].strip() for p in procs}
+    assert all(p.returncode == 0 for p in procs)
+    assert len(outputs) == 1
+
+
+def test_classify_never_imports_tensorflow() -> None:
+    script = (
+        "import sys, runpy\n"
+        "sys.argv = ['imdb-edge', 'classify', 'a great film']\n"
+        "try:\n    runpy.run_module('imdb_edge', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('tensorflow', 'keras', 'tf2onnx', 'onnx') if m in sys.modules], file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("positive\t")
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_shipped_model_on_first_1000_test_reviews(shipped: Classifier) -> None:
+    from imdb_edge.train.data import load_dataset
+
+    test = load_dataset(full_data_path()).test
+    order = np.random.default_rng(0).permutation(len(test))[:1000]  # both classes, not just the negatives
+    predictions = shipped.predict_batch([test.texts[i] for i in order])
+    accuracy = np.mean(
+        [(p.label == "positive") == bool(test.labels[i]) for p, i in zip(predictions, order, strict=True)]
+    )
+    assert accuracy >= 0.87
+
+
+def test_readme_embedding_example_runs() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Embedding", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # the README's own example, verbatim
+    assert namespace["prediction"].label == "negative"
+    assert json.dumps(namespace["results"])
