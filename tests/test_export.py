@@ -10,17 +10,17 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from imdb_edge.cli import app  # noqa: E402
-from imdb_edge.errors import ImdbEdgeError  # noqa: E402
-from imdb_edge.export import pipeline  # noqa: E402
-from imdb_edge.export.graphs import DenseLayer, token_ids_graph  # noqa: E402
-from imdb_edge.runtime.classifier import Classifier  # noqa: E402
-from imdb_edge.runtime.model_file import read_model_file  # noqa: E402
-from imdb_edge.train.config import TrainConfig  # noqa: E402
-from imdb_edge.train.run import train_to_folder  # noqa: E402
-from imdb_edge.train.data import load_dataset  # noqa: E402
+from imdb_edge.cli import app
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.export import pipeline
+from imdb_edge.export.graphs import DenseLayer, token_ids_graph
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.model_file import read_model_file
+from imdb_edge.train.config import TrainConfig
+from imdb_edge.train.data import load_dataset
+from imdb_edge.train.run import train_to_folder
 
 
 @pytest.fixture(scope="module")
