@@ -45,6 +45,10 @@ def cli_errors(command: F) -> F:
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
+        except OSError as exc:  # disk full, permissions, a path that vanished: the user can fix these
+            where = f": {exc.filename}" if exc.filename else ""
+            typer.echo(f"error: {exc.strerror or exc}{where}", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -406,6 +410,102 @@ def info(
         lines.append("made with       " + ", ".join(f"{k} {v}" for k, v in summary["versions"].items()))
     lines.append(f"created         {summary['created']}")
     typer.echo("\n".join(lines))
+
+
+def _int_list(value: str, what: str) -> list[int]:
+    try:
+        items = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise ImdbEdgeError(f"{what} must be comma-separated whole numbers, got {value!r}") from None
+    if not items or min(items) < 1:
+        raise ImdbEdgeError(f"{what} must be whole numbers >= 1, got {value!r}")
+    return items
+
+
+@app.command()
+@cli_errors
+def bench(
+    model: Annotated[
+        Optional[list[Path]], typer.Option("--model", "-m", help="Model file to measure; repeat to compare files.")
+    ] = None,
+    data: Annotated[
+        Optional[str], typer.Option(help="Time on this dataset's test reviews (default: 256 shipped real reviews).")
+    ] = None,
+    batch: Annotated[str, typer.Option(help="Batch sizes, comma-separated.")] = "1,8,64,512",
+    threads: Annotated[
+        Optional[str], typer.Option(help="onnxruntime intra-op threads to try (default 1..cores).")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="e2e (raw text -> score) and/or model (prepared input -> score).")
+    ] = "e2e,model",
+    min_runs: Annotated[int, typer.Option(help="At least this many timed runs per case.")] = 50,
+    min_seconds: Annotated[float, typer.Option(help="And at least this long per case.")] = 1.0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report (machine, settings, raw samples) as JSON.")
+    ] = False,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the JSON report here.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="Write a latency histogram PNG (needs matplotlib).")] = None,
+) -> None:
+    """Measure latency and throughput of model files on this device (no TensorFlow needed).
+
+    Each case gets one warm-up, then timed runs; the table shows p50/p90/p99 and
+    mean ± std per call, and reviews per second. Load time and the first inference
+    are reported separately. With several --model files it names the fastest one
+    for single reviews here (int8 is not faster everywhere).
+
+    Example: imdb-edge bench -m ref.onnx -m ref.int8.onnx --threads 1 --batch 1,64
+    """
+    import os
+
+    from imdb_edge.runtime import bench as bench_module
+    from imdb_edge.runtime.classifier import default_model_path
+
+    models = list(model or [default_model_path()])
+    modes = [m.strip() for m in mode.split(",") if m.strip()]
+    if not modes or set(modes) - set(bench_module.MODES):
+        raise ImdbEdgeError(f"--mode takes e2e and/or model, got {mode!r}")
+    if min_runs < 1 or min_seconds < 0:
+        raise ImdbEdgeError("--min-runs must be >= 1 and --min-seconds >= 0")
+    thread_counts = _int_list(threads, "--threads") if threads else list(range(1, (os.cpu_count() or 1) + 1))
+    batch_sizes = _int_list(batch, "--batch")
+    texts = bench_module.load_reviews(data)
+    loads = [bench_module.measure_load(path) for path in models]
+    results = []
+    total = len(models) * len(thread_counts) * len(batch_sizes) * len(modes)
+    cases = bench_module.iter_cases(models, texts, batch_sizes, thread_counts, modes, min_runs, min_seconds)
+    for index, result in enumerate(cases, start=1):
+        results.append(result)
+        typer.echo(
+            f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}", err=True
+        )
+    settings = {
+        "models": [str(p) for p in models],
+        "reviews": len(texts),
+        "review_source": data or "shipped sample",
+        "batch_sizes": batch_sizes,
+        "threads": thread_counts,
+        "modes": modes,
+        "min_runs": min_runs,
+        "min_seconds": min_seconds,
+    }
+    document = bench_module.report_document(results, loads, settings)
+    if output:
+        from imdb_edge.atomic import write_json
+
+        write_json(output, document)
+    if plot:
+        bench_module.plot_histogram(results, plot)
+    if as_json:
+        _emit_json(document)
+        return
+    machine = document["machine"]
+    typer.echo(
+        f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), "
+        f"onnxruntime {machine['onnxruntime']}, {len(texts)} reviews from {settings['review_source']}\n"
+    )
+    typer.echo(bench_module.markdown_table(results, loads))
+    if document["recommendation"]:
+        typer.echo(document["recommendation"])
 
 
 def main() -> None:

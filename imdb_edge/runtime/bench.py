@@ -1,0 +1,236 @@
+"""`imdb-edge bench`: latency and throughput of model files on this device.
+
+Like llama-bench: one warm-up, then repeated timed runs per case (at least
+`min_runs` and `min_seconds`), reported as percentiles and mean ± std, as a
+Markdown table or JSON with the raw samples and a machine description.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.machine import describe_machine
+
+MODES = ("e2e", "model")
+
+
+@dataclass
+class CaseResult:
+    model: str
+    precision: str
+    input_form: str
+    mode: str
+    threads: int
+    batch: int
+    samples_ms: list[float] = field(repr=False)
+
+    def stats(self) -> dict[str, float]:
+        samples = np.asarray(self.samples_ms)
+        mean = float(samples.mean())
+        return {
+            "runs": int(samples.size),
+            "p50_ms": float(np.percentile(samples, 50)),
+            "p90_ms": float(np.percentile(samples, 90)),
+            "p99_ms": float(np.percentile(samples, 99)),
+            "mean_ms": mean,
+            "std_ms": float(samples.std(ddof=1)) if samples.size > 1 else 0.0,
+            "reviews_per_s": self.batch * 1000.0 / mean if mean > 0 else float("inf"),
+        }
+
+    def to_dict(self, with_samples: bool = True) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "model": self.model,
+            "precision": self.precision,
+            "input_form": self.input_form,
+            "mode": self.mode,
+            "threads": self.threads,
+            "batch": self.batch,
+            **self.stats(),
+        }
+        if with_samples:
+            row["samples_ms"] = [round(s, 5) for s in self.samples_ms]
+        return row
+
+
+def sample_reviews() -> list[str]:
+    """The 256 real test reviews shipped with the package."""
+    path = resources.files("imdb_edge.runtime") / "samples" / "reviews.jsonl"
+    lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): texts hold U+2028 and friends
+    return [json.loads(line)["text"] for line in lines if line.strip()]
+
+
+def load_reviews(data: str | None) -> list[str]:
+    """Test-split reviews from `data` (folder or archive), else the shipped sample."""
+    if data is None:
+        return sample_reviews()
+    from imdb_edge.train.data import load_dataset  # numpy-only loader, no TensorFlow
+
+    return load_dataset(data).test.texts
+
+
+def time_calls(
+    call: Callable[[Any], Any], inputs: Sequence[Any], min_runs: int, min_seconds: float, max_runs: int = 100_000
+) -> list[float]:
+    """Warm up once, then time calls (cycling through `inputs`) until both minimums are met."""
+    call(inputs[0])
+    samples: list[float] = []
+    start = time.perf_counter()
+    index = 0
+    while len(samples) < max_runs and (len(samples) < min_runs or time.perf_counter() - start < min_seconds):
+        item = inputs[index % len(inputs)]
+        t0 = time.perf_counter_ns()
+        call(item)
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+        index += 1
+    return samples
+
+
+def _batches(texts: list[str], size: int, count: int = 16) -> list[list[str]]:
+    """`count` different batches of `size` reviews, wrapping around the pool."""
+    return [[texts[(start * size + i) % len(texts)] for i in range(size)] for start in range(count)]
+
+
+@dataclass
+class LoadResult:
+    model: str
+    bytes: int
+    load_ms: list[float]
+    first_inference_ms: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "bytes": self.bytes,
+            "load_ms_mean": float(np.mean(self.load_ms)),
+            "load_ms_samples": [round(v, 3) for v in self.load_ms],
+            "first_inference_ms": self.first_inference_ms,
+        }
+
+
+def measure_load(path: Path, repeats: int = 5) -> LoadResult:
+    """Load time (read, verify checksums, build the session) and the first inference after it."""
+    loads = []
+    first = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        classifier = Classifier.load(path, threads=1)
+        loads.append((time.perf_counter_ns() - t0) / 1e6)
+        t0 = time.perf_counter_ns()
+        classifier.predict("A first review after loading.")
+        first = first or (time.perf_counter_ns() - t0) / 1e6
+    return LoadResult(path.name, path.stat().st_size, loads, first)
+
+
+def iter_cases(
+    models: Sequence[Path],
+    texts: list[str],
+    batch_sizes: Sequence[int],
+    threads: Sequence[int],
+    modes: Sequence[str],
+    min_runs: int,
+    min_seconds: float,
+) -> Iterator[CaseResult]:
+    for path in models:
+        for thread_count in threads:
+            classifier = Classifier.load(path, threads=thread_count)
+            precision = str(classifier.model_file.model.get("precision", "?"))
+            for batch in batch_sizes:
+                batches = _batches(texts, batch)
+                for mode in modes:
+                    if mode == "e2e":
+                        samples = time_calls(classifier.scores, batches, min_runs, min_seconds)
+                    else:
+                        prepared = [classifier.model_inputs(b) for b in batches]
+                        samples = time_calls(classifier.run, prepared, min_runs, min_seconds)
+                    yield CaseResult(path.name, precision, classifier.input_form, mode, thread_count, batch, samples)
+
+
+def recommend(results: list[CaseResult]) -> str | None:
+    """The model file with the lowest single-review end-to-end p50 on this device."""
+    single = [r for r in results if r.mode == "e2e" and r.batch == 1]
+    if len({r.model for r in single}) < 2:
+        return None
+    best = min(single, key=lambda r: r.stats()["p50_ms"])
+    others = sorted(
+        {r.model: r.stats()["p50_ms"] for r in single if r.model != best.model and r.threads == best.threads}.items(),
+        key=lambda item: item[1],
+    )
+    runner_up = f"; next {others[0][0]} at {1000 * others[0][1]:.1f} µs" if others else ""
+    return (
+        f"fastest for one review on this device: {best.model} ({best.precision}, {best.input_form}, "
+        f"{best.threads} thread(s)): p50 {1000 * best.stats()['p50_ms']:.1f} µs{runner_up}"
+    )
+
+
+def markdown_table(results: list[CaseResult], loads: list[LoadResult]) -> str:
+    lines = [
+        "| model | precision | input | mode | threads | batch | p50 ms | p90 ms | p99 ms | mean ± std ms | reviews/s |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        s = r.stats()
+        lines.append(
+            f"| {r.model} | {r.precision} | {r.input_form} | {r.mode} | {r.threads} | {r.batch} "
+            f"| {s['p50_ms']:.4f} | {s['p90_ms']:.4f} | {s['p99_ms']:.4f} | {s['mean_ms']:.4f} ± {s['std_ms']:.4f} "
+            f"| {s['reviews_per_s']:,.0f} |"
+        )
+    if loads:
+        lines += ["", "| model | size KB | load ms (mean of 5) | first inference ms |", "|---|---:|---:|---:|"]
+        for load in loads:
+            d = load.to_dict()
+            lines.append(
+                f"| {load.model} | {load.bytes / 1024:.0f} | {d['load_ms_mean']:.2f} | {load.first_inference_ms:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def report_document(results: list[CaseResult], loads: list[LoadResult], settings: dict[str, Any]) -> dict[str, Any]:
+    from imdb_edge import __version__
+
+    return {
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "imdb_edge": __version__,
+        "machine": describe_machine(),
+        "settings": settings,
+        "recommendation": recommend(results),
+        "load": [load.to_dict() for load in loads],
+        "results": [r.to_dict() for r in results],
+    }
+
+
+def plot_histogram(results: list[CaseResult], path: Path) -> None:
+    """Latency histograms of the single-review end-to-end cases."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImdbEdgeError("--plot needs matplotlib: pip install matplotlib") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from imdb_edge.atomic import staged_file
+
+    chosen = [r for r in results if r.batch == 1] or results
+    fig, axis = plt.subplots(figsize=(8, 4.5))
+    for r in chosen:
+        samples_us = 1000 * np.asarray(r.samples_ms)
+        cut = np.percentile(samples_us, 99)
+        axis.hist(samples_us[samples_us <= cut], bins=60, alpha=0.5, label=f"{r.model} {r.mode} t{r.threads}")
+    axis.set_xlabel("latency per call, µs (up to p99)")
+    axis.set_ylabel("runs")
+    axis.set_title("imdb-edge single-review latency")
+    axis.legend(fontsize=7)
+    fig.tight_layout()
+    with staged_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
