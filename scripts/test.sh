@@ -4,5 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup-env.sh
+# The emulated aarch64 smoke test needs root and apt-get (as on CI); elsewhere it is skipped.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  export IMDB_EDGE_AARCH64_SMOKE=${IMDB_EDGE_AARCH64_SMOKE:-1}
+fi
 .venv/bin/ruff check imdb_edge tests
 .venv/bin/python -m pytest -ra "$@"

@@ -1,0 +1,32 @@
+"""The runtime on 64-bit ARM under qemu user-mode emulation (correctness only, not speed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("IMDB_EDGE_AARCH64_SMOKE"),
+    reason="set IMDB_EDGE_AARCH64_SMOKE=1 (needs root and apt-get; scripts/test.sh does when it can)",
+)
+def test_aarch64_smoke_under_qemu(tmp_path: Path) -> None:
+    assert shutil.which("apt-get"), "the smoke test installs qemu-user-static and arm64 Python with apt-get"
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "aarch64-smoke.sh"), str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "aarch64 smoke test: PASS" in done.stdout
+    assert "aarch64 numpy" in done.stdout
