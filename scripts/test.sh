@@ -8,5 +8,5 @@ source scripts/setup-env.sh
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export IMDB_EDGE_AARCH64_SMOKE=${IMDB_EDGE_AARCH64_SMOKE:-1}
 fi
-.venv/bin/ruff check imdb_edge tests
+.venv/bin/ruff check imdb_edge tests benchmarks scripts
 .venv/bin/python -m pytest -ra "$@"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import string
 
 import numpy as np
 import pytest
@@ -124,3 +125,30 @@ def test_batch_forms_match_single_text_form(texts: list[str]) -> None:
     assert len(offsets) == len(texts) + 1
     for row, text in enumerate(texts):
         assert ids[offsets[row] : offsets[row + 1]].tolist() == _VEC.feature_ids(text).tolist()
+
+
+def reference_tokenize(text: str) -> list[str]:
+    """The tokenizer's definition, written the slow, obvious way."""
+    separators = set(string.whitespace + string.punctuation)
+    lowered = "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+    tokens, current = [], []
+    for char in lowered:
+        if char in separators:
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    tokens.append("".join(current))
+    return [t for t in tokens if t and t != "br"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([*"ab rR<>/.,'\t\n\u00a0é", "br", "BR", " br ", "<br />"])).map("".join))
+def test_fast_tokenizer_matches_its_definition_on_tricky_text(text: str) -> None:
+    assert tokenize(text) == reference_tokenize(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_fast_tokenizer_matches_its_definition_on_any_text(text: str) -> None:
+    assert tokenize(text) == reference_tokenize(text)

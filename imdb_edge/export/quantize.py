@@ -41,4 +41,38 @@ def quantize_int8(proto: Any, per_channel: bool = False) -> Any:
             per_channel=per_channel,
             weight_type=QuantType.QInt8,
         )
-        return onnx.load_model(target)
+        return dequantize_table_once(onnx.load_model(target))
+
+
+def dequantize_table_once(proto: Any) -> Any:
+    """Turn Gather(int8 table) -> DequantizeLinear into DequantizeLinear(int8 table) -> Gather.
+
+    Same numbers (dequantizing is elementwise), but the dequantized table is now a
+    constant: onnxruntime folds it once at load (with `session.disable_quant_qdq`,
+    which the runtime sets), so the file stays int8 while each review costs what the
+    fp32 graph costs, instead of dequantizing the gathered rows on every call.
+    """
+    from onnx import helper
+
+    graph = proto.graph
+    initializers = {init.name for init in graph.initializer}
+    nodes = list(graph.node)
+    for index, gather in enumerate(nodes):
+        if gather.op_type != "Gather" or gather.input[0] not in initializers:
+            continue
+        readers = [n for n in nodes if gather.output[0] in n.input]
+        if len(readers) != 1 or readers[0].op_type != "DequantizeLinear":
+            continue
+        dequantize = readers[0]
+        if not all(name in initializers for name in dequantize.input[1:]):
+            continue
+        table = f"{gather.input[0]}_dequantized"
+        inputs = [gather.input[0], *dequantize.input[1:]]
+        new_dequantize = helper.make_node("DequantizeLinear", inputs, [table], name=f"{gather.name}_dequantize")
+        new_gather = helper.make_node("Gather", [table, gather.input[1]], [dequantize.output[0]], name=gather.name)
+        new_gather.attribute.extend(gather.attribute)
+        rest = [n for n in nodes if n is not gather and n is not dequantize]
+        del graph.node[:]
+        graph.node.extend([*rest[:index], new_dequantize, new_gather, *rest[index:]])
+        return proto
+    return proto

@@ -68,6 +68,7 @@ def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcom
 def _init_worker(model_path: str, threshold: float) -> None:
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and terminate() must end a worker at once
     _worker = Classifier.load(model_path, threads=1, threshold=threshold)
 
 
@@ -94,9 +95,11 @@ def _ordered_outcomes(
         for chunk in _chunks(records, chunk_size):
             yield classify_chunk(classifier, chunk)
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), classifier.threshold)) as pool:
+    # spawn, not fork: forking a process that already runs onnxruntime (or TensorFlow)
+    # threads can copy a held lock into the child and hang it.
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), classifier.threshold))
+    try:
         pending: deque[Any] = deque()
         for chunk in _chunks(records, chunk_size):
             pending.append(pool.apply_async(_worker_chunk, (chunk,)))
@@ -104,6 +107,12 @@ def _ordered_outcomes(
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+        pool.close()
+    except BaseException:  # interrupted, or the consumer stopped early (GeneratorExit)
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 class _Writer:
@@ -152,8 +161,9 @@ def classify_stream(
         previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     except ValueError:  # not the main thread: the embedding app owns signals
         previous = None
+    results = _ordered_outcomes(classifier, model_path, records, workers, chunk_size)
     try:
-        for outcomes in _ordered_outcomes(classifier, model_path, records, workers, chunk_size):
+        for outcomes in results:
             writer.write("".join((o.as_json() if as_json else o.as_text()) + "\n" for o in outcomes))
             for outcome in outcomes:
                 summary.records += 1
@@ -164,6 +174,7 @@ def classify_stream(
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
+        results.close()  # stops the worker pool now, not whenever the generator is collected
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return summary

@@ -46,6 +46,9 @@ def session_options(threads: int = 1) -> ort.SessionOptions:
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    # Lets onnxruntime fold DequantizeLinear of a constant int8 table once at load:
+    # int8 files then run at fp32 speed (see export/quantize.py). Our graphs are not QDQ.
+    options.add_session_config_entry("session.disable_quant_qdq", "1")
     options.log_severity_level = 3
     return options
 

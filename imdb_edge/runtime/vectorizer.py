@@ -19,6 +19,7 @@ optionally scaled per feature (`feature_weights`).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import string
 from collections import Counter
@@ -41,17 +42,17 @@ _TABLE = bytes.maketrans(
     _SEP_BYTES + string.ascii_uppercase.encode("ascii"),
     b" " * len(_SEP_BYTES) + string.ascii_lowercase.encode("ascii"),
 )
-_STOP_BYTES = tuple(t.encode("ascii") for t in STOP_TOKENS)
+_STOP_PADDED = tuple(b" " + t.encode("ascii") + b" " for t in STOP_TOKENS)
 WEIGHTINGS = ("binary",)
 
 
 def tokenize_bytes(text: str) -> list[bytes]:
     """Split `text` into UTF-8 tokens; the hot path, so it stays in C-level calls."""
-    tokens = text.encode("utf-8", "surrogatepass").translate(_TABLE).split()
-    for stop in _STOP_BYTES:
-        if stop in tokens:
-            tokens = [t for t in tokens if t != stop]
-    return tokens
+    data = b" " + text.encode("utf-8", "surrogatepass").translate(_TABLE) + b" "
+    for stop in _STOP_PADDED:
+        while stop in data:  # replace() skips overlaps ("br br"), so repeat until none is left
+            data = data.replace(stop, b" ")
+    return data.split()
 
 
 def tokenize(text: str) -> list[str]:
@@ -60,9 +61,13 @@ def tokenize(text: str) -> list[str]:
 
 
 def _ngrams(tokens: list[bytes], ngram_max: int) -> Iterable[bytes]:
-    yield from tokens
-    for n in range(2, ngram_max + 1):
-        yield from map(b" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
+    if ngram_max == 1:
+        return tokens
+    return itertools.chain(tokens, *(_joined(tokens, n) for n in range(2, ngram_max + 1)))
+
+
+def _joined(tokens: list[bytes], n: int) -> Iterable[bytes]:
+    return map(b" ".join, zip(*(tokens[i:] for i in range(n)), strict=False))
 
 
 @dataclass(frozen=True)
@@ -144,37 +149,47 @@ class Vectorizer:
         return cls(config, [term.decode("utf-8", "surrogatepass") for term, _ in ranked])
 
     # ---- encoding -------------------------------------------------------------
-    def feature_ids(self, text: str) -> np.ndarray:
-        """Sorted unique ids of the vocabulary features present in `text` (int64)."""
+    def id_list(self, text: str) -> list[int]:
+        """Sorted unique ids of the vocabulary features present in `text` (the hot path)."""
         found = set(map(self._index.get, _ngrams(tokenize_bytes(text), self.config.ngram_max)))
         found.discard(None)
-        return np.fromiter(sorted(found), dtype=np.int64, count=len(found))
+        return sorted(found)  # type: ignore[type-var]
+
+    def feature_ids(self, text: str) -> np.ndarray:
+        """Sorted unique ids of the vocabulary features present in `text` (int64)."""
+        return np.array(self.id_list(text), dtype=np.int64)
+
+    def _rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        rows = [self.id_list(text) for text in texts]
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=int(lengths.sum()))
+        return flat, lengths
 
     def feature_ids_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Ragged ids of many texts: (ids, offsets), text i owns ids[offsets[i]:offsets[i+1]]."""
-        parts = [self.feature_ids(text) for text in texts]
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in parts], out=offsets[1:])
-        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        return ids, offsets
+        flat, lengths = self._rows(texts)
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return flat, offsets
 
     def padded_ids(self, texts: Sequence[str], min_length: int = 1) -> np.ndarray:
         """Ids padded to one length with the id `size` (a zero row in sparse graphs)."""
-        ids, offsets = self.feature_ids_batch(texts)
-        lengths = np.diff(offsets)
+        if len(texts) == 1:  # one review: skip the ragged bookkeeping, it costs more than the lookups
+            row = self.id_list(texts[0])
+            row += [self.size] * (min_length - len(row))
+            return np.array([row], dtype=np.int64)
+        flat, lengths = self._rows(texts)
         width = max(int(lengths.max(initial=0)), min_length)
         out = np.full((len(texts), width), self.size, dtype=np.int64)
-        rows = np.repeat(np.arange(len(texts)), lengths)
-        cols = np.arange(len(ids)) - np.repeat(offsets[:-1], lengths)
-        out[rows, cols] = ids
+        out[np.arange(width) < lengths[:, None]] = flat
         return out
 
     def multi_hot(self, texts: Sequence[str]) -> np.ndarray:
         """Dense (n, size) float32 matrix: the reference model's input."""
-        ids, offsets = self.feature_ids_batch(texts)
+        flat, lengths = self._rows(texts)
         out = np.zeros((len(texts), self.size), dtype=np.float32)
-        rows = np.repeat(np.arange(len(texts)), np.diff(offsets))
-        out[rows, ids] = 1.0 if self.feature_weights is None else self.feature_weights[ids]
+        rows = np.repeat(np.arange(len(texts)), lengths)
+        out[rows, flat] = 1.0 if self.feature_weights is None else self.feature_weights[flat]
         return out
 
     # ---- serialization --------------------------------------------------------
