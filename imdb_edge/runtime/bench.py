@@ -220,16 +220,21 @@ def plot_histogram(results: list[CaseResult], path: Path) -> None:
 
     from imdb_edge.atomic import staged_file
 
-    chosen = [r for r in results if r.batch == 1] or results
-    fig, axis = plt.subplots(figsize=(8, 4.5))
-    for r in chosen:
-        samples_us = 1000 * np.asarray(r.samples_ms)
-        cut = np.percentile(samples_us, 99)
-        axis.hist(samples_us[samples_us <= cut], bins=60, alpha=0.5, label=f"{r.model} {r.mode} t{r.threads}")
-    axis.set_xlabel("latency per call, µs (up to p99)")
-    axis.set_ylabel("runs")
-    axis.set_title("imdb-edge single-review latency")
-    axis.legend(fontsize=7)
+    fewest_threads = min(r.threads for r in results)
+    single = [r for r in results if r.batch == min(x.batch for x in results) and r.threads == fewest_threads]
+    modes = [m for m in MODES if any(r.mode == m for r in single)]
+    fig, axes = plt.subplots(1, len(modes), figsize=(6 * len(modes), 4.2), squeeze=False)
+    for axis, mode in zip(axes[0], modes, strict=True):
+        for r in (r for r in single if r.mode == mode):
+            samples_us = 1000 * np.asarray(r.samples_ms)
+            cut = np.percentile(samples_us, 99)
+            axis.hist(samples_us[samples_us <= cut], bins=60, alpha=0.5, label=r.model)
+        axis.set_xlabel("latency per call, µs (up to p99)")
+        axis.set_ylabel("runs")
+        axis.set_title(
+            f"{'end to end' if mode == 'e2e' else 'model only'}, batch {single[0].batch}, {fewest_threads} thread(s)"
+        )
+        axis.legend(fontsize=7)
     fig.tight_layout()
     with staged_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
