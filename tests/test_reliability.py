@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from model_factory import build_model_bytes
 
@@ -32,7 +32,9 @@ def test_mutated_model_files_load_correctly_or_fail_cleanly(flips: list[tuple[in
         classifier = Classifier(model_file)
     except ImdbEdgeError as exc:
         assert "\n" not in str(exc)
+        event("refused with a one-line error")
         return
+    event("loaded: the changed bytes were outside the weights and vocabulary")
     scores = classifier.scores(["a wonderful film", "awful and boring", ""])
     assert np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1))
 
