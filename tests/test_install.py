@@ -30,21 +30,12 @@ def test_base_install_in_fresh_venv_classifies(tmp_path: Path) -> None:
 
     cli = venv / "bin" / "imdb-edge"
     env = {**os.environ, "PYTHONPATH": ""}
-    good = subprocess.run(
-        [str(cli), "classify", "An absolute masterpiece, I loved every minute."],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
-    bad = subprocess.run(
-        [str(cli), "classify", "This movie was a waste of time"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+
+    def classify(text: str) -> subprocess.CompletedProcess[str]:
+        command = [str(cli), "classify", text]
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+
+    good = classify("An absolute masterpiece, I loved every minute.")
+    bad = classify("This movie was a waste of time")
     assert good.returncode == 0 and good.stdout.startswith("positive\t"), good.stderr
     assert bad.returncode == 0 and bad.stdout.startswith("negative\t"), bad.stderr
