@@ -196,6 +196,7 @@ def sweep(
 class InputForm(str, Enum):
     token_ids = "token_ids"
     dense = "dense"
+    text = "text"
 
 
 class Quantization(str, Enum):
@@ -209,7 +210,11 @@ def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
     input_form: Annotated[
         InputForm,
-        typer.Option("--input", help="token_ids: sparse graph, fast (default). dense: the reference's 0/1 vector."),
+        typer.Option(
+            "--input",
+            help="token_ids: sparse graph, fastest from Python (default). dense: the reference's 0/1 vector. "
+            "text: raw strings in, tokenizer inside the graph, for apps in any language.",
+        ),
     ] = InputForm.token_ids,
     quantize: Annotated[Optional[Quantization], typer.Option(help="Write int8 weights (onnxruntime dynamic).")] = None,
     data: DataOption = None,

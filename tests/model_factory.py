@@ -15,13 +15,14 @@ BAD = ["awful", "boring", "terrible", "waste", "worst", "dull"]
 NEUTRAL = ["movie", "film", "the", "a", "was", "it", "this", "time", "of"]
 
 
-def sentiment_vectorizer() -> Vectorizer:
-    return Vectorizer.fit([" ".join(GOOD), " ".join(BAD), " ".join(NEUTRAL)], VectorizerConfig(max_features=100))
+def sentiment_vectorizer(ngram_max: int = 1) -> Vectorizer:
+    corpus = [" ".join(GOOD), " ".join(BAD), " ".join(NEUTRAL), "not good, not bad: the movie was"]
+    return Vectorizer.fit(corpus, VectorizerConfig(max_features=200, ngram_max=ngram_max))
 
 
 def sentiment_layers(vectorizer: Vectorizer, hidden: int = 4) -> list[DenseLayer]:
-    """Hand-set weights: good words push the score up, bad words down."""
-    first = np.zeros((vectorizer.size, hidden), dtype=np.float32)
+    """Hand-set weights: good words push the score up, bad words down; n-grams get small random weights."""
+    first = np.random.default_rng(0).normal(0, 0.05, (vectorizer.size, hidden)).astype(np.float32)
     for word in GOOD:
         first[vectorizer.vocabulary.index(word), 0] = 2.0
     for word in BAD:
@@ -50,9 +51,14 @@ def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
     return entry
 
 
-def build_model_bytes(**model_changes: Any) -> bytes:
-    vectorizer = sentiment_vectorizer()
+def build_model_bytes(form: str = "token_ids", ngram_max: int = 1, **model_changes: Any) -> bytes:
+    vectorizer = sentiment_vectorizer(ngram_max)
     proto = token_ids_graph(sentiment_layers(vectorizer))
+    if form == "text":
+        from imdb_edge.export.text_graph import text_graph
+
+        proto = text_graph(proto, vectorizer)
+        model_changes = {"input_form": "text", "input_name": "texts", "input_width": None, "opset": 20, **model_changes}
     data, _ = with_metadata(
         proto,
         model_entry(vectorizer, **model_changes),

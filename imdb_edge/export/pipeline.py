@@ -15,6 +15,7 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
 from imdb_edge.export.metadata import with_metadata
 from imdb_edge.export.parity import FP32_TOLERANCE, accuracy, compare
+from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.versions import package_versions
@@ -22,7 +23,7 @@ from imdb_edge.versions import package_versions
 LABELS = ["negative", "positive"]
 THRESHOLD = 0.5
 MAX_INT8_DROP_POINTS = 0.5
-EXPORT_FORMS = ("token_ids", "dense")
+EXPORT_FORMS = ("token_ids", "dense", "text")
 
 
 def _load_run(run_dir: Path) -> tuple[Any, Vectorizer, dict[str, Any]]:
@@ -72,22 +73,28 @@ def export_run(
     )
     info(f"keras: scored {len(texts)} test reviews in {time.perf_counter() - start:.1f}s")
 
-    if input_form == "dense":
-        proto = dense_graph(model, vectorizer.size)
-        input_name, width = "features", vectorizer.size
-    else:
-        proto = token_ids_graph(dense_layers(model))
-        input_name, width = "token_ids", vectorizer.size + 1
+    def candidate(precision: str) -> Any:
+        base = dense_graph(model, vectorizer.size) if input_form == "dense" else token_ids_graph(dense_layers(model))
+        if precision == "int8":
+            base = quantize_int8(base)
+        return text_graph(base, vectorizer, THRESHOLD) if input_form == "text" else base
+
+    proto = candidate("fp32")
+    input_name, width = {
+        "dense": ("features", vectorizer.size),
+        "token_ids": ("token_ids", vectorizer.size + 1),
+        "text": ("texts", None),
+    }[input_form]
     model_entry = {
         "input_form": input_form,
         "input_name": input_name,
         "output_name": "score",
         "input_width": width,
-        "pad_id": vectorizer.size if input_form == "token_ids" else None,
+        "pad_id": vectorizer.size if input_form != "dense" else None,
         "labels": LABELS,
         "threshold": THRESHOLD,
         "precision": "fp32",
-        "opset": OPSET,
+        "opset": TEXT_OPSET if input_form == "text" else OPSET,
     }
     training_entry = {
         "config": run_document["config"],
@@ -99,7 +106,11 @@ def export_run(
     export_entry: dict[str, Any] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source_run": run_dir.name,
-        "converter": "tf2onnx.from_function" if input_form == "dense" else "imdb-edge token-id graph (onnx.helper)",
+        "converter": {
+            "dense": "tf2onnx.from_function",
+            "token_ids": "imdb-edge token-id graph (onnx.helper)",
+            "text": "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+        }[input_form],
         "versions": package_versions(),
         "test_data_fingerprint": dataset.fingerprint,
     }
@@ -121,7 +132,7 @@ def export_run(
     export_entry["test_accuracy"] = export_entry["test_accuracy_fp32"]
 
     if quantize == "int8":
-        final_proto = quantize_int8(proto)
+        final_proto = candidate("int8")
         final_entry = {**model_entry, "precision": "int8"}
         int8_scores, int8_size = score_with(final_proto, final_entry)
         drop = 100 * (export_entry["test_accuracy_fp32"] - accuracy(int8_scores, labels, THRESHOLD))

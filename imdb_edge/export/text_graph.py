@@ -1,0 +1,180 @@
+"""The text-input graph: raw review strings in, score and label out, in standard ONNX.
+
+Any onnxruntime app (Node.js, C#, Java, C++, mobile) gets the whole classifier,
+tokenizer included, from the one file. The tokenizer is rebuilt from standard
+operators so that it gives exactly the token sequence of `runtime/vectorizer.py`:
+
+1. StringNormalizer(LOWER, locale "C"): ASCII letters only, like the Python side
+   (the default en_US.UTF-8 locale is missing on minimal devices, and would also
+   lowercase non-ASCII letters);
+2. StringSplit on runs of spaces, then one StringSplit per other separator
+   (ASCII whitespace and punctuation), dropping the empty pieces after each;
+3. drop the token "br"; build word n-grams with StringConcat;
+4. LabelEncoder maps terms to vocabulary ids (unknown -> the pad id), Unique
+   removes repeats, and the token-id graph (Gather + ReduceSum + MLP) does the rest.
+
+Reviews are processed one at a time inside a Loop, because StringSplit pads a batch
+to its longest row. Nodes that read only weights (an int8 table's
+DequantizeLinear) run once, outside the Loop.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.export.graphs import IDS_INPUT, OUTPUT
+from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer
+
+TEXT_INPUT = "texts"
+LABEL_OUTPUT = "label"
+TEXT_OPSET = 20
+ML_OPSET = 3
+_OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != " "]
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.nodes: list[Any] = []
+
+    def add(self, op: str, inputs: list[str], output: str, **attributes: Any) -> str:
+        """Add a node; returns its (first) output. StringSplit also gets its counts output."""
+        from onnx import helper
+
+        outputs = [output, f"{output}_counts"] if op == "StringSplit" else [output]
+        self.nodes.append(helper.make_node(op, inputs, outputs, name=output, **attributes))
+        return output
+
+
+def _constant(name: str, value: np.ndarray) -> Any:
+    from onnx import numpy_helper
+
+    return numpy_helper.from_array(value, name)
+
+
+def _drop(build: _Builder, tokens: str, value: str, tag: str) -> str:
+    """tokens without the elements equal to the constant `value`."""
+    equal = build.add("Equal", [tokens, value], f"{tag}_is")
+    keep = build.add("Not", [equal], f"{tag}_keep")
+    return build.add("Compress", [tokens, keep], f"{tag}_kept", axis=0)
+
+
+def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:
+    """The body's front end: one review string -> [1, T] sorted unique ids (pad id included)."""
+    text = build.add("Gather", [TEXT_INPUT, "iteration"], "review", axis=0)
+    text = build.add("Reshape", [text, "shape_1"], "review_1")
+    text = build.add("StringNormalizer", [text], "lowered", case_change_action="LOWER", locale="C")
+    pieces = build.add("StringSplit", [text], "split_space")
+    tokens = build.add("Reshape", [pieces, "shape_flat"], "tokens_space")
+    for index, separator in enumerate(_OTHER_SEPARATORS):
+        pieces = build.add("StringSplit", [tokens], f"split_{index}", delimiter=separator)
+        pieces = build.add("Reshape", [pieces, "shape_flat"], f"pieces_{index}")
+        tokens = _drop(build, pieces, "empty_string", f"nonempty_{index}")
+    for index, _ in enumerate(STOP_TOKENS):
+        tokens = _drop(build, tokens, f"stop_{index}", f"nostop_{index}")
+    terms = [tokens]
+    for n in range(2, vectorizer.config.ngram_max + 1):
+        gram = build.add("Slice", [tokens, "start_0", f"end_{n}"], f"gram{n}_0")
+        for offset in range(1, n):
+            spaced = build.add("StringConcat", [gram, "space"], f"gram{n}_{offset}_space")
+            nxt = build.add("Slice", [tokens, f"start_{offset}", f"end_{n - offset}"], f"gram{n}_{offset}_next")
+            gram = build.add("StringConcat", [spaced, nxt], f"gram{n}_{offset}")
+        terms.append(gram)
+    allterms = build.add("Concat", terms, "terms", axis=0) if len(terms) > 1 else tokens
+    ids = build.add(
+        "LabelEncoder",
+        [allterms],
+        "term_ids",
+        domain="ai.onnx.ml",
+        keys_strings=vectorizer.vocabulary,
+        values_int64s=list(range(vectorizer.size)),
+        default_int64=vectorizer.size,
+    )
+    ids = build.add("Concat", ["pad_id", ids], "ids_and_pad", axis=0)
+    ids = build.add("Unique", [ids], "unique_ids", sorted=1)
+    return build.add("Reshape", [ids, "shape_row"], IDS_INPUT)
+
+
+def _constants(vectorizer: Vectorizer) -> list[Any]:
+    n_max = vectorizer.config.ngram_max
+    values = {
+        "shape_1": np.array([1], np.int64),
+        "shape_flat": np.array([-1], np.int64),
+        "shape_row": np.array([1, -1], np.int64),
+        "shape_scores": np.array([-1, 1], np.int64),
+        "empty_string": np.array([""], dtype=object),
+        "pad_id": np.array([vectorizer.size], np.int64),
+        "labels_table": np.array(["negative", "positive"], dtype=object),
+        "zero_axis": np.array([0], np.int64),
+    }
+    for index, stop in enumerate(STOP_TOKENS):
+        values[f"stop_{index}"] = np.array([stop], dtype=object)
+    if n_max > 1:
+        values["space"] = np.array([" "], dtype=object)
+        for offset in range(n_max):
+            values[f"start_{offset}"] = np.array([offset], np.int64)
+    for n in range(2, n_max + 1):
+        # slice ends counted from the end: tokens[offset : len - (n - 1 - offset)]
+        for remaining in range(1, n + 1):
+            values.setdefault(f"end_{remaining}", np.array([-(remaining - 1) or np.iinfo(np.int64).max], np.int64))
+    return [_constant(name, value) for name, value in values.items()]
+
+
+def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 0.5) -> Any:
+    """Wrap a token-id graph (fp32 or int8) with the string front end."""
+    from onnx import TensorProto, helper
+
+    weights = {init.name for init in token_ids_proto.graph.initializer}
+    once = [n for n in token_ids_proto.graph.node if all(i in weights for i in n.input if i)]
+    per_review = [n for n in token_ids_proto.graph.node if n not in once]
+
+    body = _Builder()
+    _review_ids(body, vectorizer)
+    body.nodes.extend(per_review)
+    body.add("Reshape", [OUTPUT, "shape_1"], "review_score")
+    body.add("Identity", ["condition"], "condition_out")
+    loop_body = helper.make_graph(
+        body.nodes,
+        "per_review",
+        [
+            helper.make_tensor_value_info("iteration", TensorProto.INT64, []),
+            helper.make_tensor_value_info("condition", TensorProto.BOOL, []),
+        ],
+        [
+            helper.make_tensor_value_info("condition_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("review_score", TensorProto.FLOAT, [1]),
+        ],
+    )
+    main = _Builder()
+    main.nodes.extend(once)
+    count = main.add("Shape", [TEXT_INPUT], "review_count_1")
+    count = main.add("Squeeze", [count, "zero_axis"], "review_count")
+    main.nodes.append(helper.make_node("Loop", [count, ""], ["scores_flat"], name="reviews", body=loop_body))
+    main.add("Reshape", ["scores_flat", "shape_scores"], OUTPUT)
+    vector = main.add("Reshape", ["scores_flat", "shape_flat"], "scores_vector")
+    above = main.add("GreaterOrEqual", [vector, "threshold"], "is_positive")
+    index = main.add("Cast", [above], "label_index", to=TensorProto.INT64)
+    main.add("Gather", ["labels_table", index], LABEL_OUTPUT, axis=0)
+    graph = helper.make_graph(
+        main.nodes,
+        "imdb_edge_text",
+        [helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"])],
+        [
+            helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1]),
+            helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, ["batch"]),
+        ],
+        initializer=[
+            *token_ids_proto.graph.initializer,
+            *_constants(vectorizer),
+            _constant("threshold", np.array(threshold, np.float32)),
+        ],
+    )
+    proto = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", TEXT_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
+        producer_name="imdb-edge",
+    )
+    proto.ir_version = 9
+    return proto
