@@ -60,3 +60,29 @@ def test_shipped_model_on_the_full_test_set() -> None:
     predictions = Classifier.load().predict_batch(test.texts)
     accuracy = np.mean([(p.label == "positive") == bool(y) for p, y in zip(predictions, test.labels, strict=True)])
     assert accuracy >= 0.87
+
+
+def test_text_input_model_in_plain_onnxruntime_matches_the_python_runtime(reference_run: Path, tmp_path: Path) -> None:
+    """Issue 8: raw strings into plain onnxruntime, identical labels on all 25,000 test reviews."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from imdb_edge import Classifier
+    from imdb_edge.export.pipeline import export_run
+    from imdb_edge.train.data import load_dataset
+
+    text_model, token_model = tmp_path / "text.int8.onnx", tmp_path / "ids.int8.onnx"
+    report = export_run(reference_run, text_model, input_form="text", quantize="int8", data=full_data_path())
+    export_run(reference_run, token_model, input_form="token_ids", quantize="int8", data=full_data_path())
+    assert report["export"]["parity_fp32"]["passed"]
+    texts = load_dataset(full_data_path()).test.texts
+    session = ort.InferenceSession(str(text_model))  # no imdb-edge code on this path
+    labels = np.concatenate(
+        [
+            session.run(["label"], {"texts": np.array(texts[i : i + 1000], dtype=object)})[0]
+            for i in range(0, len(texts), 1000)
+        ]
+    )
+    python_labels = [p.label for p in Classifier.load(token_model).predict_batch(texts)]
+    assert len(labels) == 25_000
+    assert [str(x) for x in labels] == python_labels
