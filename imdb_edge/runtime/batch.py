@@ -8,6 +8,7 @@ interrupted run leaves only complete lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -115,21 +116,16 @@ def _ordered_outcomes(
         pool.join()
 
 
-class _Writer:
-    """Whole chunks in one write, with SIGINT/SIGTERM blocked so no line is cut."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def write(self, text: str) -> None:
-        signals = {signal.SIGINT, signal.SIGTERM}
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, signals) if hasattr(signal, "pthread_sigmask") else None
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        finally:
-            if old is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, old)
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back: a line is either written and counted, or neither."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals) if hasattr(signal, "pthread_sigmask") else None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 @dataclass
@@ -156,7 +152,6 @@ def classify_stream(
 ) -> BatchSummary:
     """Write one line per record to `out`, in order; stop cleanly on SIGINT/SIGTERM."""
     summary = BatchSummary()
-    writer = _Writer(out)
     try:
         previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     except ValueError:  # not the main thread: the embedding app owns signals
@@ -164,12 +159,15 @@ def classify_stream(
     results = _ordered_outcomes(classifier, model_path, records, workers, chunk_size)
     try:
         for outcomes in results:
-            writer.write("".join((o.as_json() if as_json else o.as_text()) + "\n" for o in outcomes))
-            for outcome in outcomes:
-                summary.records += 1
-                summary.errors += outcome.error is not None
-                summary.notes += outcome.note is not None
-                if on_outcome is not None:
+            text = "".join((o.as_json() if as_json else o.as_text()) + "\n" for o in outcomes)
+            with _signals_held():
+                out.write(text)
+                out.flush()
+                summary.records += len(outcomes)
+                summary.errors += sum(o.error is not None for o in outcomes)
+                summary.notes += sum(o.note is not None for o in outcomes)
+            if on_outcome is not None:
+                for outcome in outcomes:
                     on_outcome(outcome)
     except KeyboardInterrupt:
         summary.interrupted = True
