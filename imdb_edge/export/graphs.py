@@ -34,19 +34,30 @@ class DenseLayer:
     activation: str
 
 
-def dense_layers(model: Any) -> list[DenseLayer]:
-    """The Dense layers of a model of our family, in order (Dropout is skipped)."""
+def dense_layers(model: Any, input_weights: np.ndarray | None = None) -> list[DenseLayer]:
+    """The model as a Dense stack on plain multi-hot input, in order (Dropout is skipped).
+
+    A ScaledBag first layer becomes its folded kernel; per-feature `input_weights`
+    (Naive-Bayes ratios a dense model was trained with) are folded into the first kernel.
+    """
     layers = []
     for layer in model.layers:
         kind = layer.__class__.__name__
         if kind == "Dropout":
             continue
-        if kind != "Dense":
+        if kind not in ("Dense", "ScaledBag"):
             raise ImdbEdgeError(f"cannot export layer {layer.name!r} of type {kind}: only Dense stacks are supported")
         activation = layer.get_config()["activation"]
+        if isinstance(activation, dict):  # serialized form of a Keras activation
+            activation = activation.get("config", {}).get("name", activation.get("class_name"))
         if activation not in _ACTIVATIONS:
             raise ImdbEdgeError(f"activation {activation!r} has no ONNX mapping here")
-        kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+        if kind == "ScaledBag":
+            kernel, bias = layer.folded_kernel(), np.asarray(layer.get_weights()[1], dtype=np.float32)
+        else:
+            kernel, bias = (np.asarray(w, dtype=np.float32) for w in layer.get_weights())
+            if not layers and input_weights is not None:
+                kernel = kernel * np.asarray(input_weights, dtype=np.float32)[:, None]
         layers.append(DenseLayer(kernel, bias, activation))
     if not layers:
         raise ImdbEdgeError("the model has no Dense layers")

@@ -29,6 +29,7 @@ EXPORT_FORMS = ("token_ids", "dense", "text")
 def _load_run(run_dir: Path) -> tuple[Any, Vectorizer, dict[str, Any]]:
     import keras
 
+    import imdb_edge.train.layers  # noqa: F401  (registers ScaledBag for safe loading)
     from imdb_edge.train.run import MODEL_FILE, VECTORIZER_FILE, read_run_metrics
 
     document = read_run_metrics(run_dir)
@@ -37,10 +38,11 @@ def _load_run(run_dir: Path) -> tuple[Any, Vectorizer, dict[str, Any]]:
         model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged archive
         raise ImdbEdgeError(f"cannot load {run_dir / MODEL_FILE}: {exc}") from None
-    if model.input_shape[-1] != vectorizer.size:
-        raise ImdbEdgeError(
-            f"{run_dir}: model input width {model.input_shape[-1]} does not match the vocabulary ({vectorizer.size})"
-        )
+    width = (
+        model.layers[0].vocabulary_size if model.layers[0].__class__.__name__ == "ScaledBag" else model.input_shape[-1]
+    )
+    if width != vectorizer.size:
+        raise ImdbEdgeError(f"{run_dir}: model input width {width} does not match the vocabulary ({vectorizer.size})")
     return model, vectorizer, document
 
 
@@ -54,6 +56,7 @@ def export_run(
 ) -> dict[str, Any]:
     """Convert, prove parity on the whole test set, optionally quantize, write atomically."""
     from imdb_edge.export.quantize import quantize_int8
+    from imdb_edge.train.features import encode
     from imdb_edge.train.run import load_data
 
     if input_form not in EXPORT_FORMS:
@@ -64,17 +67,24 @@ def export_run(
         warn("this dataset differs from the one the run was trained on; parity is still checked on it")
     texts, labels = dataset.test.texts, dataset.test.labels
 
+    architecture = run_document["config"].get("architecture", "dense")
+    if architecture == "bag" and input_form == "dense":
+        raise ImdbEdgeError("a bag model has no dense-input form: export it with --input token_ids or text")
     start = time.perf_counter()
     keras_scores = np.concatenate(
         [
-            np.asarray(model(vectorizer.multi_hot(texts[i : i + 2048]), training=False)).reshape(-1)
-            for i in range(0, len(texts), 2048)
+            np.asarray(model(encode(vectorizer, texts[i : i + 512], architecture), training=False)).reshape(-1)
+            for i in range(0, len(texts), 512)
         ]
     )
     info(f"keras: scored {len(texts)} test reviews in {time.perf_counter() - start:.1f}s")
 
     def candidate(precision: str) -> Any:
-        base = dense_graph(model, vectorizer.size) if input_form == "dense" else token_ids_graph(dense_layers(model))
+        if input_form == "dense":
+            base = dense_graph(model, vectorizer.size)
+        else:
+            folded = vectorizer.feature_weights if architecture == "dense" else None
+            base = token_ids_graph(dense_layers(model, folded))
         if precision == "int8":
             base = quantize_int8(base)
         return text_graph(base, vectorizer, THRESHOLD) if input_form == "text" else base
@@ -102,7 +112,8 @@ def export_run(
         "data": run_document["data"],
         "versions": run_document["versions"],
     }
-    vectorizer_json = vectorizer.to_json()
+    # Only the dense form applies feature weights at run time; the others carry them in the table.
+    vectorizer_json = (vectorizer if input_form == "dense" else vectorizer.with_weights(None)).to_json()
     export_entry: dict[str, Any] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source_run": run_dir.name,

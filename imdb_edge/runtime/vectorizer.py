@@ -43,7 +43,7 @@ _TABLE = bytes.maketrans(
     b" " * len(_SEP_BYTES) + string.ascii_lowercase.encode("ascii"),
 )
 _STOP_PADDED = tuple(b" " + t.encode("ascii") + b" " for t in STOP_TOKENS)
-WEIGHTINGS = ("binary",)
+WEIGHTINGS = ("binary", "nb")
 
 
 def tokenize_bytes(text: str) -> list[bytes]:
@@ -131,6 +131,10 @@ class Vectorizer:
     @property
     def size(self) -> int:
         return len(self.vocabulary)
+
+    def with_weights(self, feature_weights: np.ndarray | None) -> Vectorizer:
+        """The same vocabulary with other per-feature weights (None: plain multi-hot)."""
+        return Vectorizer(self.config, self.vocabulary, feature_weights)
 
     # ---- building -------------------------------------------------------------
     @classmethod

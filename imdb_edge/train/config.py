@@ -11,15 +11,17 @@ import tomllib
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import VectorizerConfig
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "elu")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu")
 LOSSES = ("binary_crossentropy", "mse")
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
+ARCHITECTURES = ("dense", "bag")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a trained model; stored in metrics.json."""
 
+    architecture: str = "dense"
     hidden: tuple[int, ...] = (16, 16)
     activation: str = "relu"
     loss: str = "binary_crossentropy"
@@ -34,11 +36,14 @@ class TrainConfig:
     patience: int = 2
     dropout: float = 0.0
     l2: float = 0.0
+    nb_alpha: float = 1.0
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
 
     def __post_init__(self) -> None:
         checks = [
             (all(h > 0 for h in self.hidden), f"hidden sizes must be positive, got {self.hidden}"),
+            (self.architecture in ARCHITECTURES, f"architecture must be one of {', '.join(ARCHITECTURES)}"),
+            (self.nb_alpha > 0, f"nb_alpha must be > 0, got {self.nb_alpha}"),
             (self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}"),
             (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}"),
             (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),

@@ -1,40 +1,59 @@
-"""The reference model family: multi-hot input -> Dense stack -> sigmoid."""
+"""The model family: Dense stacks on multi-hot input, or the same on a bag of term ids."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from imdb_edge.train.config import TrainConfig
 
 
-def build_model(config: TrainConfig, input_width: int) -> Any:
-    """A compiled Keras Sequential model for `config` (weights seeded by the caller)."""
+def _optimizer(config: TrainConfig) -> Any:
+    import keras
+
+    optimizers = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+    optimizer_class = optimizers[config.optimizer]
+    return optimizer_class() if config.learning_rate is None else optimizer_class(learning_rate=config.learning_rate)
+
+
+def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarray | None = None) -> Any:
+    """A compiled Keras model for `config` (weights seeded by the caller).
+
+    dense: multi-hot [batch, V] -> Dense stack (the reference family).
+    bag: term ids [batch, terms] (padded with V) -> ScaledBag -> Dense stack; the same
+    function, but cost grows with the review, not the vocabulary. `feature_weights`
+    (Naive-Bayes ratios) scale the bag's input; for dense they are applied to the input.
+    """
     import keras
 
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
-    layers: list[Any] = [keras.Input(shape=(input_width,), name="features")]
-    for index, units in enumerate(config.hidden):
+    hidden = list(config.hidden)
+    layers: list[Any] = []
+    if config.architecture == "bag":
+        from imdb_edge.train.layers import ScaledBag
+
+        layers.append(keras.Input(shape=(None,), dtype="int32", name="token_ids"))
+        first_units, first_activation = (hidden.pop(0), config.activation) if hidden else (1, "sigmoid")
+        bag = ScaledBag(input_width, first_units, first_activation, l2=config.l2, name="bag")
+        layers.append(bag)
+        if config.dropout > 0 and config.hidden:
+            layers.append(keras.layers.Dropout(config.dropout, name="dropout_bag"))
+    else:
+        layers.append(keras.Input(shape=(input_width,), name="features"))
+    for index, units in enumerate(hidden):
         layers.append(
             keras.layers.Dense(
-                units,
-                activation=config.activation,
-                kernel_regularizer=regularizer,
-                name=f"hidden_{index}",
+                units, activation=config.activation, kernel_regularizer=regularizer, name=f"hidden_{index}"
             )
         )
         if config.dropout > 0:
             layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{index}"))
-    layers.append(keras.layers.Dense(1, activation="sigmoid", name="score"))
-    model = keras.Sequential(layers, name="imdb_mlp")
-
-    optimizers = {
-        "rmsprop": keras.optimizers.RMSprop,
-        "adam": keras.optimizers.Adam,
-        "sgd": keras.optimizers.SGD,
-    }
-    optimizer_class = optimizers[config.optimizer]
-    optimizer = (
-        optimizer_class() if config.learning_rate is None else optimizer_class(learning_rate=config.learning_rate)
-    )
-    model.compile(optimizer=optimizer, loss=config.loss, metrics=["accuracy"])
+    if config.architecture == "dense" or config.hidden:
+        layers.append(keras.layers.Dense(1, activation="sigmoid", name="score"))
+    model = keras.Sequential(layers, name=f"imdb_{config.architecture}")
+    if config.architecture == "bag":
+        model.build((None, None))
+        bag.set_scale(feature_weights)
+    model.compile(optimizer=_optimizer(config), loss=config.loss, metrics=["accuracy"])
     return model

@@ -61,7 +61,7 @@ def train_to_folder(
     if out.exists() and not overwrite:
         raise ImdbEdgeError(f"{out} already exists: choose another --out or pass --overwrite")
     dataset = load_data(data)
-    features = build_features(dataset, config.vectorizer)
+    features = build_features(dataset, config)
     info(f"features: {features.vectorizer.size} terms, encoded in {features.seconds:.1f}s")
     result = fit_and_evaluate(config, features, report=report)
     document = {

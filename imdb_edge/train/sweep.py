@@ -77,7 +77,7 @@ def run_sweep(plan: SweepPlan, out: Path, data: str | Path | None = None) -> lis
     """Train every (run, seed) not yet in out/results.jsonl, then write the tables."""
     from rich.progress import Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    from imdb_edge.train.features import build_features
+    from imdb_edge.train.features import build_features, features_key
     from imdb_edge.train.run import data_summary, load_data
     from imdb_edge.train.training import fit_and_evaluate
 
@@ -95,10 +95,10 @@ def run_sweep(plan: SweepPlan, out: Path, data: str | Path | None = None) -> lis
             task = bar.add_task("sweep", total=len(todo))
             for run, seed in todo:
                 bar.update(task, description=f"{run.name} seed {seed}")
-                key = run.config.vectorizer
+                key = features_key(run.config)
                 if key not in features_cache:
                     features_cache.clear()
-                    features_cache[key] = build_features(dataset, key)
+                    features_cache[key] = build_features(dataset, run.config)
                 config = run.config.updated(seed=seed)
                 result = fit_and_evaluate(config, features_cache[key], report=None)
                 row = {"name": run.name, "seed": seed, "config": config.to_dict(), **result.metrics}

@@ -56,7 +56,8 @@ def fit_and_evaluate(config: TrainConfig, features: Features, report: EpochRepor
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     fit_rows, val_rows = holdout_split(len(features.y_train), config.validation_size, config.split_seed)
-    model = build_model(config, features.vectorizer.size)
+    bag_weights = features.vectorizer.feature_weights if config.architecture == "bag" else None
+    model = build_model(config, features.vectorizer.size, bag_weights)
 
     callbacks: list[Any] = []
     if report is not None:
