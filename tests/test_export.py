@@ -115,3 +115,38 @@ def test_int8_score_does_not_depend_on_the_batch(
     together = classifier.scores(texts)
     alone = np.array([classifier.scores([t])[0] for t in texts])
     np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("settings", "forms"),
+    [
+        (
+            {"architecture": "bag", "hidden": [8], "vectorizer": {"ngram_max": 2, "weighting": "nb"}},
+            ["token_ids", "text"],
+        ),
+        ({"architecture": "bag", "hidden": [], "vectorizer": {"ngram_max": 3, "weighting": "nb"}}, ["token_ids"]),
+        ({"architecture": "dense", "hidden": [8], "vectorizer": {"weighting": "nb"}}, ["token_ids", "dense"]),
+    ],
+)
+def test_bag_and_naive_bayes_models_export_with_parity(
+    imdb_archive: Path, tmp_path: Path, settings: dict, forms: list[str]
+) -> None:
+    from imdb_edge.train.config import config_from_dict
+
+    config = config_from_dict({**settings, "epochs": 3, "batch_size": 16, "validation_size": 20})
+    run = tmp_path / "run"
+    train_to_folder(config, run, data=imdb_archive, report=None)
+    for form in forms:
+        report = pipeline.export_run(
+            run, tmp_path / f"{form}.onnx", input_form=form, quantize="int8", data=imdb_archive
+        )
+        assert report["export"]["parity_fp32"]["passed"], report["export"]["parity_fp32"]
+        stored = read_model_file(tmp_path / f"{form}.onnx").vectorizer
+        assert (stored.feature_weights is not None) == (form == "dense")  # folded into the table otherwise
+
+
+def test_bag_model_refuses_the_dense_form(imdb_archive: Path, tmp_path: Path) -> None:
+    config = TrainConfig(architecture="bag", hidden=(4,), epochs=1, batch_size=16, validation_size=20)
+    train_to_folder(config, tmp_path / "run", data=imdb_archive, report=None)
+    with pytest.raises(ImdbEdgeError, match="no dense-input form"):
+        pipeline.export_run(tmp_path / "run", tmp_path / "x.onnx", input_form="dense", data=imdb_archive)

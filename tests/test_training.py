@@ -111,3 +111,34 @@ def test_sweep_tables_and_resume(imdb_archive: Path, tmp_path: Path) -> None:
         handle.write('{"cut off by an interrupt')
     run_sweep(load_plan(grid), out, data=imdb_archive)
     assert len((out / "results.jsonl").read_text().splitlines()) == 5
+
+
+def test_naive_bayes_ratios_point_the_right_way() -> None:
+    from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
+    from imdb_edge.train.features import nb_ratios
+
+    texts = ["great fun", "great film", "awful film", "awful mess"]
+    vectorizer = Vectorizer.fit(texts, VectorizerConfig(max_features=10))
+    ratios = dict(
+        zip(vectorizer.vocabulary, nb_ratios(vectorizer, texts, np.array([1, 1, 0, 0]), alpha=1.0), strict=True)
+    )
+    assert ratios["great"] > 0 > ratios["awful"]
+    assert ratios["film"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_bag_model_equals_dense_model_on_the_same_weights() -> None:
+    """ScaledBag on ids computes what Dense computes on the (scaled) multi-hot vector."""
+    import keras
+
+    from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
+
+    vectorizer = Vectorizer.fit(["a b c d e", "c d e f g"], VectorizerConfig(max_features=7))
+    weights = np.linspace(0.5, 2.0, vectorizer.size).astype(np.float32)
+    keras.utils.set_random_seed(0)
+    bag = build_model(TrainConfig(architecture="bag", hidden=(3,)), vectorizer.size, weights)
+    texts = ["a b", "g f e", "", "a a a c"]
+    kernel = bag.layers[0].folded_kernel()
+    bias = np.asarray(bag.layers[0].get_weights()[1])
+    expected_hidden = np.maximum(vectorizer.multi_hot(texts) @ kernel + bias, 0)
+    hidden = np.asarray(bag.layers[0](vectorizer.padded_ids(texts).astype(np.int32)))
+    np.testing.assert_allclose(hidden, expected_hidden, atol=1e-5)
