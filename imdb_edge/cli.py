@@ -67,9 +67,12 @@ def _emit_json(document: Any) -> None:
 
 
 # ---- train ----------------------------------------------------------------------
-from imdb_edge.train.config import ACTIVATIONS, LOSSES, OPTIMIZERS  # noqa: E402
+from imdb_edge.runtime.vectorizer import WEIGHTINGS  # noqa: E402
+from imdb_edge.train.config import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS  # noqa: E402
 
 Activation = _choices("Activation", ACTIVATIONS)
+Architecture = _choices("Architecture", ARCHITECTURES)
+Weighting = _choices("Weighting", WEIGHTINGS)
 Loss = _choices("Loss", LOSSES)
 Optimizer = _choices("Optimizer", OPTIMIZERS)
 
@@ -92,6 +95,10 @@ def train(
     data: DataOption = None,
     config: Annotated[
         Optional[Path], typer.Option("--config", "-c", help="TOML file of settings; flags override it.")
+    ] = None,
+    architecture: Annotated[
+        Optional[Architecture],  # type: ignore[valid-type]
+        typer.Option(help="dense: multi-hot input (the reference). bag: term ids, for big n-gram vocabularies."),
     ] = None,
     hidden: Annotated[Optional[str], typer.Option(help="Hidden layer sizes, e.g. 16 or 16,16 (default 16,16).")] = None,
     activation: Annotated[Optional[Activation], typer.Option(help="Hidden activation (default relu).")] = None,  # type: ignore[valid-type]
@@ -118,6 +125,13 @@ def train(
     l2: Annotated[Optional[float], typer.Option(help="L2 weight penalty on hidden layers (default 0).")] = None,
     max_features: Annotated[Optional[int], typer.Option(help="Vocabulary size (default 10000).")] = None,
     ngrams: Annotated[Optional[int], typer.Option(help="Longest word n-gram in the vocabulary (default 1).")] = None,
+    min_df: Annotated[
+        Optional[int], typer.Option(help="Keep terms found in at least this many reviews (default 1).")
+    ] = None,
+    weighting: Annotated[
+        Optional[Weighting],  # type: ignore[valid-type]
+        typer.Option(help="binary: 0/1 features (default). nb: scaled by Naive-Bayes log-count ratios."),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics document as JSON.")] = False,
 ) -> None:
@@ -133,9 +147,16 @@ def train(
     from imdb_edge.train.run import train_to_folder
 
     base = config_from_dict(load_toml(config)) if config else TrainConfig()
-    vectorizer_changes = {k: v for k, v in {"max_features": max_features, "ngram_max": ngrams}.items() if v is not None}
+    vectorizer_flags = {
+        "max_features": max_features,
+        "ngram_max": ngrams,
+        "min_df": min_df,
+        "weighting": weighting.value if weighting else None,
+    }
+    vectorizer_changes = {k: v for k, v in vectorizer_flags.items() if v is not None}
     settings = config_from_dict(
         {
+            "architecture": architecture.value if architecture else None,
             "hidden": hidden,
             "activation": activation.value if activation else None,
             "loss": loss.value if loss else None,
