@@ -194,6 +194,9 @@ def sweep(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.jsonl/.md/.csv (resumes if present).")],
     data: DataOption = None,
     seeds: Annotated[Optional[int], typer.Option(help="Use seeds 0..N-1 instead of the file's list.")] = None,
+    validation_only: Annotated[
+        bool, typer.Option(help="Model selection: do not evaluate the test set at all (report test once, later).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary table as JSON.")] = False,
 ) -> None:
     """Train a grid of configs, each over several seeds; write mean ± std tables.
@@ -206,7 +209,7 @@ def sweep(
     from imdb_edge.train.sweep import load_plan, run_sweep, to_markdown
 
     plan = load_plan(grid, seeds=seeds)
-    table = run_sweep(plan, out, data=data)
+    table = run_sweep(plan, out, data=data, validation_only=validation_only)
     if as_json:
         _emit_json(table)
     else:

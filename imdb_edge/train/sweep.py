@@ -73,8 +73,13 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run_sweep(plan: SweepPlan, out: Path, data: str | Path | None = None) -> list[dict[str, Any]]:
-    """Train every (run, seed) not yet in out/results.jsonl, then write the tables."""
+def run_sweep(
+    plan: SweepPlan, out: Path, data: str | Path | None = None, validation_only: bool = False
+) -> list[dict[str, Any]]:
+    """Train every (run, seed) not yet in out/results.jsonl, then write the tables.
+
+    validation_only: for model selection; the test set is not evaluated at all.
+    """
     from rich.progress import Progress, TimeElapsedColumn, TimeRemainingColumn
 
     from imdb_edge.train.features import build_features, features_key
@@ -100,7 +105,7 @@ def run_sweep(plan: SweepPlan, out: Path, data: str | Path | None = None) -> lis
                     features_cache.clear()
                     features_cache[key] = build_features(dataset, run.config)
                 config = run.config.updated(seed=seed)
-                result = fit_and_evaluate(config, features_cache[key], report=None)
+                result = fit_and_evaluate(config, features_cache[key], report=None, evaluate_test=not validation_only)
                 row = {"name": run.name, "seed": seed, "config": config.to_dict(), **result.metrics}
                 with open(results_path, "a", encoding="utf-8") as handle:
                     handle.write(json.dumps(row) + "\n")
@@ -112,7 +117,8 @@ def run_sweep(plan: SweepPlan, out: Path, data: str | Path | None = None) -> lis
     return table
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
+def _mean_std(values: list[float | None]) -> tuple[float, float]:
+    values = [v for v in values if v is not None]
     if not values:
         return float("nan"), float("nan")
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
@@ -138,11 +144,11 @@ def summarize(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any
             "seeds": len(mine),
         }
         for key in ("test_loss", "test_accuracy", "val_loss", "val_accuracy", "best_epoch", "train_seconds"):
-            entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([float(r[key]) for r in mine])
+            entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([r[key] for r in mine])
         entry["reference_split"] = ref_split
         entry["reference_loss"] = run.reference.get("loss")
         entry["reference_accuracy"] = run.reference.get("accuracy")
-        if entry["reference_accuracy"] is not None and mine:
+        if entry["reference_accuracy"] is not None and mine and entry[f"{ours_key}_mean"] == entry[f"{ours_key}_mean"]:
             entry["delta_points"] = 100 * (entry[f"{ours_key}_mean"] - entry["reference_accuracy"])
         else:
             entry["delta_points"] = None
@@ -152,6 +158,8 @@ def summarize(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any
 
 def _pm(entry: dict[str, Any], key: str, scale: float = 1.0, digits: int = 2) -> str:
     mean, std = entry[f"{key}_mean"], entry[f"{key}_std"]
+    if mean != mean:  # NaN: not measured (validation-only sweeps skip the test set)
+        return "-"
     return f"{scale * mean:.{digits}f} ± {scale * std:.{digits}f}"
 
 

@@ -48,8 +48,13 @@ def _epoch_callback(epochs: int, report: EpochReporter) -> Any:
     return EpochProgress()
 
 
-def fit_and_evaluate(config: TrainConfig, features: Features, report: EpochReporter | None = print_epoch) -> FitResult:
-    """Train `config` on the training split minus validation; evaluate once on test."""
+def fit_and_evaluate(
+    config: TrainConfig, features: Features, report: EpochReporter | None = print_epoch, evaluate_test: bool = True
+) -> FitResult:
+    """Train `config` on the training split minus validation, then evaluate on test.
+
+    evaluate_test=False is for model selection, which must not look at the test set.
+    """
     import keras
     import tensorflow as tf
 
@@ -83,10 +88,15 @@ def fit_and_evaluate(config: TrainConfig, features: Features, report: EpochRepor
     used_index = best_index if config.early_stopping else epochs_run - 1
 
     start = time.perf_counter()
-    test_loss, test_accuracy = model.evaluate(features.x_test, features.y_test, batch_size=2048, verbose=0)
+    test_loss = test_accuracy = None
+    if evaluate_test:
+        batch = 256 if config.architecture == "bag" else 2048  # bag inputs are [batch, longest review]
+        test_loss, test_accuracy = (
+            float(v) for v in model.evaluate(features.x_test, features.y_test, batch_size=batch, verbose=0)
+        )
     metrics = {
-        "test_loss": float(test_loss),
-        "test_accuracy": float(test_accuracy),
+        "test_loss": test_loss,
+        "test_accuracy": test_accuracy,
         "val_loss": history["val_loss"][used_index],
         "val_accuracy": history["val_accuracy"][used_index],
         "best_epoch": best_index + 1,
@@ -94,7 +104,7 @@ def fit_and_evaluate(config: TrainConfig, features: Features, report: EpochRepor
         "epochs_run": epochs_run,
         "train_rows": len(fit_rows),
         "validation_rows": len(val_rows),
-        "test_rows": len(features.y_test),
+        "test_rows": len(features.y_test) if evaluate_test else 0,
         "parameters": int(model.count_params()),
         "train_seconds": round(train_seconds, 3),
         "evaluate_seconds": round(time.perf_counter() - start, 3),
