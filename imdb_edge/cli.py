@@ -93,8 +93,11 @@ def train(
         Optional[Path], typer.Option("--out", "-o", help="Run folder to create. Default: runs/train-<time>.")
     ] = None,
     data: DataOption = None,
+    profile: Annotated[
+        Optional[str], typer.Option(help="Named settings shipped with imdb-edge, e.g. reference or best.")
+    ] = None,
     config: Annotated[
-        Optional[Path], typer.Option("--config", "-c", help="TOML file of settings; flags override it.")
+        Optional[Path], typer.Option("--config", "-c", help="TOML settings; override the profile, flags override both.")
     ] = None,
     architecture: Annotated[
         Optional[Architecture],  # type: ignore[valid-type]
@@ -143,10 +146,12 @@ def train(
 
     Example: imdb-edge train --hidden 16 --epochs 4 --seed 0 --out runs/ref
     """
-    from imdb_edge.train.config import TrainConfig, config_from_dict, load_toml
+    from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
     from imdb_edge.train.run import train_to_folder
 
-    base = config_from_dict(load_toml(config)) if config else TrainConfig()
+    base = config_from_dict(load_profile(profile)) if profile else TrainConfig()
+    if config:
+        base = config_from_dict(load_toml(config), base=base)
     vectorizer_flags = {
         "max_features": max_features,
         "ngram_max": ngrams,

@@ -53,3 +53,16 @@ def test_toml_config_and_errors(tmp_path: Path) -> None:
 def test_to_dict_round_trips() -> None:
     config = TrainConfig(hidden=(8, 4), loss="mse", learning_rate=0.01)
     assert config_from_dict(config.to_dict()) == config
+
+
+def test_profiles_are_shipped_and_valid() -> None:
+    from imdb_edge.train.config import load_profile, profile_names
+
+    assert "reference" in profile_names()
+    for name in profile_names():
+        config = config_from_dict(load_profile(name))
+        assert config.epochs >= 1
+    reference = config_from_dict(load_profile("reference"))
+    assert (reference.hidden, reference.epochs, reference.vectorizer.max_features) == ((16,), 4, 10_000)
+    with pytest.raises(ImdbEdgeError, match="unknown profile"):
+        load_profile("nope")

@@ -106,6 +106,22 @@ def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> T
         raise ImdbEdgeError(f"bad training setting: {exc}") from None
 
 
+def profile_names() -> list[str]:
+    from importlib import resources
+
+    folder = resources.files("imdb_edge.train") / "profiles"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_profile(name: str) -> dict[str, Any]:
+    """A named training profile shipped with the package (e.g. `reference`)."""
+    from importlib import resources
+
+    if name not in profile_names():
+        raise ImdbEdgeError(f"unknown profile {name!r}; choose from {', '.join(profile_names())}")
+    return load_toml(Path(str(resources.files("imdb_edge.train") / "profiles" / f"{name}.toml")))
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
