@@ -393,57 +393,14 @@ def info(
 ) -> None:
     """Show what a model file holds: input form, vocabulary, accuracy, parity, sizes, versions."""
     from imdb_edge.runtime.classifier import default_model_path
-    from imdb_edge.runtime.model_file import read_model_file
+    from imdb_edge.runtime.describe import describe_model, render_description
 
     path = model or default_model_path()
-    model_file = read_model_file(path)
-    training, export_entry, entry = model_file.training, model_file.export, model_file.model
-    config = model_file.vectorizer.config
-    summary = {
-        "file": str(path),
-        "bytes": len(model_file.data),
-        "schema": model_file.metadata["imdb_edge.schema"],
-        "input_form": entry["input_form"],
-        "precision": entry.get("precision"),
-        "labels": entry["labels"],
-        "threshold": entry["threshold"],
-        "vocabulary_size": model_file.vectorizer.size,
-        "tokenizer": config.to_dict()["tokenizer"],
-        "ngram_max": config.ngram_max,
-        "hidden": training.get("config", {}).get("hidden"),
-        "test_accuracy": export_entry.get("test_accuracy"),
-        "parity_fp32": export_entry.get("parity_fp32"),
-        "int8": export_entry.get("int8"),
-        "created": export_entry.get("created"),
-        "versions": export_entry.get("versions"),
-        "data_fingerprint": training.get("data", {}).get("fingerprint"),
-    }
+    summary, details = describe_model(path)
     if as_json:
-        _emit_json({**summary, "model": entry, "training": training, "export": export_entry})
-        return
-    parity = summary["parity_fp32"] or {}
-    labels = ", ".join(summary["labels"])
-    lines = [
-        f"file            {path} ({summary['bytes'] / 1024:.0f} KB, schema {summary['schema']})",
-        f"input           {summary['input_form']} ({summary['precision']}), labels {labels}, "
-        f"threshold {summary['threshold']}",
-        f"vocabulary      {summary['vocabulary_size']} terms, n-grams up to {summary['ngram_max']}, "
-        f"tokenizer {summary['tokenizer']}",
-        f"model           hidden layers {summary['hidden']}",
-    ]
-    if summary["test_accuracy"] is not None:
-        lines.append(f"test accuracy   {100 * summary['test_accuracy']:.2f}% on {parity.get('rows', '?')} reviews")
-    if parity:
-        lines.append(
-            f"parity (fp32)   max |diff| {parity['max_abs_diff']:.1e} vs Keras, "
-            f"{parity['label_mismatches']} labels differ"
-        )
-    if summary["int8"]:
-        lines.append(f"int8            {summary['int8']['drop_points']:+.2f} points vs fp32")
-    if summary["versions"]:
-        lines.append("made with       " + ", ".join(f"{k} {v}" for k, v in summary["versions"].items()))
-    lines.append(f"created         {summary['created']}")
-    typer.echo("\n".join(lines))
+        _emit_json({**summary, **details})
+    else:
+        typer.echo(render_description(summary))
 
 
 def _int_list(value: str, what: str) -> list[int]:
