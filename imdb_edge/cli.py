@@ -460,26 +460,15 @@ def bench(
     thread_counts = _int_list(threads, "--threads") if threads else list(range(1, (os.cpu_count() or 1) + 1))
     batch_sizes = _int_list(batch, "--batch")
     texts = bench_module.load_reviews(data)
-    loads = [bench_module.measure_load(path) for path in models]
-    results = []
-    total = len(models) * len(thread_counts) * len(batch_sizes) * len(modes)
-    cases = bench_module.iter_cases(models, texts, batch_sizes, thread_counts, modes, min_runs, min_seconds)
-    for index, result in enumerate(cases, start=1):
-        results.append(result)
+    settings = bench_module.BenchSettings(models, batch_sizes, thread_counts, modes, min_runs, min_seconds)
+
+    def progress(index: int, total: int, result: bench_module.CaseResult) -> None:
         typer.echo(
             f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}", err=True
         )
-    settings = {
-        "models": [str(p) for p in models],
-        "reviews": len(texts),
-        "review_source": data or "shipped sample",
-        "batch_sizes": batch_sizes,
-        "threads": thread_counts,
-        "modes": modes,
-        "min_runs": min_runs,
-        "min_seconds": min_seconds,
-    }
-    document = bench_module.report_document(results, loads, settings)
+
+    results, loads = bench_module.run_bench(settings, texts, progress)
+    document = bench_module.report_document(results, loads, settings.to_dict(len(texts), data or "shipped sample"))
     if output:
         from imdb_edge.atomic import write_json
 
@@ -492,7 +481,7 @@ def bench(
     machine = document["machine"]
     typer.echo(
         f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), "
-        f"onnxruntime {machine['onnxruntime']}, {len(texts)} reviews from {settings['review_source']}\n"
+        f"onnxruntime {machine['onnxruntime']}, {len(texts)} reviews from {document['settings']['review_source']}\n"
     )
     typer.echo(bench_module.markdown_table(results, loads))
     if document["recommendation"]:

@@ -156,6 +156,53 @@ def iter_cases(
                     yield CaseResult(path.name, precision, classifier.input_form, mode, thread_count, batch, samples)
 
 
+@dataclass(frozen=True)
+class BenchSettings:
+    models: list[Path]
+    batch_sizes: list[int]
+    threads: list[int]
+    modes: list[str]
+    min_runs: int
+    min_seconds: float
+
+    def cases(self) -> int:
+        return len(self.models) * len(self.threads) * len(self.batch_sizes) * len(self.modes)
+
+    def to_dict(self, reviews: int, source: str) -> dict[str, Any]:
+        return {
+            "models": [str(p) for p in self.models],
+            "reviews": reviews,
+            "review_source": source,
+            "batch_sizes": self.batch_sizes,
+            "threads": self.threads,
+            "modes": self.modes,
+            "min_runs": self.min_runs,
+            "min_seconds": self.min_seconds,
+        }
+
+
+def run_bench(
+    settings: BenchSettings, texts: list[str], progress: Callable[[int, int, CaseResult], None] | None = None
+) -> tuple[list[CaseResult], list[LoadResult]]:
+    """Load times first, then every case in order, reporting each as it finishes."""
+    loads = [measure_load(path) for path in settings.models]
+    results = []
+    cases = iter_cases(
+        settings.models,
+        texts,
+        settings.batch_sizes,
+        settings.threads,
+        settings.modes,
+        settings.min_runs,
+        settings.min_seconds,
+    )
+    for index, result in enumerate(cases, start=1):
+        results.append(result)
+        if progress is not None:
+            progress(index, settings.cases(), result)
+    return results, loads
+
+
 def recommend(results: list[CaseResult]) -> str | None:
     """The model file with the lowest single-review end-to-end p50 on this device."""
     single = [r for r in results if r.mode == "e2e" and r.batch == 1]
