@@ -152,3 +152,19 @@ def test_fast_tokenizer_matches_its_definition_on_tricky_text(text: str) -> None
 @given(st.text())
 def test_fast_tokenizer_matches_its_definition_on_any_text(text: str) -> None:
     assert tokenize(text) == reference_tokenize(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["not", "good", "bad", "at", "all", "the", "movie", "br", "x", ",", " ", "<br />"])))
+def test_integer_coded_ngram_lookup_equals_string_lookup(words: list[str]) -> None:
+    """The fast n-gram path (token ids -> integer codes) finds exactly the string n-grams."""
+    from imdb_edge.runtime import vectorizer as module
+
+    corpus = ["not good at all", "not bad", "the movie not good", "all the movie x x"]
+    for n in (2, 3):
+        vec = Vectorizer.fit(corpus, VectorizerConfig(max_features=100, ngram_max=n))
+        assert vec._grams is not None
+        text = " ".join(words)
+        strings = set(map(vec._index.get, module._ngrams(module.tokenize_bytes(text), n)))
+        strings.discard(None)
+        assert vec.feature_ids(text).tolist() == sorted(strings)
