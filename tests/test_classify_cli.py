@@ -162,3 +162,24 @@ def test_info_shows_the_shipped_model() -> None:
     document = json.loads(run("info", "--json").stdout)
     assert document["vocabulary_size"] == 10000 and document["test_accuracy"] >= 0.87
     assert document["parity_fp32"]["passed"] is True
+
+
+def test_model_without_vocabulary_is_a_one_line_error(tmp_path: Path) -> None:
+    import onnx
+
+    proto = onnx.load_model_from_string(build_model_bytes())
+    kept = [e for e in proto.metadata_props if e.key != "imdb_edge.vectorizer"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    path = tmp_path / "novocab.onnx"
+    path.write_bytes(proto.SerializeToString())
+    result = run("classify", "--model", str(path), POSITIVE)
+    assert result.exit_code == 2
+    assert "the vocabulary) is missing" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_10_mb_review_is_classified_with_a_note(tiny_model: Path) -> None:
+    result = run("classify", "--model", str(tiny_model), "wonderful " * 1_100_000)
+    assert result.exit_code == 0
+    assert result.stdout.startswith("positive\t")
+    assert "input 1: 11000000 characters, classified the first 1000000" in result.stderr
