@@ -17,7 +17,7 @@ from typing import Any
 from imdb_edge.atomic import write_json, write_text
 from imdb_edge.console import info, warn
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.train.config import TrainConfig, config_from_dict, load_toml
+from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
 
 RESULTS_FILE = "results.jsonl"
 
@@ -47,8 +47,10 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
         entry = dict(entry)
         name = str(entry.pop("name", f"run-{index:02d}"))
         reference = entry.pop("reference", {})
+        profile = entry.pop("profile", None)
         try:
-            config = config_from_dict(entry, base=base)
+            run_base = config_from_dict(load_profile(str(profile)), base=base) if profile else base
+            config = config_from_dict(entry, base=run_base)
         except ImdbEdgeError as exc:
             raise ImdbEdgeError(f"{path}, run {name}: {exc}") from None
         runs.append(SweepRun(name, config, reference))
