@@ -66,3 +66,15 @@ def test_profiles_are_shipped_and_valid() -> None:
     assert (reference.hidden, reference.epochs, reference.vectorizer.max_features) == ((16,), 4, 10_000)
     with pytest.raises(ImdbEdgeError, match="unknown profile"):
         load_profile("nope")
+
+
+def test_sweep_runs_can_name_a_profile(tmp_path: Path) -> None:
+    from imdb_edge.train.sweep import load_plan
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text('seeds = [0]\n[[runs]]\nname = "r"\nprofile = "best"\nepochs = 3\n')
+    config = load_plan(grid).runs[0].config
+    assert config.architecture == "bag" and config.vectorizer.ngram_max == 3 and config.epochs == 3
+    grid.write_text('[[runs]]\nname = "r"\nprofile = "nope"\n')
+    with pytest.raises(ImdbEdgeError, match="unknown profile"):
+        load_plan(grid)
