@@ -337,7 +337,7 @@ def classify(
       imdb-edge classify --file reviews.txt --json --output results.jsonl
       cat reviews.txt | imdb-edge classify -
     """
-    from imdb_edge.runtime.batch import classify_stream, complete_lines, default_workers
+    from imdb_edge.runtime.batch import batch_progress, classify_stream, complete_lines, default_workers
     from imdb_edge.runtime.classifier import Classifier, default_model_path
     from imdb_edge.runtime.records import iter_source, iter_texts
 
@@ -354,12 +354,15 @@ def classify(
     records = iter_source(file, input_format.value, max_chars, skip) if file else iter_texts(texts, max_chars)
     n_workers = (workers or default_workers()) if file else 1
 
-    def warn_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
-        if outcome.error or outcome.note:
-            where = f"line {outcome.key}" if isinstance(outcome.key, int) and file else f"input {outcome.key}"
-            typer.echo(f"warning: {where}: {outcome.error or outcome.note}", err=True)
-
     with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(batch_progress(enabled=bool(file) and sys.stderr.isatty()))
+
+        def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
+            progress.advance()
+            if outcome.error or outcome.note:
+                where = f"line {outcome.key}" if isinstance(outcome.key, int) and file else f"input {outcome.key}"
+                progress.warn(f"warning: {where}: {outcome.error or outcome.note}")
+
         stream = stack.enter_context(open(output, "a" if resume else "w", encoding="utf-8")) if output else sys.stdout
         summary = classify_stream(
             classifier,
@@ -368,7 +371,7 @@ def classify(
             as_json=as_json,
             workers=n_workers,
             model_path=model_path,
-            on_outcome=warn_outcome,
+            on_outcome=on_outcome,
         )
     done = skip + summary.records
     if summary.interrupted:

@@ -183,3 +183,15 @@ def test_a_10_mb_review_is_classified_with_a_note(tiny_model: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("positive\t")
     assert "input 1: 11000000 characters, classified the first 1000000" in result.stderr
+
+
+def test_batch_progress_counts_and_keeps_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    from imdb_edge.runtime.batch import batch_progress
+
+    with batch_progress(enabled=True) as progress:
+        for _ in range(5):
+            progress.advance()
+        progress.warn("warning: line 3: empty text")
+        assert progress._bar.tasks[0].completed == 5
+    captured = capsys.readouterr()
+    assert "warning: line 3: empty text" in captured.err and captured.out == ""
