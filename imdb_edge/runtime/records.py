@@ -55,8 +55,8 @@ def _jsonl_record(key: int, raw: bytes, max_chars: int) -> Record:
         return Record(key, None, f"malformed JSON ({exc.__class__.__name__}: {str(exc).splitlines()[0]})")
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
         return Record(key, None, 'JSON line has no string field "text"')
-    record = check_text(obj.get("id", key) if isinstance(obj.get("id"), (str, int)) else key, obj["text"], max_chars)
-    return record
+    record_id = obj["id"] if isinstance(obj.get("id"), (str, int)) else key
+    return check_text(record_id, obj["text"], max_chars)
 
 
 def iter_stream(stream: BinaryIO, fmt: str, max_chars: int, skip: int = 0) -> Iterator[Record]:
