@@ -2,8 +2,8 @@
 
 Records go in chunks to worker processes (each with its own onnxruntime session);
 at most a few chunks are in flight, and results are written in input order, one
-line per record, each chunk in one write with SIGINT/SIGTERM held back, so an
-interrupted run leaves only complete lines.
+line per record, a whole chunk per write. SIGINT/SIGTERM stop the loop between
+chunks, so an interrupted run leaves only complete lines and knows how many.
 """
 
 from __future__ import annotations
@@ -116,16 +116,34 @@ def _ordered_outcomes(
         pool.join()
 
 
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back: a line is either written and counted, or neither."""
-    signals = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals) if hasattr(signal, "pthread_sigmask") else None
-    try:
-        yield
-    finally:
-        if old is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+class _StopRequest:
+    """SIGINT/SIGTERM ask the loop to stop after the chunk it is writing; a second one stops at once.
+
+    A flag, not an exception: with worker-pool threads in this process the signal can
+    arrive in any thread, and an exception raised between writing a chunk and counting
+    it would misreport how far the output got.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequest:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: the embedding app owns signals
+                break
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 @dataclass
@@ -134,10 +152,6 @@ class BatchSummary:
     errors: int = 0
     notes: int = 0
     interrupted: bool = False
-
-
-def _terminate_as_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def classify_stream(
@@ -152,29 +166,25 @@ def classify_stream(
 ) -> BatchSummary:
     """Write one line per record to `out`, in order; stop cleanly on SIGINT/SIGTERM."""
     summary = BatchSummary()
-    try:
-        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    except ValueError:  # not the main thread: the embedding app owns signals
-        previous = None
     results = _ordered_outcomes(classifier, model_path, records, workers, chunk_size)
-    try:
-        for outcomes in results:
-            text = "".join((o.as_json() if as_json else o.as_text()) + "\n" for o in outcomes)
-            with _signals_held():
-                out.write(text)
+    with _StopRequest() as stop:
+        try:
+            for outcomes in results:
+                out.write("".join((o.as_json() if as_json else o.as_text()) + "\n" for o in outcomes))
                 out.flush()
                 summary.records += len(outcomes)
                 summary.errors += sum(o.error is not None for o in outcomes)
                 summary.notes += sum(o.note is not None for o in outcomes)
-            if on_outcome is not None:
-                for outcome in outcomes:
-                    on_outcome(outcome)
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    finally:
-        results.close()  # stops the worker pool now, not whenever the generator is collected
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+                if on_outcome is not None:
+                    for outcome in outcomes:
+                        on_outcome(outcome)
+                if stop.requested:
+                    summary.interrupted = True
+                    break
+        except KeyboardInterrupt:  # a second signal, or Ctrl-C from an embedding app
+            summary.interrupted = True
+        finally:
+            results.close()  # stops the worker pool now, not whenever the generator is collected
     return summary
 
 
