@@ -109,7 +109,13 @@ def _ordered_outcomes(
         while pending:
             yield pending.popleft().get()
         pool.close()
-    except BaseException:  # interrupted, or the consumer stopped early (GeneratorExit)
+    except GeneratorExit:  # the consumer stopped early (a stop request): let in-flight chunks end
+        if all(result.wait(timeout=30) is None and result.ready() for result in pending):
+            pool.close()
+        else:
+            pool.terminate()
+        raise
+    except BaseException:  # a second signal or an error: stop the workers now
         pool.terminate()
         raise
     finally:
