@@ -130,8 +130,8 @@ def main() -> int:
 
     import keras
 
+    from imdb_edge.data.dataset import load_dataset, resolve_data_path
     from imdb_edge.export.pipeline import export_run
-    from imdb_edge.train.data import load_dataset, resolve_data_path
 
     data_path = resolve_data_path(args.data)
     test = load_dataset(data_path).test

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imdb_edge.data import dataset as data_module
+from imdb_edge.data.dataset import holdout_split, load_dataset, resolve_data_path
+from imdb_edge.data.download import download_archive, sha256_file
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.train import data as data_module
-from imdb_edge.train.data import holdout_split, load_dataset, resolve_data_path
-from imdb_edge.train.download import download_archive, sha256_file
 
 
 def test_folder_and_archive_give_the_same_dataset(imdb_folder: Path, imdb_archive: Path) -> None:
@@ -80,7 +80,7 @@ def test_unreadable_reviews_are_skipped_and_counted(imdb_folder: Path, tmp_path:
 
 def test_offline_download_names_the_env_var(no_data_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(data_module, "cache_dir", lambda: no_data_env)
-    from imdb_edge.train import download
+    from imdb_edge.data import download
 
     monkeypatch.setattr(download, "OFFICIAL_URL", "http://127.0.0.1:9/aclImdb_v1.tar.gz")
     monkeypatch.setattr(

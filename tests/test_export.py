@@ -13,13 +13,13 @@ pytest.importorskip("tensorflow")
 from typer.testing import CliRunner
 
 from imdb_edge.cli import app
+from imdb_edge.data.dataset import load_dataset
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export import pipeline
 from imdb_edge.export.graphs import DenseLayer, token_ids_graph
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.model_file import read_model_file
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.data import load_dataset
 from imdb_edge.train.run import train_to_folder
 
 

@@ -54,7 +54,7 @@ def test_shipped_model_on_the_full_test_set() -> None:
     import numpy as np
 
     from imdb_edge import Classifier
-    from imdb_edge.train.data import load_dataset
+    from imdb_edge.data.dataset import load_dataset
 
     test = load_dataset(full_data_path()).test
     predictions = Classifier.load().predict_batch(test.texts)
@@ -68,8 +68,8 @@ def test_text_input_model_in_plain_onnxruntime_matches_the_python_runtime(refere
     import onnxruntime as ort
 
     from imdb_edge import Classifier
+    from imdb_edge.data.dataset import load_dataset
     from imdb_edge.export.pipeline import export_run
-    from imdb_edge.train.data import load_dataset
 
     text_model, token_model = tmp_path / "text.int8.onnx", tmp_path / "ids.int8.onnx"
     report = export_run(reference_run, text_model, input_form="text", quantize="int8", data=full_data_path())

@@ -80,7 +80,7 @@ def test_classify_never_imports_tensorflow() -> None:
 
 
 def test_shipped_model_on_first_1000_test_reviews(shipped: Classifier) -> None:
-    from imdb_edge.train.data import load_dataset
+    from imdb_edge.data.dataset import load_dataset
 
     test = load_dataset(full_data_path()).test
     first = np.flatnonzero(test.ids < 500)  # test/neg/0..499 and test/pos/0..499: both classes

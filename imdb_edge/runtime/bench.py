@@ -74,7 +74,7 @@ def load_reviews(data: str | None) -> list[str]:
     """Test-split reviews from `data` (folder or archive), else the shipped sample."""
     if data is None:
         return sample_reviews()
-    from imdb_edge.train.data import load_dataset  # numpy-only loader, no TensorFlow
+    from imdb_edge.data.dataset import load_dataset  # numpy-only loader, no TensorFlow
 
     return load_dataset(data).test.texts
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.data.dataset import Dataset, holdout_split
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.data import Dataset, holdout_split
 
 
 @dataclass

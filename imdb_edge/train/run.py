@@ -10,9 +10,9 @@ from typing import Any
 
 from imdb_edge.atomic import staged_dir, write_json, write_text
 from imdb_edge.console import info, warn
+from imdb_edge.data.dataset import Dataset, load_dataset, resolve_data_path
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.data import Dataset, load_dataset, resolve_data_path
 from imdb_edge.train.features import build_features
 from imdb_edge.train.training import EpochReporter, fit_and_evaluate, print_epoch
 from imdb_edge.versions import package_versions

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.data.dataset import holdout_split
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.data import holdout_split
 from imdb_edge.train.features import Features
 from imdb_edge.train.model import build_model
 

@@ -59,7 +59,7 @@ def cache_dir() -> Path:
 
 def resolve_data_path(data: str | Path | None = None, allow_download: bool = True) -> Path:
     """Find the dataset: explicit path, env var, cache, else download into the cache."""
-    from imdb_edge.train.download import OFFICIAL_NAME, download_archive
+    from imdb_edge.data.download import OFFICIAL_NAME, download_archive
 
     for given, origin in ((data, "--data"), (os.environ.get(ENV_DATA), ENV_DATA)):
         if given:
