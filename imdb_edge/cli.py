@@ -19,6 +19,7 @@ from typing import Annotated, Any, Optional, TypeVar
 import typer
 
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.schema import INPUT_FORMS, TOKEN_IDS
 
 app = typer.Typer(
     name="imdb-edge",
@@ -222,10 +223,7 @@ def sweep(
         typer.echo(f"wrote {out}/results.md and results.csv")
 
 
-class InputForm(str, Enum):
-    token_ids = "token_ids"
-    dense = "dense"
-    text = "text"
+InputForm = _choices("InputForm", INPUT_FORMS)
 
 
 class Quantization(str, Enum):
@@ -238,13 +236,13 @@ def export(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder from `imdb-edge train`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
     input_form: Annotated[
-        InputForm,
+        InputForm,  # type: ignore[valid-type]
         typer.Option(
             "--input",
             help="token_ids: sparse graph, fastest from Python (default). dense: the reference's 0/1 vector. "
             "text: raw strings in, tokenizer inside the graph, for apps in any language.",
         ),
-    ] = InputForm.token_ids,
+    ] = InputForm(TOKEN_IDS),  # type: ignore[assignment]
     quantize: Annotated[Optional[Quantization], typer.Option(help="Write int8 weights (onnxruntime dynamic).")] = None,
     data: DataOption = None,
     force: Annotated[bool, typer.Option(help="Write even if parity or the int8 accuracy check fails.")] = False,

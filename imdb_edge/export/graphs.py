@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.schema import DENSE, INPUT_NAMES, SCORE_OUTPUT, TOKEN_IDS
 
 OPSET = 17
-DENSE_INPUT = "features"
-IDS_INPUT = "token_ids"
-OUTPUT = "score"
+DENSE_INPUT = INPUT_NAMES[DENSE]
+IDS_INPUT = INPUT_NAMES[TOKEN_IDS]
+OUTPUT = SCORE_OUTPUT
 _ACTIVATIONS = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "elu": "Elu", "linear": None}
 
 

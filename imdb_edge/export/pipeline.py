@@ -17,13 +17,21 @@ from imdb_edge.export.metadata import with_metadata
 from imdb_edge.export.parity import FP32_TOLERANCE, accuracy, compare
 from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
 from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.schema import (
+    DENSE,
+    INPUT_FORMS,
+    INPUT_NAMES,
+    LABELS,
+    SCORE_OUTPUT,
+    TEXT,
+    THRESHOLD,
+    TOKEN_IDS,
+    input_width,
+)
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.versions import package_versions
 
-LABELS = ["negative", "positive"]
-THRESHOLD = 0.5
 MAX_INT8_DROP_POINTS = 0.5
-EXPORT_FORMS = ("token_ids", "dense", "text")
 
 
 def _load_run(run_dir: Path) -> tuple[Any, Vectorizer, dict[str, Any]]:
@@ -49,7 +57,7 @@ def _load_run(run_dir: Path) -> tuple[Any, Vectorizer, dict[str, Any]]:
 def export_run(
     run_dir: Path,
     out: Path,
-    input_form: str = "token_ids",
+    input_form: str = TOKEN_IDS,
     quantize: str | None = None,
     data: str | Path | None = None,
     force: bool = False,
@@ -59,8 +67,8 @@ def export_run(
     from imdb_edge.train.features import encode
     from imdb_edge.train.run import load_data
 
-    if input_form not in EXPORT_FORMS:
-        raise ImdbEdgeError(f"unknown input form {input_form!r}; choose from {', '.join(EXPORT_FORMS)}")
+    if input_form not in INPUT_FORMS:
+        raise ImdbEdgeError(f"unknown input form {input_form!r}; choose from {', '.join(INPUT_FORMS)}")
     model, vectorizer, run_document = _load_run(run_dir)
     dataset = load_data(data)
     if dataset.fingerprint != run_document["data"]["fingerprint"]:
@@ -68,7 +76,7 @@ def export_run(
     texts, labels = dataset.test.texts, dataset.test.labels
 
     architecture = run_document["config"].get("architecture", "dense")
-    if architecture == "bag" and input_form == "dense":
+    if architecture == "bag" and input_form == DENSE:
         raise ImdbEdgeError("a bag model has no dense-input form: export it with --input token_ids or text")
     start = time.perf_counter()
     keras_scores = np.concatenate(
@@ -80,31 +88,26 @@ def export_run(
     info(f"keras: scored {len(texts)} test reviews in {time.perf_counter() - start:.1f}s")
 
     def candidate(precision: str) -> Any:
-        if input_form == "dense":
+        if input_form == DENSE:
             base = dense_graph(model, vectorizer.size)
         else:
             folded = vectorizer.feature_weights if architecture == "dense" else None
             base = token_ids_graph(dense_layers(model, folded))
         if precision == "int8":
             base = quantize_int8(base)
-        return text_graph(base, vectorizer, THRESHOLD) if input_form == "text" else base
+        return text_graph(base, vectorizer, THRESHOLD) if input_form == TEXT else base
 
     proto = candidate("fp32")
-    input_name, width = {
-        "dense": ("features", vectorizer.size),
-        "token_ids": ("token_ids", vectorizer.size + 1),
-        "text": ("texts", None),
-    }[input_form]
     model_entry = {
         "input_form": input_form,
-        "input_name": input_name,
-        "output_name": "score",
-        "input_width": width,
-        "pad_id": vectorizer.size if input_form != "dense" else None,
-        "labels": LABELS,
+        "input_name": INPUT_NAMES[input_form],
+        "output_name": SCORE_OUTPUT,
+        "input_width": input_width(input_form, vectorizer.size),
+        "pad_id": vectorizer.size if input_form != DENSE else None,
+        "labels": list(LABELS),
         "threshold": THRESHOLD,
         "precision": "fp32",
-        "opset": TEXT_OPSET if input_form == "text" else OPSET,
+        "opset": TEXT_OPSET if input_form == TEXT else OPSET,
     }
     training_entry = {
         "config": run_document["config"],
@@ -113,14 +116,14 @@ def export_run(
         "versions": run_document["versions"],
     }
     # Only the dense form applies feature weights at run time; the others carry them in the table.
-    vectorizer_json = (vectorizer if input_form == "dense" else vectorizer.with_weights(None)).to_json()
+    vectorizer_json = (vectorizer if input_form == DENSE else vectorizer.with_weights(None)).to_json()
     export_entry: dict[str, Any] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source_run": run_dir.name,
         "converter": {
-            "dense": "tf2onnx.from_function",
-            "token_ids": "imdb-edge token-id graph (onnx.helper)",
-            "text": "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+            DENSE: "tf2onnx.from_function",
+            TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
+            TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
         }[input_form],
         "versions": package_versions(),
         "test_data_fingerprint": dataset.fingerprint,

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.export.graphs import IDS_INPUT, OUTPUT
+from imdb_edge.runtime.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT, THRESHOLD
 from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer
 
-TEXT_INPUT = "texts"
-LABEL_OUTPUT = "label"
+TEXT_INPUT = INPUT_NAMES[TEXT]
 TEXT_OPSET = 20
 ML_OPSET = 3
 _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != " "]
@@ -106,7 +106,7 @@ def _constants(vectorizer: Vectorizer) -> list[Any]:
         "shape_scores": np.array([-1, 1], np.int64),
         "empty_string": np.array([""], dtype=object),
         "pad_id": np.array([vectorizer.size], np.int64),
-        "labels_table": np.array(["negative", "positive"], dtype=object),
+        "labels_table": np.array(LABELS, dtype=object),
         "zero_axis": np.array([0], np.int64),
     }
     for index, stop in enumerate(STOP_TOKENS):
@@ -122,7 +122,7 @@ def _constants(vectorizer: Vectorizer) -> list[Any]:
     return [_constant(name, value) for name, value in values.items()]
 
 
-def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 0.5) -> Any:
+def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = THRESHOLD) -> Any:
     """Wrap a token-id graph (fp32 or int8) with the string front end."""
     from onnx import TensorProto, helper
 

@@ -14,6 +14,7 @@ import onnxruntime as ort
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.model_file import ModelFile, read_model_file
+from imdb_edge.runtime.schema import DENSE, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 DEFAULT_MODEL = "default.int8.onnx"
@@ -91,7 +92,7 @@ class Classifier:
         inputs = self.session.get_inputs()
         if [i.name for i in inputs] != [self._input]:
             raise ImdbEdgeError(f"{where}: graph inputs {[i.name for i in inputs]} do not match the metadata")
-        if self.input_form == "dense" and inputs[0].shape[-1] != self.vectorizer.size:
+        if self.input_form == DENSE and inputs[0].shape[-1] != self.vectorizer.size:
             raise ImdbEdgeError(f"{where}: graph width {inputs[0].shape[-1]} != vocabulary size {self.vectorizer.size}")
         try:
             probe = self.scores(["", self.vectorizer.vocabulary[-1]])
@@ -113,9 +114,9 @@ class Classifier:
 
     def model_inputs(self, texts: Sequence[str]) -> np.ndarray:
         """What the graph takes for `texts`, by the model's input form."""
-        if self.input_form == "token_ids":
+        if self.input_form == TOKEN_IDS:
             return self.vectorizer.padded_ids(texts)
-        if self.input_form == "dense":
+        if self.input_form == DENSE:
             return self.vectorizer.multi_hot(texts)
         return np.array(list(texts), dtype=object)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.schema import INPUT_FORMS, TEXT, input_width
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 SCHEMA_KEY = "imdb_edge.schema"
@@ -34,7 +35,6 @@ VECTORIZER_KEY = "imdb_edge.vectorizer"
 TRAINING_KEY = "imdb_edge.training"
 EXPORT_KEY = "imdb_edge.export"
 CHECKSUM_KEY = "imdb_edge.checksum"
-INPUT_FORMS = ("dense", "token_ids", "text")
 MAX_MODEL_BYTES = 1 << 30
 
 # ModelProto field numbers (onnx.proto3): graph = 7, metadata_props = 14.
@@ -184,8 +184,8 @@ def _check_model_entry(model: dict[str, Any], vectorizer: Vectorizer, where: str
     if not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
         raise ImdbEdgeError(f"{where}: decision threshold must be a number in (0, 1), got {threshold!r}")
     width = model.get("input_width")
-    expected = vectorizer.size + 1 if form == "token_ids" else vectorizer.size
-    if form != "text" and width != expected:
+    expected = input_width(form, vectorizer.size)
+    if form != TEXT and width != expected:
         raise ImdbEdgeError(
             f"{where}: the graph expects {width} features but the vocabulary gives {expected}; "
             "model and vocabulary do not belong together"

@@ -1,0 +1,34 @@
+"""The model file's contract, in one place: input forms, tensor names, labels.
+
+Graphs (export), the metadata writer, the runtime reader and the CLI all import
+these names, so a form or a label can never be spelled two ways.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DENSE: Final = "dense"
+"""Input form: the reference's multi-hot vector of vocabulary width."""
+TOKEN_IDS: Final = "token_ids"
+"""Input form: the review's sorted unique term ids, padded with the id `vocabulary size`."""
+TEXT: Final = "text"
+"""Input form: raw review strings; the tokenizer runs inside the graph."""
+INPUT_FORMS: Final = (TOKEN_IDS, DENSE, TEXT)
+
+INPUT_NAMES: Final = {DENSE: "features", TOKEN_IDS: "token_ids", TEXT: "texts"}
+"""Graph input name for each input form."""
+SCORE_OUTPUT: Final = "score"
+"""The positive-class probability, shape (n, 1)."""
+LABEL_OUTPUT: Final = "label"
+"""The text form also returns the label string."""
+
+LABELS: Final = ("negative", "positive")
+"""Label names: index 0 below the threshold, index 1 at or above it."""
+THRESHOLD: Final = 0.5
+"""Default decision threshold on the score."""
+
+
+def input_width(form: str, vocabulary_size: int) -> int | None:
+    """Width the graph's input expects: ids index a table with one extra zero row."""
+    return {DENSE: vocabulary_size, TOKEN_IDS: vocabulary_size + 1, TEXT: None}[form]
