@@ -8,6 +8,7 @@ import numpy as np
 
 from imdb_edge.export.graphs import DenseLayer, token_ids_graph
 from imdb_edge.export.metadata import with_metadata
+from imdb_edge.runtime.schema import INPUT_NAMES, LABELS, SCORE_OUTPUT, TEXT, THRESHOLD, TOKEN_IDS, input_width
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
 GOOD = ["great", "wonderful", "excellent", "loved", "masterpiece", "superb"]
@@ -37,13 +38,13 @@ def sentiment_layers(vectorizer: Vectorizer, hidden: int = 4) -> list[DenseLayer
 
 def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
     entry = {
-        "input_form": "token_ids",
-        "input_name": "token_ids",
-        "output_name": "score",
-        "input_width": vectorizer.size + 1,
+        "input_form": TOKEN_IDS,
+        "input_name": INPUT_NAMES[TOKEN_IDS],
+        "output_name": SCORE_OUTPUT,
+        "input_width": input_width(TOKEN_IDS, vectorizer.size),
         "pad_id": vectorizer.size,
-        "labels": ["negative", "positive"],
-        "threshold": 0.5,
+        "labels": list(LABELS),
+        "threshold": THRESHOLD,
         "precision": "fp32",
         "opset": 17,
     }
@@ -51,14 +52,14 @@ def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
     return entry
 
 
-def build_model_bytes(form: str = "token_ids", ngram_max: int = 1, **model_changes: Any) -> bytes:
+def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, **model_changes: Any) -> bytes:
     vectorizer = sentiment_vectorizer(ngram_max)
     proto = token_ids_graph(sentiment_layers(vectorizer))
-    if form == "text":
+    if form == TEXT:
         from imdb_edge.export.text_graph import text_graph
 
         proto = text_graph(proto, vectorizer)
-        model_changes = {"input_form": "text", "input_name": "texts", "input_width": None, "opset": 20, **model_changes}
+        model_changes = {"input_form": TEXT, "input_name": INPUT_NAMES[TEXT], "input_width": None, "opset": 20, **model_changes}
     data, _ = with_metadata(
         proto,
         model_entry(vectorizer, **model_changes),

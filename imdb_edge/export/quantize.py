@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,19 @@ def first_layer_node(proto: Any) -> str:
     raise ValueError("no Gather or MatMul node reads the graph input")
 
 
+@contextlib.contextmanager
+def _root_logger_quiet() -> Iterator[None]:
+    """quantize_dynamic logs advice about static pre-processing on the root logger; it does
+    not apply here. Silence it for the call only, then give the caller its level back."""
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(max(previous, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(previous)
+
+
 def quantize_int8(proto: Any, per_channel: bool = False) -> Any:
     """Return a copy of `proto` whose first-layer weights (almost all of them) are int8.
 
@@ -28,9 +43,7 @@ def quantize_int8(proto: Any, per_channel: bool = False) -> Any:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # quantize_dynamic logs advice about static pre-processing on the root logger; it does not apply here.
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
-    with tempfile.TemporaryDirectory(prefix="imdb-edge-quant-") as tmp:
+    with _root_logger_quiet(), tempfile.TemporaryDirectory(prefix="imdb-edge-quant-") as tmp:
         source, target = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
         onnx.save_model(proto, source)
         quantize_dynamic(
