@@ -59,7 +59,8 @@ def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, **model_changes
         from imdb_edge.export.text_graph import text_graph
 
         proto = text_graph(proto, vectorizer)
-        model_changes = {"input_form": TEXT, "input_name": INPUT_NAMES[TEXT], "input_width": None, "opset": 20, **model_changes}
+        text_entry = {"input_form": TEXT, "input_name": INPUT_NAMES[TEXT], "input_width": None, "opset": 20}
+        model_changes = {**text_entry, **model_changes}
     data, _ = with_metadata(
         proto,
         model_entry(vectorizer, **model_changes),
