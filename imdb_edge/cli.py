@@ -25,7 +25,7 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.extras import install_hint, require_extra
 
 RUN_PANEL = "Run a model (base install)"
-TRAIN_PANEL = "Train and export (need the extra: pip install \"imdb-edge\\[train]\")"
+TRAIN_PANEL = 'Train and export (need the extra: pip install "imdb-edge\\[train]")'
 COMMAND_ORDER = ("classify", "info", "bench", "train", "sweep", "export")
 
 
@@ -35,6 +35,14 @@ class NewcomerOrder(typer.core.TyperGroup):
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(names))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        for param in getattr(command, "params", ()):
+            if param.param_type_name == "argument" and param.metavar:
+                # The metavar (TEXT, MODEL, ...) says what to give; Typer would add a Python type beside it.
+                param.display_type_rich = lambda ctx: None
+        return command
 
 
 app = typer.Typer(
