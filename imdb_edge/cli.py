@@ -774,7 +774,8 @@ def bench(
 
 
 def main() -> None:
-    app()
+    # One name in usage lines and completion, however it was started (`python -m imdb_edge` too).
+    app(prog_name="imdb-edge")
 
 
 if __name__ == "__main__":

@@ -209,3 +209,17 @@ def test_cli_import_does_not_need_tomllib() -> None:
     code = "import sys, imdb_edge.cli; print('tomllib' in sys.modules, 'tomli' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.split() == ["False", "False"]
+
+
+def test_shell_completion_completes_commands_and_choices() -> None:
+    def complete(words: str) -> list[str]:
+        env = {"_IMDB_EDGE_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)}
+        result = CliRunner().invoke(app, [], prog_name="imdb-edge", env=env)
+        assert result.exit_code == 0, result.output
+        return result.output.split()
+
+    assert complete("imdb-edge cl") == ["classify"]
+    assert complete("imdb-edge classify --format j") == ["jsonl"]
+    assert complete("imdb-edge export --input t") == ["token_ids", "text"]
+    script = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="imdb-edge")
+    assert "complete -o default -F _imdb_edge_completion imdb-edge" in script.output
