@@ -1,7 +1,8 @@
 """The `imdb-edge` command: train, sweep, export, classify, info, bench.
 
 Heavy frameworks (TensorFlow, tf2onnx) are imported inside the commands that need
-them, so `classify`, `info` and `bench` start in a fraction of a second.
+them, so `classify`, `info` and `bench` start in a fraction of a second, and those
+commands check for their extra before doing anything (imdb_edge/extras.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -18,19 +20,43 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
+from imdb_edge import console
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.schema import INPUT_FORMS, TOKEN_IDS
+from imdb_edge.extras import install_hint, require_extra
+from imdb_edge.runtime.schema import INPUT_FORMS
+
+RUN_PANEL = "Run a model (base install)"
+TRAIN_PANEL = 'Train and export (need the extra: pip install "imdb-edge\\[train]")'
+COMMAND_ORDER = ("classify", "info", "bench", "train", "sweep", "export")
+
+
+class NewcomerOrder(typer.core.TyperGroup):
+    """List the commands a first-time user runs (base install) before the training ones."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: COMMAND_ORDER.index(name) if name in COMMAND_ORDER else len(names))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        for param in getattr(command, "params", ()):
+            if param.param_type_name == "argument" and param.metavar:
+                # The metavar (TEXT, MODEL, ...) says what to give; Typer would add a Python type beside it.
+                param.display_type_rich = lambda ctx: None
+        return command
+
 
 app = typer.Typer(
     name="imdb-edge",
-    help="Train, export and run the IMDB movie-review sentiment classifier on CPU-only devices.",
+    cls=NewcomerOrder,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode="markdown",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E", bound=Enum)
 
 
 def cli_errors(command: F) -> F:
@@ -58,13 +84,109 @@ def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
     return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
 
 
+def choice(kind: type[E]) -> dict[str, Any]:
+    """Option settings for a choice: `[a|b|c]` in help, completion, and Click's plain error message."""
+    names = [member.value for member in kind]
+
+    def parse(value: Any) -> E:
+        if isinstance(value, kind):
+            return value
+        try:
+            return kind(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(names)}") from None
+
+    def complete(incomplete: str) -> list[str]:
+        return [name for name in names if name.startswith(incomplete)]
+
+    return {"parser": parse, "metavar": f"[{'|'.join(names)}]", "autocompletion": complete}
+
+
+def _set_quiet(value: bool) -> bool:
+    console.set_quiet(value)
+    return value
+
+
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet",
+        "-q",
+        callback=_set_quiet,
+        metavar="",
+        help="Only results and errors: no progress or notes on stderr.",
+    ),
+]
+
+
+def flag(*decls: str, help: str) -> Any:
+    """An on/off option shown without a `<bool>` type in help."""
+    return typer.Option(*decls, metavar="", help=help)
+
+
+def output_alias() -> Any:
+    """`--out`, the spelling train/export/sweep used before `--output`, kept working but hidden."""
+    return typer.Option("--out", hidden=True, metavar="PATH")
+
+
+def one_output(output: Optional[Path], old_spelling: Optional[Path]) -> Optional[Path]:
+    if output and old_spelling and output != old_spelling:
+        raise typer.BadParameter("give --output once (--out is its old spelling)", param_hint="'--output'")
+    return output or old_spelling
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from imdb_edge.versions import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
-    """Train, export and run the IMDB movie-review sentiment classifier on CPU-only devices."""
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            metavar="",
+            help="Print the versions of imdb-edge, onnxruntime, numpy and Python, then exit.",
+        ),
+    ] = False,
+) -> None:
+    """Classify IMDB movie reviews as positive or negative on CPU-only devices, and train, export
+    and benchmark the models that do it.
+
+    `classify`, `info` and `bench` need only the base install (numpy, onnxruntime).
+    `train`, `sweep` and `export` of a run folder need the training extra:
+    `pip install "imdb-edge[train]"`; making a text-input model from an exported
+    one (`export MODEL.onnx --input text`) needs only `pip install "imdb-edge[onnx]"`.
+    """
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no Infinity or NaN: non-finite floats become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _emit_json(document: Any) -> None:
-    typer.echo(json.dumps(document, indent=2))
+    typer.echo(json.dumps(_finite(document), indent=2, allow_nan=False))
+
+
+def _prepare_training(what: str) -> None:
+    """Refuse in one line without the [train] extra; else import TensorFlow without its log chatter."""
+    require_extra("train", what)
+    from imdb_edge.train import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
 
 # ---- train ----------------------------------------------------------------------
@@ -81,75 +203,119 @@ DataOption = Annotated[
     Optional[str],
     typer.Option(
         "--data",
+        metavar="PATH",
         help="aclImdb/ folder or .tar.gz archive. Default: $IMDB_EDGE_DATA, then the user "
         "cache, then a verified download of the official archive.",
     ),
 ]
 
 
-@app.command()
+@app.command(rich_help_panel=TRAIN_PANEL)
 @cli_errors
 def train(
-    out: Annotated[
-        Optional[Path], typer.Option("--out", "-o", help="Run folder to create. Default: runs/train-<time>.")
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", metavar="RUN_DIR", help="Run folder to create. Default: runs/train-<time>."),
     ] = None,
+    out: Annotated[Optional[Path], output_alias()] = None,
     data: DataOption = None,
     profile: Annotated[
-        Optional[str], typer.Option(help="Named settings shipped with imdb-edge, e.g. reference or best.")
+        Optional[str],
+        typer.Option(metavar="NAME", help="Named settings shipped with imdb-edge, e.g. reference or best."),
     ] = None,
     config: Annotated[
-        Optional[Path], typer.Option("--config", "-c", help="TOML settings; override the profile, flags override both.")
+        Optional[Path],
+        typer.Option(
+            "--config", "-c", metavar="TOML", help="TOML settings; override the profile, flags override both."
+        ),
     ] = None,
     architecture: Annotated[
         Optional[Architecture],  # type: ignore[valid-type]
-        typer.Option(help="dense: multi-hot input (the reference). bag: term ids, for big n-gram vocabularies."),
+        typer.Option(
+            **choice(Architecture),
+            help="dense: multi-hot input (the reference). bag: term ids, for big n-gram vocabularies.",
+        ),
     ] = None,
-    hidden: Annotated[Optional[str], typer.Option(help="Hidden layer sizes, e.g. 16 or 16,16 (default 16,16).")] = None,
-    activation: Annotated[Optional[Activation], typer.Option(help="Hidden activation (default relu).")] = None,  # type: ignore[valid-type]
-    loss: Annotated[Optional[Loss], typer.Option(help="Loss (default binary_crossentropy).")] = None,  # type: ignore[valid-type]
-    optimizer: Annotated[Optional[Optimizer], typer.Option(help="Optimizer (default rmsprop).")] = None,  # type: ignore[valid-type]
-    learning_rate: Annotated[Optional[float], typer.Option(help="Learning rate (default: the optimizer's).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Maximum epochs (default 20).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size (default 512).")] = None,
+    hidden: Annotated[
+        Optional[str],
+        typer.Option(metavar="SIZES", help="Hidden layer sizes, e.g. 16 or 16,16 (default 16,16), or none."),
+    ] = None,
+    activation: Annotated[
+        Optional[Activation],  # type: ignore[valid-type]
+        typer.Option(**choice(Activation), help="Hidden activation (default relu)."),
+    ] = None,
+    loss: Annotated[
+        Optional[Loss],  # type: ignore[valid-type]
+        typer.Option(**choice(Loss), help="Loss (default binary_crossentropy)."),
+    ] = None,
+    optimizer: Annotated[
+        Optional[Optimizer],  # type: ignore[valid-type]
+        typer.Option(**choice(Optimizer), help="Optimizer (default rmsprop)."),
+    ] = None,
+    learning_rate: Annotated[
+        Optional[float], typer.Option(metavar="RATE", help="Learning rate (default: the optimizer's).")
+    ] = None,
+    epochs: Annotated[Optional[int], typer.Option(metavar="N", help="Maximum epochs (default 20).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(metavar="N", help="Batch size (default 512).")] = None,
     validation_size: Annotated[
-        Optional[int], typer.Option(help="Training reviews held out for validation (default 10000).")
+        Optional[int], typer.Option(metavar="N", help="Training reviews held out for validation (default 10000).")
     ] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed for weights and batch order (default 0).")] = None,
+    seed: Annotated[
+        Optional[int], typer.Option(metavar="N", help="Seed for weights and batch order (default 0).")
+    ] = None,
     early_stopping: Annotated[
         Optional[bool],
         typer.Option(
             "--early-stopping/--no-early-stopping",
+            metavar="",
             help="Stop when validation loss stops improving and keep the best epoch (default on).",
         ),
     ] = None,
     patience: Annotated[
-        Optional[int], typer.Option(help="Epochs without improvement before stopping (default 2).")
+        Optional[int], typer.Option(metavar="N", help="Epochs without improvement before stopping (default 2).")
     ] = None,
-    dropout: Annotated[Optional[float], typer.Option(help="Dropout after each hidden layer (default 0).")] = None,
-    l2: Annotated[Optional[float], typer.Option(help="L2 weight penalty on hidden layers (default 0).")] = None,
-    max_features: Annotated[Optional[int], typer.Option(help="Vocabulary size (default 10000).")] = None,
-    ngrams: Annotated[Optional[int], typer.Option(help="Longest word n-gram in the vocabulary (default 1).")] = None,
+    dropout: Annotated[
+        Optional[float], typer.Option(metavar="RATE", help="Dropout after each hidden layer (default 0).")
+    ] = None,
+    l2: Annotated[
+        Optional[float], typer.Option(metavar="WEIGHT", help="L2 weight penalty on hidden layers (default 0).")
+    ] = None,
+    max_features: Annotated[Optional[int], typer.Option(metavar="N", help="Vocabulary size (default 10000).")] = None,
+    ngrams: Annotated[
+        Optional[int], typer.Option(metavar="N", help="Longest word n-gram in the vocabulary (default 1).")
+    ] = None,
     min_df: Annotated[
-        Optional[int], typer.Option(help="Keep terms found in at least this many reviews (default 1).")
+        Optional[int], typer.Option(metavar="N", help="Keep terms found in at least this many reviews (default 1).")
     ] = None,
     weighting: Annotated[
         Optional[Weighting],  # type: ignore[valid-type]
-        typer.Option(help="binary: 0/1 features (default). nb: scaled by Naive-Bayes log-count ratios."),
+        typer.Option(
+            **choice(Weighting),
+            help="binary: 0/1 features (default). nb: scaled by Naive-Bayes log-count ratios.",
+        ),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics document as JSON.")] = False,
+    overwrite: Annotated[bool, flag("--overwrite", help="Replace --output if it exists.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print the metrics document as JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Train a classifier on the IMDB reviews and write a run folder.
+    """Train a classifier on the IMDB reviews and write a run folder. Needs `imdb-edge[train]`.
 
     The run folder holds model.keras, vectorizer.json, history.json,
     learning_curves.png and metrics.json (test accuracy, best epoch, timings,
     data checksum, versions, the full config).
 
-    Example: imdb-edge train --hidden 16 --epochs 4 --seed 0 --out runs/ref
+    Examples:
+
+    ```
+    imdb-edge train --hidden 16 --epochs 4 --seed 0 --output runs/ref16
+    imdb-edge train --profile best --output runs/best
+    ```
     """
+    _prepare_training("imdb-edge train")
     from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
     from imdb_edge.train.run import train_to_folder
 
+    out = one_output(output, out)
     base = config_from_dict(load_profile(profile)) if profile else TrainConfig()
     if config:
         base = config_from_dict(load_toml(config), base=base)
@@ -193,25 +359,49 @@ def train(
         )
 
 
-@app.command()
+@app.command(rich_help_panel=TRAIN_PANEL)
 @cli_errors
 def sweep(
-    grid: Annotated[Path, typer.Argument(help="Sweep TOML: seeds, [defaults], one [[runs]] table per config.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.jsonl/.md/.csv (resumes if present).")],
+    grid: Annotated[
+        Path,
+        typer.Argument(metavar="GRID", help="Sweep TOML: seeds, [defaults], one [[runs]] table per config."),
+    ],
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", metavar="DIR", help="Folder for results.jsonl/.md/.csv (resumes if present). Required."
+        ),
+    ] = None,
+    out: Annotated[Optional[Path], output_alias()] = None,
     data: DataOption = None,
-    seeds: Annotated[Optional[int], typer.Option(help="Use seeds 0..N-1 instead of the file's list.")] = None,
+    seeds: Annotated[
+        Optional[int], typer.Option(metavar="N", help="Use seeds 0..N-1 instead of the file's list.")
+    ] = None,
     validation_only: Annotated[
-        bool, typer.Option(help="Model selection: do not evaluate the test set at all (report test once, later).")
+        bool,
+        flag(
+            "--validation-only",
+            help="Model selection: do not evaluate the test set at all (report test once, later).",
+        ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary table as JSON.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print the summary table as JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Train a grid of configs, each over several seeds; write mean ± std tables.
+    """Train a grid of configs, each over several seeds; write mean ± std tables. Needs `imdb-edge[train]`.
 
-    Finished runs are appended to OUT/results.jsonl as they end, so running the
+    Finished runs are appended to DIR/results.jsonl as they end, so running the
     same command again resumes an interrupted sweep.
 
-    Example: imdb-edge sweep configs/sweeps/reference.toml --out runs/sweep-reference
+    Example:
+
+    ```
+    imdb-edge sweep configs/sweeps/reference.toml --output runs/sweep-reference
+    ```
     """
+    out = one_output(output, out)
+    if out is None:
+        raise typer.BadParameter("a results folder is required", param_hint="'--output' / '-o'")
+    _prepare_training("imdb-edge sweep")
     from imdb_edge.train.sweep import load_plan, run_sweep, to_markdown
 
     plan = load_plan(grid, seeds=seeds)
@@ -230,23 +420,40 @@ class Quantization(str, Enum):
     int8 = "int8"
 
 
-@app.command()
+@app.command(rich_help_panel=TRAIN_PANEL)
 @cli_errors
 def export(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run folder from `imdb-edge train`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The .onnx file to write.")],
+    source: Annotated[
+        Optional[Path],
+        typer.Argument(
+            metavar="RUN_DIR|MODEL.onnx",
+            help="A run folder from `imdb-edge train` (needs the [train] extra), or a token-id .onnx file "
+            "from `imdb-edge export` to rewrap with `--input text` (needs only the [onnx] extra). "
+            "Default: the model shipped with imdb-edge.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="The .onnx file to write. Required.")
+    ] = None,
+    out: Annotated[Optional[Path], output_alias()] = None,
     input_form: Annotated[
         InputForm,  # type: ignore[valid-type]
         typer.Option(
             "--input",
-            help="token_ids: sparse graph, fastest from Python (default). dense: the reference's 0/1 vector. "
+            **choice(InputForm),
+            help="token_ids: sparse graph, fastest from Python. dense: the reference's 0/1 vector. "
             "text: raw strings in, tokenizer inside the graph, for apps in any language.",
         ),
-    ] = InputForm(TOKEN_IDS),  # type: ignore[assignment]
-    quantize: Annotated[Optional[Quantization], typer.Option(help="Write int8 weights (onnxruntime dynamic).")] = None,
+    ] = InputForm.token_ids,  # type: ignore[attr-defined]
+    quantize: Annotated[
+        Optional[Quantization],
+        typer.Option(**choice(Quantization), help="Write int8 weights (onnxruntime dynamic)."),
+    ] = None,
     data: DataOption = None,
-    force: Annotated[bool, typer.Option(help="Write even if parity or the int8 accuracy check fails.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the export report as JSON.")] = False,
+    force: Annotated[bool, flag("--force", help="Write even if parity or the int8 accuracy check fails.")] = False,
+    as_json: Annotated[bool, flag("--json", help="Print the export report as JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Convert a trained run to one self-contained ONNX file, checked against Keras.
 
@@ -255,12 +462,29 @@ def export(
     Keras within 1e-5 with identical labels; int8 may lose at most 0.5 points of
     accuracy. Otherwise nothing is written (unless --force).
 
-    Example: imdb-edge export runs/ref16 --out ref16.int8.onnx --quantize int8
+    Given an exported token-id .onnx file instead of a run folder (or nothing: the
+    shipped model), `--input text` puts the tokenizer inside the graph without
+    TensorFlow; the result must score the shipped sample reviews (or the --data
+    test set) exactly like its source.
+
+    Examples:
+
+    ```
+    imdb-edge export runs/ref16 --output ref16.int8.onnx --quantize int8
+    imdb-edge export --input text --output imdb.text.onnx
+    ```
     """
+    out = one_output(output, out)
+    if out is None:
+        raise typer.BadParameter("the .onnx file to write is required", param_hint="'--output' / '-o'")
+    if source is None or source.is_file():
+        _export_from_model_file(source, out, input_form, quantize, data, as_json)
+        return
+    _prepare_training("imdb-edge export RUN_DIR")
     from imdb_edge.export.pipeline import export_run
 
     report = export_run(
-        run_dir, out, input_form=input_form.value, quantize=quantize.value if quantize else None, data=data, force=force
+        source, out, input_form=input_form.value, quantize=quantize.value if quantize else None, data=data, force=force
     )
     if as_json:
         _emit_json(report)
@@ -269,6 +493,33 @@ def export(
             f"wrote {out} ({report['bytes'] / 1024:.0f} KB, {report['model']['precision']}, "
             f"{report['model']['input_form']} input, test accuracy {100 * report['export']['test_accuracy']:.2f}%)"
         )
+
+
+def _export_from_model_file(
+    source: Optional[Path],
+    out: Path,
+    input_form: InputForm,
+    quantize: Optional[Quantization],
+    data: Optional[str],
+    as_json: bool,
+) -> None:
+    """`export MODEL.onnx --input text`: rewrap an exported model, with only the [onnx] extra."""
+    if input_form is not InputForm.text:
+        raise ImdbEdgeError(
+            "from a .onnx file only --input text can be made (other forms are exported from a run folder)"
+        )
+    if quantize is not None:
+        raise ImdbEdgeError("--quantize applies to a run folder; a .onnx file keeps its own precision")
+    require_extra("onnx", "imdb-edge export MODEL.onnx --input text")
+    from imdb_edge.export.rewrap import rewrap_as_text
+    from imdb_edge.runtime.bench import load_reviews
+    from imdb_edge.runtime.classifier import default_model_path
+
+    report = rewrap_as_text(source or default_model_path(), out, load_reviews(data), data or "shipped sample")
+    if as_json:
+        _emit_json(report)
+    else:
+        typer.echo(f"wrote {out} ({report['bytes'] / 1024:.0f} KB, {report['model']['precision']}, text input)")
 
 
 class InputFormat(str, Enum):
@@ -280,60 +531,76 @@ class InputFormat(str, Enum):
 ModelOption = Annotated[
     Optional[Path],
     typer.Option(
-        "--model", "-m", help="A .onnx file from `imdb-edge export`. Default: $IMDB_EDGE_MODEL, else the shipped model."
+        "--model",
+        "-m",
+        metavar="MODEL",
+        help="A .onnx file from `imdb-edge export`. Default: $IMDB_EDGE_MODEL, else the shipped model.",
     ),
 ]
 
 
-@app.command()
+@app.command(rich_help_panel=RUN_PANEL)
 @cli_errors
 def classify(
     texts: Annotated[
-        Optional[list[str]], typer.Argument(help="Reviews to classify; '-' reads one review per line from stdin.")
+        Optional[list[str]],
+        typer.Argument(
+            metavar="TEXT",
+            help="Reviews to classify; '-' reads one review per line from stdin.",
+            show_default=False,
+        ),
     ] = None,
     file: Annotated[
         Optional[str],
         typer.Option(
             "--file",
             "-f",
+            metavar="FILE",
             help="One review per line, JSON Lines with a 'text' field (.jsonl), a folder of .txt files, "
             "or '-' for stdin.",
         ),
     ] = None,
     model: ModelOption = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per input: id, label, score (or error).")
-    ] = False,
+    as_json: Annotated[bool, flag("--json", help="One JSON object per input: id, label, score (or error).")] = False,
     threshold: Annotated[
-        Optional[float], typer.Option(help="Score at or above which a review is positive (default: the model's, 0.5).")
+        Optional[float],
+        typer.Option(metavar="SCORE", help="Score at or above which a review is positive (default: the model's, 0.5)."),
     ] = None,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write results here instead of stdout.")
+        Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write results here instead of stdout.")
     ] = None,
     resume: Annotated[
-        bool, typer.Option(help="With --output: keep its complete lines and continue after them.")
+        bool, flag("--resume", help="With --output: keep its complete lines and continue after them.")
     ] = False,
     input_format: Annotated[
-        InputFormat, typer.Option("--format", help="How to read --file: auto (by extension), lines, jsonl.")
+        InputFormat,
+        typer.Option("--format", **choice(InputFormat), help="How to read --file: auto (by extension), lines, jsonl."),
     ] = InputFormat.auto,
     workers: Annotated[
-        Optional[int], typer.Option(help="Processes for --file (default: the CPU count, at most 8).")
+        Optional[int],
+        typer.Option(metavar="N", min=1, help="Processes for --file (default: the CPU count, at most 8)."),
     ] = None,
-    threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads per process.")] = 1,
+    threads: Annotated[int, typer.Option(metavar="N", min=1, help="onnxruntime intra-op threads per process.")] = 1,
     max_chars: Annotated[
-        int, typer.Option(help="Longer reviews are cut to this many characters (with a note).")
+        int, typer.Option(metavar="N", min=1, help="Longer reviews are cut to this many characters (with a note).")
     ] = 1_000_000,
+    quiet: QuietOption = False,
 ) -> None:
     """Classify reviews as positive or negative: one output line per input, in order.
 
     Plain output is `label<TAB>score` per review; a review that cannot be classified
     (empty, not UTF-8, malformed JSON line) gets `error<TAB>reason` and a warning on
     stderr, and the exit code is 1; every other review is still classified.
+    `--quiet` drops the live count and the per-review warnings (the output lines and
+    the exit code still say what failed).
 
     Examples:
-      imdb-edge classify "This movie was a waste of time"
-      imdb-edge classify --file reviews.txt --json --output results.jsonl
-      cat reviews.txt | imdb-edge classify -
+
+    ```
+    imdb-edge classify "This movie was a waste of time"
+    imdb-edge classify --file reviews.txt --json --output results.jsonl
+    cat reviews.txt | imdb-edge classify -
+    ```
     """
     from imdb_edge.runtime.batch import batch_progress, classify_stream, complete_lines, default_workers
     from imdb_edge.runtime.classifier import Classifier, default_model_path
@@ -353,11 +620,11 @@ def classify(
     n_workers = (workers or default_workers()) if file else 1
 
     with contextlib.ExitStack() as stack:
-        progress = stack.enter_context(batch_progress(enabled=bool(file) and sys.stderr.isatty()))
+        progress = stack.enter_context(batch_progress(enabled=bool(file) and sys.stderr.isatty() and not quiet))
 
         def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
             progress.advance()
-            if outcome.error or outcome.note:
+            if (outcome.error or outcome.note) and not quiet:
                 where = f"line {outcome.key}" if isinstance(outcome.key, int) and file else f"input {outcome.key}"
                 progress.warn(f"warning: {where}: {outcome.error or outcome.note}")
 
@@ -386,11 +653,14 @@ def classify(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(rich_help_panel=RUN_PANEL)
 @cli_errors
 def info(
-    model: Annotated[Optional[Path], typer.Argument(help="Model file (default: the shipped model).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print all metadata as JSON.")] = False,
+    model: Annotated[
+        Optional[Path],
+        typer.Argument(metavar="MODEL", help="Model file (default: the shipped model).", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, flag("--json", help="Print all metadata as JSON.")] = False,
 ) -> None:
     """Show what a model file holds: input form, vocabulary, accuracy, parity, sizes, versions."""
     from imdb_edge.runtime.classifier import default_model_path
@@ -414,29 +684,36 @@ def _int_list(value: str, what: str) -> list[int]:
     return items
 
 
-@app.command()
+@app.command(rich_help_panel=RUN_PANEL)
 @cli_errors
 def bench(
     model: Annotated[
-        Optional[list[Path]], typer.Option("--model", "-m", help="Model file to measure; repeat to compare files.")
+        Optional[list[Path]],
+        typer.Option("--model", "-m", metavar="MODEL", help="Model file to measure; repeat to compare files."),
     ] = None,
     data: Annotated[
-        Optional[str], typer.Option(help="Time on this dataset's test reviews (default: 256 shipped real reviews).")
+        Optional[str],
+        typer.Option(metavar="PATH", help="Time on this dataset's test reviews (default: 256 shipped real reviews)."),
     ] = None,
-    batch: Annotated[str, typer.Option(help="Batch sizes, comma-separated.")] = "1,8,64,512",
+    batch: Annotated[str, typer.Option(metavar="N,N,...", help="Batch sizes, comma-separated.")] = "1,8,64,512",
     threads: Annotated[
-        Optional[str], typer.Option(help="onnxruntime intra-op threads to try (default 1..cores).")
+        Optional[str],
+        typer.Option(metavar="N,N,...", help="onnxruntime intra-op threads to try (default 1..cores)."),
     ] = None,
     mode: Annotated[
-        str, typer.Option(help="e2e (raw text -> score) and/or model (prepared input -> score).")
+        str, typer.Option(metavar="e2e,model", help="e2e (raw text -> score) and/or model (prepared input -> score).")
     ] = "e2e,model",
-    min_runs: Annotated[int, typer.Option(help="At least this many timed runs per case.")] = 50,
-    min_seconds: Annotated[float, typer.Option(help="And at least this long per case.")] = 1.0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the report (machine, settings, raw samples) as JSON.")
-    ] = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Also write the JSON report here.")] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="Write a latency histogram PNG (needs matplotlib).")] = None,
+    min_runs: Annotated[int, typer.Option(metavar="N", help="At least this many timed runs per case.")] = 50,
+    min_seconds: Annotated[float, typer.Option(metavar="SECONDS", help="And at least this long per case.")] = 1.0,
+    as_json: Annotated[bool, flag("--json", help="Print the report (machine, settings, raw samples) as JSON.")] = False,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Also write the JSON report here.")
+    ] = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(metavar="PNG", help=f"Write a latency histogram PNG (needs matplotlib: {install_hint('plot')})."),
+    ] = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Measure latency and throughput of model files on this device (no TensorFlow needed).
 
@@ -445,9 +722,16 @@ def bench(
     are reported separately. With several --model files it names the fastest one
     for single reviews here (int8 is not faster everywhere).
 
-    Example: imdb-edge bench -m ref.onnx -m ref.int8.onnx --threads 1 --batch 1,64
+    Example:
+
+    ```
+    imdb-edge bench -m ref.onnx -m ref.int8.onnx --threads 1 --batch 1,64
+    ```
     """
     import os
+
+    if plot:
+        require_extra("plot", "bench --plot")
 
     from imdb_edge.runtime import bench as bench_module
     from imdb_edge.runtime.classifier import default_model_path
@@ -464,9 +748,7 @@ def bench(
     settings = bench_module.BenchSettings(models, batch_sizes, thread_counts, modes, min_runs, min_seconds)
 
     def progress(index: int, total: int, result: bench_module.CaseResult) -> None:
-        typer.echo(
-            f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}", err=True
-        )
+        console.info(f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}")
 
     results, loads = bench_module.run_bench(settings, texts, progress)
     document = bench_module.report_document(results, loads, settings.to_dict(len(texts), data or "shipped sample"))
@@ -490,7 +772,8 @@ def bench(
 
 
 def main() -> None:
-    app()
+    # One name in usage lines and completion, however it was started (`python -m imdb_edge` too).
+    app(prog_name="imdb-edge")
 
 
 if __name__ == "__main__":

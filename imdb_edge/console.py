@@ -1,12 +1,27 @@
-"""Messages for people go to stderr, so stdout stays clean for results and --json."""
+"""Messages for people go to stderr, so stdout stays clean for results and --json.
+
+`--quiet` turns off progress and notes (`info`); warnings and errors still print.
+"""
 
 from __future__ import annotations
 
 import sys
 
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    global _quiet
+    _quiet = quiet
+
+
+def is_quiet() -> bool:
+    return _quiet
+
 
 def info(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    if not _quiet:
+        print(message, file=sys.stderr, flush=True)
 
 
 def warn(message: str) -> None:

@@ -17,3 +17,12 @@ def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def version_line() -> str:
+    """What `imdb-edge --version` prints: ours, then the runtime's two libraries and Python."""
+    from imdb_edge import __version__
+
+    found = package_versions(("numpy", "onnxruntime"))
+    runtime = ", ".join(f"{name} {found.get(name, 'not installed')}" for name in ("onnxruntime", "numpy"))
+    return f"imdb-edge {__version__} ({runtime}, Python {found['python']})"

@@ -25,6 +25,10 @@ class ParityReport:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
 
+    def differences(self) -> dict[str, Any]:
+        """The measured differences alone, for comparisons that are reported but not judged."""
+        return {k: v for k, v in asdict(self).items() if k != "tolerance"}
+
     def line(self, name: str) -> str:
         verdict = "PASS" if self.passed else "FAIL"
         return (

@@ -28,12 +28,33 @@ def describe_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "hidden": training.get("config", {}).get("hidden"),
         "test_accuracy": export_entry.get("test_accuracy"),
         "parity_fp32": export_entry.get("parity_fp32"),
-        "int8": export_entry.get("int8"),
+        "int8": _int8_check(export_entry.get("int8")),
+        "rewrapped": export_entry.get("rewrapped"),
         "created": export_entry.get("created"),
         "versions": export_entry.get("versions"),
         "data_fingerprint": training.get("data", {}).get("fingerprint"),
     }
-    return summary, {"model": entry, "training": training, "export": export_entry}
+    shown_export = {**export_entry, "int8": summary["int8"]} if "int8" in export_entry else export_entry
+    return summary, {"model": entry, "training": training, "export": shown_export}
+
+
+def _int8_check(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The int8 check as it was made: accuracy lost vs fp32 against its limit.
+
+    Files exported before the check recorded its own verdict carry `vs_keras`, a
+    description of score differences from Keras written in the parity report's
+    shape, with an infinite tolerance and `passed: false` whenever any label
+    differs. That was never the check (int8 is judged by accuracy, not by agreeing
+    with Keras label for label), so it is shown as plain differences.
+    """
+    if not entry:
+        return entry
+    shown = dict(entry)
+    if "passed" not in shown and {"drop_points", "max_drop_points"} <= shown.keys():
+        shown["passed"] = shown["drop_points"] <= shown["max_drop_points"]
+    if isinstance(shown.get("vs_keras"), dict):
+        shown["vs_keras"] = {k: v for k, v in shown["vs_keras"].items() if k not in ("tolerance", "passed")}
+    return shown
 
 
 def render_description(summary: dict[str, Any]) -> str:
@@ -53,8 +74,27 @@ def render_description(summary: dict[str, Any]) -> str:
             f"parity (fp32)   max |diff| {parity['max_abs_diff']:.1e} vs Keras, "
             f"{parity['label_mismatches']} labels differ"
         )
-    if summary["int8"]:
-        lines.append(f"int8            {summary['int8']['drop_points']:+.2f} points vs fp32")
+    int8 = summary["int8"]
+    if int8:
+        verdict = "passed" if int8.get("passed") else "FAILED"
+        lines.append(
+            f"int8            {-int8['drop_points']:+.2f} accuracy points vs fp32 "
+            f"({verdict}: at most {int8['max_drop_points']} may be lost)"
+        )
+        differences = int8.get("vs_keras")
+        if differences:
+            lines.append(
+                f"int8 vs Keras   max |diff| {differences['max_abs_diff']:.1e}, "
+                f"{differences['label_mismatches']} of {differences['rows']} labels differ (information, not a check)"
+            )
+    rewrapped = summary["rewrapped"]
+    if rewrapped:
+        same = rewrapped.get("parity_vs_source", {})
+        lines.append(
+            f"rewrapped       from {rewrapped['source_file']} on {rewrapped['created']}: max |diff| "
+            f"{same.get('max_abs_diff', float('nan')):.1e}, {same.get('label_mismatches', '?')} of "
+            f"{same.get('rows', '?')} labels differ ({same.get('reviews', '?')})"
+        )
     if summary["versions"]:
         lines.append("made with       " + ", ".join(f"{k} {v}" for k, v in summary["versions"].items()))
     lines.append(f"created         {summary['created']}")

@@ -6,8 +6,6 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import VectorizerConfig
 
@@ -123,6 +121,13 @@ def load_profile(name: str) -> dict[str, Any]:
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
+    # Imported here: cli.py imports this module on every command, and Python 3.10
+    # has no tomllib (the [train] extra installs tomli there).
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+
     path = Path(path)
     try:
         with open(path, "rb") as handle:

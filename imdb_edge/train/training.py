@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.console import info
 from imdb_edge.data.dataset import holdout_split
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.features import Features
@@ -27,11 +27,9 @@ class FitResult:
 
 def print_epoch(epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
     """Default progress: one line per epoch on stderr, so stdout stays clean for --json."""
-    print(
+    info(
         f"epoch {epoch:>3}/{epochs}  loss {logs['loss']:.4f}  acc {logs['accuracy']:.4f}  "
-        f"val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}  {seconds:.1f}s",
-        file=sys.stderr,
-        flush=True,
+        f"val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}  {seconds:.1f}s"
     )
 
 

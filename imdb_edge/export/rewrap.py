@@ -1,0 +1,73 @@
+"""`imdb-edge export MODEL.onnx --input text`: a text-input model from an exported one, without TensorFlow.
+
+A token-id model file already holds everything the text graph needs: the trained
+graph (fp32 or int8) and the vocabulary. Wrapping it with the string front end
+(export/text_graph.py) needs only the `onnx` package (the [onnx] extra), so apps in
+other languages can get a text-input model from the shipped one. The result is
+checked against its source through the real runtime before it is written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from imdb_edge.atomic import write_bytes
+from imdb_edge.console import info
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.export.metadata import with_metadata
+from imdb_edge.export.parity import FP32_TOLERANCE, compare
+from imdb_edge.export.text_graph import TEXT_INPUT, TEXT_OPSET, text_graph
+from imdb_edge.runtime import model_file as schema
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.versions import package_versions
+
+
+def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str) -> dict[str, Any]:
+    """Write `out`: the token-id model `source` with the tokenizer inside, equal to it on `texts`."""
+    import onnx
+
+    if out.resolve() == source.resolve():
+        raise ImdbEdgeError(f"--output {out} is the source model; choose another file")
+    original = schema.read_model_file(source)
+    if original.input_form != "token_ids":
+        raise ImdbEdgeError(
+            f"{source} has {original.input_form} input; only a token_ids model (the default export) "
+            "can be rewrapped with --input text"
+        )
+    try:
+        proto = onnx.load_from_string(original.data)
+    except Exception as exc:  # onnx raises DecodeError and friends
+        raise ImdbEdgeError(f"{source}: onnx cannot parse it: {exc}") from None
+    model_entry = {
+        **original.model,
+        "input_form": "text",
+        "input_name": TEXT_INPUT,
+        "input_width": None,
+        "opset": TEXT_OPSET,
+    }
+    export_entry = {
+        **original.export,
+        "converter": "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+        "rewrapped": {
+            "source_file": source.name,
+            "source_bytes": len(original.data),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": package_versions(),
+        },
+    }
+    threshold = float(original.model["threshold"])
+    wrapped = text_graph(proto, original.vectorizer, threshold)
+    vectorizer_json = original.metadata[schema.VECTORIZER_KEY]
+
+    data, candidate = with_metadata(wrapped, model_entry, vectorizer_json, original.training, export_entry)
+    parity = compare(Classifier(original).scores(texts), Classifier(candidate).scores(texts), threshold, FP32_TOLERANCE)
+    info(parity.line(f"text input vs {source.name} on {len(texts)} reviews ({review_source})"))
+    if not parity.passed:
+        raise ImdbEdgeError(f"the text-input model does not answer like {source.name}; nothing written")
+    export_entry["rewrapped"]["parity_vs_source"] = {**parity.to_dict(), "reviews": review_source}
+    data, candidate = with_metadata(wrapped, model_entry, vectorizer_json, original.training, export_entry)
+    Classifier(candidate)  # the bytes about to be written load in the runtime
+    write_bytes(out, data)
+    return {"path": str(out), "bytes": len(data), "model": model_entry, "export": export_entry}
