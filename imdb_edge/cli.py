@@ -190,8 +190,8 @@ def _prepare_training(what: str) -> None:
 
 
 # ---- train ----------------------------------------------------------------------
+from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS  # noqa: E402
 from imdb_edge.runtime.vectorizer import WEIGHTINGS  # noqa: E402
-from imdb_edge.train.config import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS  # noqa: E402
 
 Activation = _choices("Activation", ACTIVATIONS)
 Architecture = _choices("Architecture", ARCHITECTURES)

@@ -6,13 +6,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import VectorizerConfig
-
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu")
-LOSSES = ("binary_crossentropy", "mse")
-OPTIMIZERS = ("rmsprop", "adam", "sgd")
-ARCHITECTURES = ("dense", "bag")
 
 
 @dataclass(frozen=True)
