@@ -213,6 +213,7 @@ DataOption = Annotated[
 @app.command(rich_help_panel=TRAIN_PANEL)
 @cli_errors
 def train(
+    ctx: typer.Context,
     output: Annotated[
         Optional[Path],
         typer.Option("--output", "-o", metavar="RUN_DIR", help="Run folder to create. Default: runs/train-<time>."),
@@ -312,51 +313,16 @@ def train(
     ```
     """
     _prepare_training("imdb-edge train")
-    from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
+    from imdb_edge.train.options import config_from_options, summary_line
     from imdb_edge.train.run import train_to_folder
 
-    out = one_output(output, out)
-    base = config_from_dict(load_profile(profile)) if profile else TrainConfig()
-    if config:
-        base = config_from_dict(load_toml(config), base=base)
-    vectorizer_flags = {
-        "max_features": max_features,
-        "ngram_max": ngrams,
-        "min_df": min_df,
-        "weighting": weighting.value if weighting else None,
-    }
-    vectorizer_changes = {k: v for k, v in vectorizer_flags.items() if v is not None}
-    settings = config_from_dict(
-        {
-            "architecture": architecture.value if architecture else None,
-            "hidden": hidden,
-            "activation": activation.value if activation else None,
-            "loss": loss.value if loss else None,
-            "optimizer": optimizer.value if optimizer else None,
-            "learning_rate": learning_rate,
-            "epochs": epochs,
-            "batch_size": batch_size,
-            "validation_size": validation_size,
-            "seed": seed,
-            "early_stopping": early_stopping,
-            "patience": patience,
-            "dropout": dropout,
-            "l2": l2,
-            "vectorizer": vectorizer_changes or None,
-        },
-        base=base,
-    )
-    out = out or Path("runs") / f"train-{datetime.now():%Y%m%d-%H%M%S}"
+    settings = config_from_options(profile, config, ctx.params)
+    out = one_output(output, out) or Path("runs") / f"train-{datetime.now():%Y%m%d-%H%M%S}"
     document = train_to_folder(settings, out, data=data, overwrite=overwrite)
     if as_json:
         _emit_json(document)
     else:
-        m = document["metrics"]
-        typer.echo(
-            f"test accuracy {m['test_accuracy']:.4f}  test loss {m['test_loss']:.4f}  "
-            f"epoch {m['used_epoch']} of {m['epochs_run']}  ({m['train_seconds']:.1f}s training)\n"
-            f"wrote {out}"
-        )
+        typer.echo(summary_line(document, out))
 
 
 @app.command(rich_help_panel=TRAIN_PANEL)

@@ -60,8 +60,8 @@ def test_profiles_are_shipped_and_valid() -> None:
 
     assert "reference" in profile_names()
     for name in profile_names():
-        config = config_from_dict(load_profile(name))
-        assert config.epochs >= 1
+        config = config_from_dict(load_profile(name))  # raises on any invalid setting
+        assert config_from_dict(config.to_dict()) == config, f"profile {name} does not survive metrics.json"
     reference = config_from_dict(load_profile("reference"))
     assert (reference.hidden, reference.epochs, reference.vectorizer.max_features) == ((16,), 4, 10_000)
     with pytest.raises(ImdbEdgeError, match="unknown profile"):
@@ -78,3 +78,25 @@ def test_sweep_runs_can_name_a_profile(tmp_path: Path) -> None:
     grid.write_text('[[runs]]\nname = "r"\nprofile = "nope"\n')
     with pytest.raises(ImdbEdgeError, match="unknown profile"):
         load_plan(grid)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('epochs = "4"', "epochs must be a whole number, got '4' (str)"),
+        ("learning_rate = true", "learning_rate must be a number or none, got True (bool)"),
+        ('early_stopping = "yes"', "early_stopping must be true or false, got 'yes' (str)"),
+        ('[vectorizer]\nmax_features = "10k"', "max_features must be a whole number, got '10k' (str)"),
+        ("[vectorizer]\nngram_max = 2.5", "ngram_max must be a whole number, got 2.5 (float)"),
+    ],
+)
+def test_settings_of_the_wrong_type_are_named_in_one_line(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(ImdbEdgeError) as caught:
+        config_from_dict(load_toml(path))
+    assert str(caught.value) == message
+
+
+def test_a_float_setting_accepts_a_whole_number(tmp_path: Path) -> None:
+    assert config_from_dict({"dropout": 0, "learning_rate": 1}).learning_rate == 1

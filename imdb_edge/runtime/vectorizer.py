@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.typecheck import check_type
 
 TOKENIZER_NAME = "ascii-split-v1"
 SEPARATORS = string.whitespace + string.punctuation
@@ -102,6 +103,8 @@ class VectorizerConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ImdbEdgeError(f"unknown vectorizer setting(s): {', '.join(unknown)}")
+        for name, value in data.items():
+            check_type(name, value, str(cls.__dataclass_fields__[name].type))
         return cls(**data)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import VectorizerConfig
+from imdb_edge.typecheck import check_type
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> T
     unknown = sorted(set(data) - known)
     if unknown:
         raise ImdbEdgeError(f"unknown training setting(s): {', '.join(unknown)}")
+    for item in fields(TrainConfig):
+        if item.name in data:
+            check_type(item.name, data[item.name], str(item.type))
     if "hidden" in data:
         data["hidden"] = parse_hidden(data["hidden"])
     if "vectorizer" in data:

@@ -1,0 +1,13 @@
+"""The choices a training run can make, by name.
+
+Light on purpose: the CLI lists them in `--help` and completion without importing
+the training stage (which needs the [train] extra); the training config validates
+against the same tuples.
+"""
+
+from __future__ import annotations
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu")
+LOSSES = ("binary_crossentropy", "mse")
+OPTIMIZERS = ("rmsprop", "adam", "sgd")
+ARCHITECTURES = ("dense", "bag")

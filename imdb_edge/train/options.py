@@ -1,0 +1,47 @@
+"""`imdb-edge train` options -> one TrainConfig: the profile, then a TOML file, then flags.
+
+The CLI declares the flags; this module knows which config field each one sets, so
+the command body never copies flags into a dict by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
+
+VECTORIZER_FLAGS = {"max_features": "max_features", "ngrams": "ngram_max", "min_df": "min_df", "weighting": "weighting"}
+"""Flags that set a vectorizer field, and that field's name."""
+
+
+def config_from_options(profile: str | None, config_file: Path | None, flags: Mapping[str, Any]) -> TrainConfig:
+    """Layer the settings: profile < TOML file < flags given on the command line.
+
+    `flags` may hold every parameter of the command (e.g. Click's `ctx.params`):
+    only the names of TrainConfig fields and VECTORIZER_FLAGS are read, and None
+    means "not given".
+    """
+    config = config_from_dict(load_profile(profile)) if profile else TrainConfig()
+    if config_file:
+        config = config_from_dict(load_toml(config_file), base=config)
+    given = {name: value.value if isinstance(value, Enum) else value for name, value in flags.items()}
+    given = {name: value for name, value in given.items() if value is not None}
+    changes: dict[str, Any] = {f.name: given[f.name] for f in fields(TrainConfig) if f.name in given}
+    vectorizer = {field: given[flag] for flag, field in VECTORIZER_FLAGS.items() if flag in given}
+    if vectorizer:
+        changes["vectorizer"] = vectorizer
+    return config_from_dict(changes, base=config)
+
+
+def summary_line(document: Mapping[str, Any], out: Path) -> str:
+    """What `train` prints when it is done (without --json)."""
+    m = document["metrics"]
+    return (
+        f"test accuracy {m['test_accuracy']:.4f}  test loss {m['test_loss']:.4f}  "
+        f"epoch {m['used_epoch']} of {m['epochs_run']}  ({m['train_seconds']:.1f}s training)\n"
+        f"wrote {out}"
+    )
