@@ -29,10 +29,18 @@ class Record:
     note: str | None = None
 
 
+def empty_reason(text: str) -> str | None:
+    """Why `text` cannot be classified (nothing in it), or None: one rule for the CLI and the API."""
+    if not text:
+        return "empty text"
+    return "text is only whitespace" if text.isspace() else None  # isspace() stops at the first letter
+
+
 def check_text(key: str | int, text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Record:
     """Empty text is an error; an over-long text is cut to `max_chars` with a note."""
-    if not text.strip():
-        return Record(key, None, "empty text" if not text else "text is only whitespace")
+    reason = empty_reason(text)
+    if reason:
+        return Record(key, None, reason)
     if len(text) > max_chars:
         return Record(key, text[:max_chars], note=f"{len(text)} characters, classified the first {max_chars}")
     return Record(key, text)
