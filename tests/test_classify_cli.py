@@ -120,15 +120,27 @@ def test_multiprocess_batch_keeps_input_order(tiny_model: Path, tmp_path: Path) 
     assert labels == ["positive" if i % 3 else "negative" for i in range(5000)]
 
 
-def test_resume_continues_after_complete_lines(tiny_model: Path, tmp_path: Path) -> None:
+def test_resume_cuts_lines_after_the_last_checkpoint_and_continues(tiny_model: Path, tmp_path: Path) -> None:
+    """A crash after two recorded lines: later lines (and a cut one) are redone, nothing is doubled."""
+    import hashlib
+
+    from imdb_edge.runtime.result_file import resume_record_path
+
     source = tmp_path / "in.txt"
     source.write_text("\n".join([POSITIVE, NEGATIVE, POSITIVE, NEGATIVE]) + "\n")
     out = tmp_path / "out.tsv"
-    out.write_text("positive\t0.9\nnegative\t0.1\nposi")  # two complete lines and a cut one
-    result = run("classify", "--model", str(tiny_model), "--file", str(source), "--output", str(out), "--resume")
+    args = ["classify", "--model", str(tiny_model), "--file", str(source), "--output", str(out)]
+    assert run(*args).exit_code == 0
+    full = out.read_bytes()
+    two = full[: full.index(b"\n", full.index(b"\n") + 1) + 1]
+    record_path = resume_record_path(out)
+    record = json.loads(record_path.read_text())
+    record.update(lines=2, bytes=len(two), tail_sha256=hashlib.sha256(two).hexdigest(), complete=False)
+    record_path.write_text(json.dumps(record))
+    out.write_bytes(full[: len(two) + 20] + b"posi")  # a line written after the checkpoint, and a cut one
+    result = run(*args, "--resume")
     assert result.exit_code == 0, result.output
-    lines = out.read_text().splitlines()
-    assert [line.split("\t")[0] for line in lines] == ["positive", "negative", "positive", "negative"]
+    assert out.read_bytes() == full
     assert "resumed after 2" in result.stderr
 
 

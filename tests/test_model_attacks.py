@@ -51,7 +51,7 @@ def test_schema_1_files_are_refused_with_a_re_export_hint() -> None:
     for entry in proto.metadata_props:
         if entry.key == "imdb_edge.schema":
             entry.value = "1"
-    with pytest.raises(ImdbEdgeError, match="schema 1.*re-export"):
+    with pytest.raises(ImdbEdgeError, match=r"schema 1.*re-export"):
         parse_model_bytes(proto.SerializeToString())
 
 
@@ -75,7 +75,7 @@ def test_labels_that_would_break_output_lines_are_refused(labels: list) -> None:
     ],
 )
 def test_deep_or_huge_metadata_json_is_one_line(entry: str, value: str) -> None:
-    with pytest.raises(ImdbEdgeError, match="nested deeper|characters|not a JSON number") as caught:
+    with pytest.raises(ImdbEdgeError, match=r"nested deeper|characters|not a JSON number") as caught:
         parse_model_bytes(restamp(GOOD, {entry: value}))
     assert "\n" not in str(caught.value)
 
@@ -111,7 +111,11 @@ def test_vocabulary_far_larger_than_its_graph_is_refused_before_parsing() -> Non
 
 def _run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "imdb_edge", *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "imdb_edge", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 

@@ -88,7 +88,9 @@ def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: f
                     _check_tensor(value, where)
                 elif number in (_ATTR_GRAPH, _ATTR_GRAPHS):
                     if node.op != "Loop" or inside_loop:
-                        raise ImdbEdgeError(f"{where}: a {node.op} node holds a subgraph, which exported models never do")
+                        raise ImdbEdgeError(
+                            f"{where}: a {node.op} node holds a subgraph, which exported models never do"
+                        )
                     _check_graph(value, where, inside_loop=True, outer_constants=frozenset(constants))
         if node.op == "Loop":
             _check_trip_count(node, produced_by, graph_inputs, where, inside_loop)
