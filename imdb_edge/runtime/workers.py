@@ -71,6 +71,7 @@ class WorkerPool:
         self._conns: list[Any] = []
         self._procs: list[Any] = []
         self._sent = 0
+        self._ready = [False] * workers
         for _ in range(workers):
             parent_end, child_end = context.Pipe()
             process = context.Process(
@@ -104,9 +105,11 @@ class WorkerPool:
                 except (EOFError, OSError):
                     self._raise_for(index)
                 if kind == "ready":
+                    self._ready[index] = True
                     continue
                 if kind == "error":
-                    raise ImdbEdgeError(f"a worker process failed: {value}")
+                    what = "failed" if self._ready[index] else "could not start:"
+                    raise ImdbEdgeError(f"a worker process {what} {value}".replace("failed", "failed:", 1))
                 return np.frombuffer(value, dtype=np.float32)
             if not process.is_alive():
                 self._raise_for(index)
@@ -126,6 +129,8 @@ class WorkerPool:
         process.join(0.5)
         code = process.exitcode
         how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit code {code}"
+        if not self._ready[index] and not (code is not None and code < 0):
+            raise ImdbEdgeError(f"a worker process could not start ({how})")
         raise WorkerStopped(f"worker process {process.pid} ended unexpectedly ({how})")
 
     def close(self, wait_seconds: float = 0.5) -> None:
