@@ -30,7 +30,7 @@ from imdb_edge.runtime.workers import WorkerPool, WorkerStopped
 GRACE_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built once per review, and frozen dataclasses are slow to build
 class Outcome:
     """The result for one record: a label and score, or the reason there is none."""
 
