@@ -87,14 +87,15 @@ def restamp(data: bytes, entries: dict[str, str], graph: Any = None) -> bytes:
         proto.graph.CopyFrom(graph)
     metadata = {e.key: e.value for e in proto.metadata_props}
     metadata.update(entries)
+    del proto.metadata_props[:]
     metadata[schema.CHECKSUM_KEY] = json.dumps(
         {
             "graph_sha256": schema.graph_sha256(proto.graph.SerializeToString()),
+            "structure_sha256": schema.structure_sha256(proto.SerializeToString()),
             "vectorizer_sha256": hashlib.sha256(metadata[schema.VECTORIZER_KEY].encode("utf-8")).hexdigest(),
             "metadata_sha256": schema.metadata_sha256(metadata),
         }
     )
-    del proto.metadata_props[:]
     for key, value in metadata.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value

@@ -200,3 +200,19 @@ def test_external_data_is_refused() -> None:
     entry.key, entry.value = "location", "../../etc/passwd"
     with pytest.raises(ImdbEdgeError, match="external data"):
         parse_model_bytes(restamp(GOOD, {}, graph=graph))
+
+
+@pytest.mark.parametrize("change", ["opset", "ir_version", "producer"])
+def test_a_changed_onnx_header_is_caught_by_the_checksum(change: str) -> None:
+    """The opset decides what operators mean: it is checksummed with the rest."""
+    import onnx
+
+    proto = onnx.load_model_from_string(GOOD)
+    if change == "opset":
+        proto.opset_import[0].version = 13
+    elif change == "ir_version":
+        proto.ir_version = 7
+    else:
+        proto.producer_name = "someone else"
+    with pytest.raises(ImdbEdgeError, match="ONNX header"):
+        parse_model_bytes(proto.SerializeToString())

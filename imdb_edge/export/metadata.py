@@ -20,6 +20,7 @@ def with_metadata(
     """
     del proto.metadata_props[:]
     graph_bytes = proto.graph.SerializeToString()
+    structure = proto.SerializeToString()  # everything but the metadata: opset, IR version, producer, graph
     entries = {
         schema.SCHEMA_KEY: schema.SCHEMA_VERSION,
         schema.MODEL_KEY: json.dumps(model, allow_nan=False),
@@ -30,6 +31,7 @@ def with_metadata(
     entries[schema.CHECKSUM_KEY] = json.dumps(
         {
             "graph_sha256": schema.graph_sha256(graph_bytes),
+            "structure_sha256": schema.structure_sha256(structure),
             "vectorizer_sha256": hashlib.sha256(vectorizer_json.encode("utf-8")).hexdigest(),
             "metadata_sha256": schema.metadata_sha256(entries),
         }

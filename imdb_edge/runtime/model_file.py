@@ -9,9 +9,10 @@ Metadata lives in the ONNX `metadata_props` (string key/value pairs), so the one
 - ``imdb_edge.vectorizer``: the vectorizer JSON (tokenizer, n-grams, vocabulary)
 - ``imdb_edge.training``: JSON: training config, metrics, data checksum
 - ``imdb_edge.export``: JSON: parity and quantization reports, tool versions, time
-- ``imdb_edge.checksum``: JSON: sha256 of the graph (all weights), of the
-  vectorizer, and of every other imdb_edge entry (labels, threshold, input form,
-  names, reports), verified on every load so a damaged file is refused, not misread
+- ``imdb_edge.checksum``: JSON: sha256 of the graph (all weights), of the whole
+  ONNX model without its metadata (opset, IR version, producer), of the vectorizer,
+  and of every other imdb_edge entry (labels, threshold, input form, names,
+  reports), verified on every load so a damaged file is refused, not misread
 
 Schema 1 files (checksum over graph and vectorizer only, so one flipped bit in the
 labels or threshold changed answers) are refused with a request to re-export.
@@ -35,7 +36,7 @@ from typing import Any
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime import safe_json
 from imdb_edge.runtime.graph_check import check_graph
-from imdb_edge.runtime.protowire import Corrupt, fields
+from imdb_edge.runtime.protowire import Corrupt, fields, without_field
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 SCHEMA_KEY = "imdb_edge.schema"
@@ -55,6 +56,11 @@ _METADATA_FIELD = 14
 
 def graph_sha256(graph_bytes: bytes) -> str:
     return hashlib.sha256(graph_bytes).hexdigest()
+
+
+def structure_sha256(model_without_metadata: bytes) -> str:
+    """sha256 of the serialized ModelProto minus its metadata_props (what the exporter hashes)."""
+    return hashlib.sha256(model_without_metadata).hexdigest()
 
 
 def metadata_sha256(metadata: dict[str, str]) -> str:
@@ -134,10 +140,14 @@ def _check_schema(metadata: dict[str, str], where: str) -> None:
         )
 
 
-def _check_checksums(metadata: dict[str, str], graph: bytes, where: str) -> None:
+def _check_checksums(metadata: dict[str, str], graph: bytes, data: bytes, where: str) -> None:
     checksum = _json_entry(metadata, CHECKSUM_KEY, where)
     if checksum.get("graph_sha256") != graph_sha256(graph):
         raise ImdbEdgeError(f"{where} is damaged: its weights do not match the checksum stored at export")
+    if checksum.get("structure_sha256") != structure_sha256(without_field(data, _METADATA_FIELD)):
+        raise ImdbEdgeError(
+            f"{where} is damaged: its ONNX header (opset, IR version) does not match the checksum stored at export"
+        )
     if VECTORIZER_KEY not in metadata:
         raise ImdbEdgeError(f"{where}: metadata entry {VECTORIZER_KEY} (the vocabulary) is missing")
     vectorizer_text = metadata[VECTORIZER_KEY]
@@ -186,7 +196,7 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     if len(graph) != 1:
         raise ImdbEdgeError(f"{where} is not an ONNX model (no graph found)")
     _check_schema(metadata, where)
-    _check_checksums(metadata, graph[0], where)
+    _check_checksums(metadata, graph[0], data, where)
     model = _json_entry(metadata, MODEL_KEY, where)
     vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, where)
     _check_model_entry(model, vectorizer, where)

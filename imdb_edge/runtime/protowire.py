@@ -24,9 +24,19 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def fields(data: bytes) -> list[tuple[int, int, Any]]:
     """Top-level (field number, wire type, value) of one protobuf message."""
+    return [(number, wire, value) for number, wire, value, _start, _end in _spans(data)]
+
+
+def without_field(data: bytes, number: int) -> bytes:
+    """The message's bytes with every occurrence of field `number` left out (keys and values)."""
+    return b"".join(data[start:end] for n, _wire, _value, start, end in _spans(data) if n != number)
+
+
+def _spans(data: bytes) -> list[tuple[int, int, Any, int, int]]:
     out = []
     pos = 0
     while pos < len(data):
+        start = pos
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
         if number == 0:
@@ -46,7 +56,7 @@ def fields(data: bytes) -> list[tuple[int, int, Any]]:
             raise Corrupt(f"unknown wire type {wire}")
         if pos > len(data):
             raise Corrupt("truncated field")
-        out.append((number, wire, value))
+        out.append((number, wire, value, start, pos))
     return out
 
 
