@@ -211,3 +211,24 @@ def test_a_second_job_on_the_same_output_fails_clearly(model: Path, tmp_path: Pa
         first.kill()
     assert first.returncode == 0, stderr
     assert [line.split("\t")[0] for line in output.read_text().splitlines()] == ["positive", "negative"]
+
+
+@pytest.mark.parametrize("stdout_is", ["file", "pipe"])
+def test_output_dev_stdout_is_a_stream(model: Path, tmp_path: Path, stdout_is: str) -> None:
+    """`-o /dev/stdout` means "my stdout": no lock, no resume record in /dev, nothing truncated."""
+    source = tmp_path / "in.txt"
+    source.write_text(REVIEWS)
+    command = [sys.executable, "-m", "imdb_edge", "classify", "-m", str(model), "-f", str(source), "-o", "/dev/stdout"]
+    if stdout_is == "file":
+        target = tmp_path / "log.txt"
+        target.write_text("kept\n")
+        with open(target, "a") as handle:
+            done = subprocess.run(command, stdout=handle, stderr=subprocess.PIPE, text=True, timeout=60)
+        text = target.read_text()
+        assert text.startswith("kept\n")
+    else:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        text = done.stdout
+    assert done.returncode == 0, done.stderr
+    assert [line.split("\t")[0] for line in text.splitlines()[-3:]] == ["positive", "negative", "positive"]
+    assert not Path("/dev/.stdout.imdb-edge-resume.json").exists()

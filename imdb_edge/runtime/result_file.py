@@ -173,13 +173,17 @@ class ResultFile:
 
 
 def output_is_regular_or_missing(path: Path) -> bool:
-    """False for /dev/stdout, a FIFO or a terminal: written as a stream, without lock or resume record."""
+    """False for /dev/stdout, a FIFO or a terminal: written as a stream, without lock or resume record.
+
+    `-o /dev/stdout` counts as a stream even when the shell sent stdout to a file:
+    the user meant "my stdout", and a resume record cannot live in /dev.
+    """
+    if str(path).startswith("/dev/") or os.path.realpath(path).startswith(("/dev/", "/proc/")):
+        return False
     try:
         return stat.S_ISREG(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return True
     except OSError:
-        return True  # let open() report the problem
+        return True  # missing (it will be created), or open() will explain
 
 
 @contextlib.contextmanager
