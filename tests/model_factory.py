@@ -67,3 +67,36 @@ def build_model_bytes(form: str = "token_ids", ngram_max: int = 1, **model_chang
         {"test_accuracy": 1.0},
     )
     return data
+
+
+def restamp(data: bytes, entries: dict[str, str], graph: Any = None) -> bytes:
+    """A model file with changed metadata entries (or graph) and freshly computed checksums.
+
+    What a deliberate forger would write: it gets past the checksum, so the checks
+    behind it are what must refuse it.
+    """
+    import hashlib
+    import json
+
+    import onnx
+
+    from imdb_edge.runtime import model_file as schema
+
+    proto = onnx.load_model_from_string(data)
+    if graph is not None:
+        proto.graph.CopyFrom(graph)
+    metadata = {e.key: e.value for e in proto.metadata_props}
+    metadata.update(entries)
+    del proto.metadata_props[:]
+    metadata[schema.CHECKSUM_KEY] = json.dumps(
+        {
+            "graph_sha256": schema.graph_sha256(proto.graph.SerializeToString()),
+            "structure_sha256": schema.structure_sha256(proto.SerializeToString()),
+            "vectorizer_sha256": hashlib.sha256(metadata[schema.VECTORIZER_KEY].encode("utf-8")).hexdigest(),
+            "metadata_sha256": schema.metadata_sha256(metadata),
+        }
+    )
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    return proto.SerializeToString()
