@@ -7,7 +7,6 @@ commands check for their extra before doing anything (imdb_edge/extras.py).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
@@ -568,55 +567,24 @@ def classify(
     cat reviews.txt | imdb-edge classify -
     ```
     """
-    from imdb_edge.runtime.batch import batch_progress, classify_stream, complete_lines, default_workers
-    from imdb_edge.runtime.classifier import Classifier, default_model_path
-    from imdb_edge.runtime.records import iter_source, iter_texts
+    from imdb_edge.runtime.classify_job import ClassifyOptions, run_classify
 
-    texts = list(texts or [])
-    if texts == ["-"] and file is None:
-        texts, file = [], "-"
-    if bool(texts) == (file is not None):
-        raise ImdbEdgeError("give review texts as arguments or --file PATH (or '-' for stdin), not both or neither")
-    if resume and output is None:
-        raise ImdbEdgeError("--resume needs --output: it continues an earlier output file")
-    model_path = model or default_model_path()
-    classifier = Classifier.load(model_path, threads=threads, threshold=threshold)
-    skip = complete_lines(output) if resume and output else 0
-    records = iter_source(file, input_format.value, max_chars, skip) if file else iter_texts(texts, max_chars)
-    n_workers = (workers or default_workers()) if file else 1
-
-    with contextlib.ExitStack() as stack:
-        progress = stack.enter_context(batch_progress(enabled=bool(file) and sys.stderr.isatty() and not quiet))
-
-        def on_outcome(outcome) -> None:  # type: ignore[no-untyped-def]
-            progress.advance()
-            if (outcome.error or outcome.note) and not quiet:
-                where = f"line {outcome.key}" if isinstance(outcome.key, int) and file else f"input {outcome.key}"
-                progress.warn(f"warning: {where}: {outcome.error or outcome.note}")
-
-        stream = stack.enter_context(open(output, "a" if resume else "w", encoding="utf-8")) if output else sys.stdout
-        summary = classify_stream(
-            classifier,
-            records,
-            stream,
-            as_json=as_json,
-            workers=n_workers,
-            model_path=model_path,
-            on_outcome=on_outcome,
-        )
-    done = skip + summary.records
-    if summary.interrupted:
-        typer.echo(
-            f"interrupted: {done} result line(s) are complete{f' in {output}' if output else ''}; "
-            "rerun with --resume to continue",
-            err=True,
-        )
-        raise typer.Exit(130)
-    if skip:
-        typer.echo(f"resumed after {skip} earlier result(s); {done} in total", err=True)
-    if summary.errors:
-        typer.echo(f"{summary.errors} of {summary.records} input(s) could not be classified", err=True)
-        raise typer.Exit(1)
+    options = ClassifyOptions(
+        texts=list(texts or []),
+        file=file,
+        model=model,
+        as_json=as_json,
+        threshold=threshold,
+        output=output,
+        resume=resume,
+        input_format=input_format.value,
+        workers=workers,
+        threads=threads,
+        max_chars=max_chars,
+    )
+    code = run_classify(options)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(rich_help_panel=RUN_PANEL)

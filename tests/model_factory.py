@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from imdb_edge.export.graphs import DenseLayer, token_ids_graph
-from imdb_edge.export.metadata import with_metadata
-from imdb_edge.runtime.schema import INPUT_NAMES, LABELS, SCORE_OUTPUT, TEXT, THRESHOLD, TOKEN_IDS, input_width
+from imdb_edge.export.graphs import OPSET, DenseLayer, token_ids_graph
+from imdb_edge.export.metadata import stamp_entries, stamp_model
+from imdb_edge.runtime import schema
+from imdb_edge.runtime.schema import TEXT, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
 GOOD = ["great", "wonderful", "excellent", "loved", "masterpiece", "superb"]
@@ -37,31 +38,19 @@ def sentiment_layers(vectorizer: Vectorizer, hidden: int = 4) -> list[DenseLayer
 
 
 def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
-    entry = {
-        "input_form": TOKEN_IDS,
-        "input_name": INPUT_NAMES[TOKEN_IDS],
-        "output_name": SCORE_OUTPUT,
-        "input_width": input_width(TOKEN_IDS, vectorizer.size),
-        "pad_id": vectorizer.size,
-        "labels": list(LABELS),
-        "threshold": THRESHOLD,
-        "precision": "fp32",
-        "opset": 17,
-    }
-    entry.update(changes)
-    return entry
+    return {**schema.model_entry(TOKEN_IDS, vectorizer.size, "fp32", OPSET), **changes}
 
 
 def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, **model_changes: Any) -> bytes:
     vectorizer = sentiment_vectorizer(ngram_max)
     proto = token_ids_graph(sentiment_layers(vectorizer))
     if form == TEXT:
-        from imdb_edge.export.text_graph import text_graph
+        from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
 
         proto = text_graph(proto, vectorizer)
-        text_entry = {"input_form": TEXT, "input_name": INPUT_NAMES[TEXT], "input_width": None, "opset": 20}
-        model_changes = {**text_entry, **model_changes}
-    data, _ = with_metadata(
+        text_form = schema.model_entry(TEXT, vectorizer.size, "fp32", TEXT_OPSET)
+        model_changes = {**text_form, **model_changes}
+    data, _ = stamp_model(
         proto,
         model_entry(vectorizer, **model_changes),
         vectorizer.to_json(),
@@ -69,3 +58,18 @@ def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, **model_changes
         {"test_accuracy": 1.0},
     )
     return data
+
+
+def restamp(data: bytes, entries: dict[str, str], graph: Any = None) -> bytes:
+    """A model file with changed metadata entries (or graph) and freshly computed checksums.
+
+    What a deliberate forger would write: it gets past the checksum, so the checks
+    behind it are what must refuse it.
+    """
+    import onnx
+
+    proto = onnx.load_model_from_string(data)
+    if graph is not None:
+        proto.graph.CopyFrom(graph)
+    metadata = {e.key: e.value for e in proto.metadata_props}
+    return stamp_entries(proto, {**metadata, **entries})

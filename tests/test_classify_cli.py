@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,15 +123,27 @@ def test_multiprocess_batch_keeps_input_order(tiny_model: Path, tmp_path: Path) 
     assert labels == ["positive" if i % 3 else "negative" for i in range(5000)]
 
 
-def test_resume_continues_after_complete_lines(tiny_model: Path, tmp_path: Path) -> None:
+def test_resume_cuts_lines_after_the_last_checkpoint_and_continues(tiny_model: Path, tmp_path: Path) -> None:
+    """A crash after two recorded lines: later lines (and a cut one) are redone, nothing is doubled."""
+    import hashlib
+
+    from imdb_edge.runtime.result_file import resume_record_path
+
     source = tmp_path / "in.txt"
     source.write_text("\n".join([POSITIVE, NEGATIVE, POSITIVE, NEGATIVE]) + "\n")
     out = tmp_path / "out.tsv"
-    out.write_text("positive\t0.9\nnegative\t0.1\nposi")  # two complete lines and a cut one
-    result = run("classify", "--model", str(tiny_model), "--file", str(source), "--output", str(out), "--resume")
+    args = ["classify", "--model", str(tiny_model), "--file", str(source), "--output", str(out)]
+    assert run(*args).exit_code == 0
+    full = out.read_bytes()
+    two = full[: full.index(b"\n", full.index(b"\n") + 1) + 1]
+    record_path = resume_record_path(out)
+    record = json.loads(record_path.read_text())
+    record.update(lines=2, bytes=len(two), tail_sha256=hashlib.sha256(two).hexdigest(), complete=False)
+    record_path.write_text(json.dumps(record))
+    out.write_bytes(full[: len(two) + 20] + b"posi")  # a line written after the checkpoint, and a cut one
+    result = run(*args, "--resume")
     assert result.exit_code == 0, result.output
-    lines = out.read_text().splitlines()
-    assert [line.split("\t")[0] for line in lines] == ["positive", "negative", "positive", "negative"]
+    assert out.read_bytes() == full
     assert "resumed after 2" in result.stderr
 
 
@@ -195,3 +210,125 @@ def test_batch_progress_counts_and_keeps_warnings(capsys: pytest.CaptureFixture[
         assert progress._bar.tasks[0].completed == 5
     captured = capsys.readouterr()
     assert "warning: line 3: empty text" in captured.err and captured.out == ""
+
+
+def test_one_poisoned_json_line_does_not_stop_the_batch(tiny_model: Path, tmp_path: Path) -> None:
+    """Deep nesting, a 5,000-digit number and a lone surrogate in an id: an error line each."""
+    source = tmp_path / "poison.jsonl"
+    lines = [
+        json.dumps({"id": "ok-1", "text": POSITIVE}),
+        '{"text": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"id": ' + "9" * 5000 + ', "text": "a fine film"}',
+        '{"id": "bad\\ud800id", "text": "a fine film"}',
+        json.dumps({"id": "ok-2", "text": NEGATIVE}),
+    ]
+    source.write_text("\n".join(lines) + "\n")
+    output = tmp_path / "out.jsonl"
+    args = ["classify", "--model", str(tiny_model), "--file", str(source), "--json", "--output", str(output)]
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    data = output.read_bytes()
+    data.decode("utf-8")  # valid UTF-8, or this raises
+    rows = [json.loads(line) for line in data.splitlines()]
+    assert [r["id"] for r in rows] == ["ok-1", 2, 3, 4, "ok-2"]
+    assert rows[0]["label"] == "positive" and rows[4]["label"] == "negative"
+    assert "nested deeper" in rows[1]["error"] and "characters" in rows[2]["error"]
+    assert "lone surrogate" in rows[3]["error"]
+    again = run(*args, "--resume")  # a resumed run gets past them too
+    assert again.exit_code == 0 and output.read_bytes() == data
+
+
+def test_non_utf8_file_names_become_error_lines(tiny_model: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    (folder / "a.txt").write_text(POSITIVE)
+    with open(os.path.join(os.fsencode(folder), b"b\xff.txt"), "w") as handle:
+        handle.write(NEGATIVE)
+    (folder / "c.txt").write_text(NEGATIVE)
+    output = tmp_path / "out.jsonl"
+    result = run("classify", "--model", str(tiny_model), "--file", str(folder), "--json", "-o", str(output))
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in output.read_bytes().decode("utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["a.txt", "b\\xff.txt", "c.txt"]
+    assert rows[1]["error"] == "the file name is not valid UTF-8" and rows[2]["label"] == "negative"
+
+
+def test_stdout_is_valid_utf8_whatever_the_ids(tiny_model: Path, tmp_path: Path) -> None:
+    source = tmp_path / "ids.jsonl"
+    source.write_text('{"id": "x\\udcff", "text": "a fine film"}\n{"id": "é🎬", "text": "a fine film"}\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "classify", "-m", str(tiny_model), "-f", str(source), "--json"],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"},
+    )
+    rows = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert rows[0]["id"] == 1 and "lone surrogate" in rows[0]["error"] and rows[1]["id"] == "é🎬"
+
+
+def test_byte_order_mark_is_stripped(tiny_model: Path, tmp_path: Path) -> None:
+    plain, marked = tmp_path / "plain.txt", tmp_path / "marked.txt"
+    plain.write_text("good movie\n")
+    marked.write_bytes(b"\xef\xbb\xbfgood movie\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"\xef\xbb\xbfgood movie")
+    jsonl = tmp_path / "marked.jsonl"
+    jsonl.write_bytes(b'\xef\xbb\xbf{"text": "good movie"}\n')
+    outputs = {
+        path.name: run("classify", "--model", str(tiny_model), "--file", str(path), "--json").stdout
+        for path in (plain, marked, folder, jsonl)
+    }
+    scores = {name: json.loads(out.splitlines()[0])["score"] for name, out in outputs.items()}
+    assert len(set(scores.values())) == 1, scores
+
+
+def test_json_files_hold_json_lines_or_an_array(tiny_model: Path, tmp_path: Path) -> None:
+    lines_file, array_file = tmp_path / "lines.json", tmp_path / "array.json"
+    lines_file.write_text(json.dumps({"id": "a", "text": POSITIVE}) + "\n" + json.dumps({"text": NEGATIVE}) + "\n")
+    array_file.write_text(json.dumps([POSITIVE, {"id": "b", "text": NEGATIVE}, 42]))
+    rows = [
+        json.loads(x)
+        for x in run("classify", "-m", str(tiny_model), "-f", str(lines_file), "--json").stdout.splitlines()
+    ]
+    assert [(r["id"], r["label"]) for r in rows] == [("a", "positive"), (2, "negative")]
+    result = run("classify", "-m", str(tiny_model), "-f", str(array_file), "--json")
+    rows = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [1, "b", 3]
+    assert rows[0]["label"] == "positive" and rows[1]["label"] == "negative" and "text" in rows[2]["error"]
+    assert "item 3:" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "jsonl", "a fine film"], "--format applies to --file"),
+        (["--workers", "2", "a fine film"], "--workers applies to --file"),
+        (["--max-chars", "0", "a fine film"], "--max-chars must be >= 1"),
+    ],
+)
+def test_options_that_do_not_apply_are_refused(tiny_model: Path, args: list[str], message: str) -> None:
+    result = run("classify", "--model", str(tiny_model), *args)
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_a_small_file_starts_no_worker_pool(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from imdb_edge.runtime import batch
+
+    started: list[int] = []
+    real_pool = batch.WorkerPool
+
+    def counting_pool(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(1)
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "WorkerPool", counting_pool)
+    small = tmp_path / "small.txt"
+    small.write_text("\n".join([POSITIVE, NEGATIVE] * 2) + "\n")
+    assert run("classify", "-m", str(tiny_model), "-f", str(small), "--workers", "2").exit_code == 0
+    assert started == []
+    big = tmp_path / "big.txt"
+    big.write_text("\n".join([POSITIVE, NEGATIVE] * 1500) + "\n")  # 3,000 lines: three chunks
+    result = run("classify", "-m", str(tiny_model), "-f", str(big), "--workers", "2")
+    assert result.exit_code == 0 and started == [1]
+    assert [x.split("\t")[0] for x in result.stdout.splitlines()] == ["positive", "negative"] * 1500

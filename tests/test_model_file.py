@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from model_factory import build_model_bytes, sentiment_layers, sentiment_vectorizer
+from model_factory import build_model_bytes, restamp, sentiment_layers, sentiment_vectorizer
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.graphs import token_ids_graph
@@ -107,7 +107,7 @@ def test_vocabulary_that_does_not_fit_the_graph_is_refused(good_bytes: bytes) ->
     with pytest.raises(ImdbEdgeError, match="do not belong together"):
         build_model_bytes(input_width=5000)  # the exporter refuses to write it
     entry = json.loads(parse_model_bytes(good_bytes).metadata["imdb_edge.model"])
-    forged = _with_entry(good_bytes, "imdb_edge.model", json.dumps({**entry, "input_width": 5000}))
+    forged = restamp(good_bytes, {"imdb_edge.model": json.dumps({**entry, "input_width": 5000})})
     with pytest.raises(ImdbEdgeError, match="do not belong together"):
         parse_model_bytes(forged)
 
@@ -128,4 +128,4 @@ def test_inconsistent_model_metadata_is_refused(change: dict, message: str) -> N
 
 def test_metadata_that_is_not_json_is_refused(good_bytes: bytes) -> None:
     with pytest.raises(ImdbEdgeError, match="not valid JSON"):
-        parse_model_bytes(_with_entry(good_bytes, "imdb_edge.model", "{oops"))
+        parse_model_bytes(restamp(good_bytes, {"imdb_edge.model": "{oops"}))

@@ -23,20 +23,17 @@ SHIPPED = Classifier.load()
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.integers(0, len(GOOD) - 1), st.integers(1, 255)), min_size=1, max_size=8))
 def test_mutated_model_files_load_correctly_or_fail_cleanly(flips: list[tuple[int, int]]) -> None:
-    """Any byte changes: either a one-line ImdbEdgeError, or a model that still works."""
+    """Any byte changes: a one-line ImdbEdgeError (schema 2 checksums every byte that is read)."""
     data = bytearray(GOOD)
     for offset, mask in flips:
         data[offset] ^= mask
-    try:
-        model_file = parse_model_bytes(bytes(data))
-        classifier = Classifier(model_file)
-    except ImdbEdgeError as exc:
-        assert "\n" not in str(exc)
-        event("refused with a one-line error")
+    if bytes(data) == GOOD:  # the flips cancelled out
+        event("unchanged")
         return
-    event("loaded: the changed bytes were outside the weights and vocabulary")
-    scores = classifier.scores(["a wonderful film", "awful and boring", ""])
-    assert np.all(np.isfinite(scores)) and np.all((scores >= 0) & (scores <= 1))
+    with pytest.raises(ImdbEdgeError) as refused:
+        Classifier(parse_model_bytes(bytes(data)))
+    assert "\n" not in str(refused.value)
+    event("refused with a one-line error")
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None)
@@ -56,7 +53,7 @@ def test_every_truncation_is_refused(cut: int) -> None:
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(st.text(max_size=3000))
 def test_any_text_gets_a_finite_score_between_0_and_1(text: str) -> None:
-    score = SHIPPED.predict(text).score
+    score = float(SHIPPED.scores([text])[0])  # scores(): no empty-text rule, any string gets a number
     assert np.isfinite(score) and 0.0 <= score <= 1.0
 
 

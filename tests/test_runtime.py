@@ -18,7 +18,7 @@ from imdb_edge import Classifier, ImdbEdgeError, Prediction
 
 REVIEWS = [
     " ".join(words) for words in zip(POSITIVE * 3, NEUTRAL * 2, NEGATIVE * 3, NEUTRAL[::-1] * 2, strict=False)
-] + ["An absolute masterpiece.", "Dreadful.", "", "ümlaut ÉCOLE 🎬 \u202eRTL text\u202c"]
+] + ["An absolute masterpiece.", "Dreadful.", "ümlaut ÉCOLE 🎬 \u202eRTL text\u202c"]
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,46 @@ def test_wrong_argument_types_are_clear(shipped: Classifier) -> None:
         shipped.scores("one text")  # type: ignore[arg-type]
     with pytest.raises(ImdbEdgeError, match="threads"):
         Classifier.load(threads=0)
+    with pytest.raises(TypeError, match=r"item 1 is NoneType, not str"):
+        shipped.predict_batch(["ok", None])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="threads must be a whole number"):
+        Classifier.load(threads=2.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="threshold must be a number"):
+        Classifier.load(threshold="0.5")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="iterable of str"):
+        shipped.predict_batch(5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="model path or a ModelFile"):
+        Classifier(42)  # type: ignore[arg-type]
+
+
+def test_any_iterable_and_empty_text_like_the_cli(shipped: Classifier) -> None:
+    texts = ["A joy from start to finish.", "Two hours I will never get back."]
+    assert shipped.predict_batch(t for t in texts) == shipped.predict_batch(texts)
+    assert shipped.predict_batch(iter(())) == []
+    for empty, reason in (("", "empty text"), (" \t\n", "text is only whitespace")):
+        with pytest.raises(ImdbEdgeError, match=reason):
+            shipped.predict(empty)
+        with pytest.raises(ImdbEdgeError, match=f"item 1: {reason}"):
+            shipped.predict_batch(["fine", empty])
+
+
+def test_classifier_takes_a_path_and_shows_what_it_holds(tmp_path: Path) -> None:
+    from imdb_edge.runtime.classifier import default_model_path
+
+    path = tmp_path / "copy.onnx"
+    path.write_bytes(default_model_path().read_bytes())
+    for classifier in (Classifier(path), Classifier(str(path))):
+        text = repr(classifier)
+        assert str(path) in text and "input_form='token_ids'" in text
+        assert "vocabulary_size=10000" in text and "precision='int8'" in text
+    with pytest.raises(ImdbEdgeError, match="does not exist"):
+        Classifier(tmp_path / "missing.onnx")
+
+
+def test_package_ships_py_typed() -> None:
+    from importlib import resources
+
+    assert resources.files("imdb_edge").joinpath("py.typed").is_file()
 
 
 def test_many_threads_one_classifier_same_results(shipped: Classifier) -> None:

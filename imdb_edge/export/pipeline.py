@@ -13,20 +13,17 @@ from imdb_edge.atomic import write_bytes
 from imdb_edge.console import info, warn
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
-from imdb_edge.export.metadata import with_metadata
+from imdb_edge.export.metadata import stamp_model
 from imdb_edge.export.parity import FP32_TOLERANCE, accuracy, compare
 from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
+from imdb_edge.runtime import schema
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.schema import (
     DENSE,
     INPUT_FORMS,
-    INPUT_NAMES,
-    LABELS,
-    SCORE_OUTPUT,
     TEXT,
     THRESHOLD,
     TOKEN_IDS,
-    input_width,
 )
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.versions import package_versions
@@ -98,17 +95,7 @@ def export_run(
         return text_graph(base, vectorizer, THRESHOLD) if input_form == TEXT else base
 
     proto = candidate("fp32")
-    model_entry = {
-        "input_form": input_form,
-        "input_name": INPUT_NAMES[input_form],
-        "output_name": SCORE_OUTPUT,
-        "input_width": input_width(input_form, vectorizer.size),
-        "pad_id": vectorizer.size if input_form != DENSE else None,
-        "labels": list(LABELS),
-        "threshold": THRESHOLD,
-        "precision": "fp32",
-        "opset": TEXT_OPSET if input_form == TEXT else OPSET,
-    }
+    model_entry = schema.model_entry(input_form, vectorizer.size, "fp32", TEXT_OPSET if input_form == TEXT else OPSET)
     training_entry = {
         "config": run_document["config"],
         "metrics": run_document["metrics"],
@@ -130,7 +117,7 @@ def export_run(
     }
 
     def score_with(candidate: Any, entry: dict[str, Any]) -> tuple[np.ndarray, int]:
-        data_bytes, model_file = with_metadata(candidate, entry, vectorizer_json, training_entry, export_entry)
+        data_bytes, model_file = stamp_model(candidate, entry, vectorizer_json, training_entry, export_entry)
         return Classifier(model_file).scores(texts), len(data_bytes)
 
     fp32_scores, fp32_size = score_with(proto, model_entry)
@@ -177,7 +164,7 @@ def export_run(
     size_key = ("int8", "size_bytes") if quantize == "int8" else (None, "size_fp32_bytes")
     holder = export_entry[size_key[0]] if size_key[0] else export_entry
     for _ in range(4):
-        data_bytes, model_file = with_metadata(final_proto, final_entry, vectorizer_json, training_entry, export_entry)
+        data_bytes, model_file = stamp_model(final_proto, final_entry, vectorizer_json, training_entry, export_entry)
         if holder[size_key[1]] == len(data_bytes):
             break
         holder[size_key[1]] = len(data_bytes)

@@ -16,10 +16,10 @@ from typing import Any
 from imdb_edge.atomic import write_bytes
 from imdb_edge.console import info
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.export.metadata import with_metadata
+from imdb_edge.export.metadata import stamp_model
 from imdb_edge.export.parity import FP32_TOLERANCE, compare
-from imdb_edge.export.text_graph import TEXT_INPUT, TEXT_OPSET, text_graph
-from imdb_edge.runtime import model_file as schema
+from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
+from imdb_edge.runtime import model_file, schema
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.versions import package_versions
 
@@ -30,8 +30,8 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
 
     if out.resolve() == source.resolve():
         raise ImdbEdgeError(f"--output {out} is the source model; choose another file")
-    original = schema.read_model_file(source)
-    if original.input_form != "token_ids":
+    original = model_file.read_model_file(source)
+    if original.input_form != schema.TOKEN_IDS:
         raise ImdbEdgeError(
             f"{source} has {original.input_form} input; only a token_ids model (the default export) "
             "can be rewrapped with --input text"
@@ -40,13 +40,10 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
         proto = onnx.load_from_string(original.data)
     except Exception as exc:  # onnx raises DecodeError and friends
         raise ImdbEdgeError(f"{source}: onnx cannot parse it: {exc}") from None
-    model_entry = {
-        **original.model,
-        "input_form": "text",
-        "input_name": TEXT_INPUT,
-        "input_width": None,
-        "opset": TEXT_OPSET,
-    }
+    # Same labels, threshold and precision as the source; the input side becomes the text form's.
+    text_form = schema.model_entry(schema.TEXT, original.vectorizer.size, original.model["precision"], TEXT_OPSET)
+    input_side = ("input_form", "input_name", "input_width", "opset")
+    model_entry = {**original.model, **{key: text_form[key] for key in input_side}}
     export_entry = {
         **original.export,
         "converter": "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
@@ -59,15 +56,15 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
     }
     threshold = float(original.model["threshold"])
     wrapped = text_graph(proto, original.vectorizer, threshold)
-    vectorizer_json = original.metadata[schema.VECTORIZER_KEY]
+    vectorizer_json = original.metadata[model_file.VECTORIZER_KEY]
 
-    data, candidate = with_metadata(wrapped, model_entry, vectorizer_json, original.training, export_entry)
+    data, candidate = stamp_model(wrapped, model_entry, vectorizer_json, original.training, export_entry)
     parity = compare(Classifier(original).scores(texts), Classifier(candidate).scores(texts), threshold, FP32_TOLERANCE)
     info(parity.line(f"text input vs {source.name} on {len(texts)} reviews ({review_source})"))
     if not parity.passed:
         raise ImdbEdgeError(f"the text-input model does not answer like {source.name}; nothing written")
     export_entry["rewrapped"]["parity_vs_source"] = {**parity.to_dict(), "reviews": review_source}
-    data, candidate = with_metadata(wrapped, model_entry, vectorizer_json, original.training, export_entry)
+    data, candidate = stamp_model(wrapped, model_entry, vectorizer_json, original.training, export_entry)
     Classifier(candidate)  # the bytes about to be written load in the runtime
     write_bytes(out, data)
     return {"path": str(out), "bytes": len(data), "model": model_entry, "export": export_entry}

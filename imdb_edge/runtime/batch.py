@@ -1,33 +1,36 @@
-"""Classify a stream of records in order, in constant memory, on all cores.
+"""Classify chunks of records in order, in constant memory, on all cores.
 
-Records go in chunks to worker processes (each with its own onnxruntime session);
-at most a few chunks are in flight, and results are written in input order, one
-line per record, a whole chunk per write. SIGINT/SIGTERM stop the loop between
-chunks, so an interrupted run leaves only complete lines and knows how many.
+Chunks go to worker processes (runtime/workers.py) or, for a single chunk or live
+input, are classified in this process. Results are written in input order, one
+line per record, a whole chunk per write, flushed at once. A stop signal
+(runtime/stop.py) ends the loop at a safe point: in-flight chunks get a short
+grace to finish, so an interrupted run leaves complete lines only and knows how
+many, well within 2 seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
-import signal
 import sys
+import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+import numpy as np
 
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.records import Record
+from imdb_edge.runtime.stop import Interrupted, StopRequest
+from imdb_edge.runtime.workers import WorkerPool, WorkerStopped
 
-CHUNK_RECORDS = 1024
-_worker: Classifier | None = None
+GRACE_SECONDS = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built once per review, and frozen dataclasses are slow to build
 class Outcome:
     """The result for one record: a label and score, or the reason there is none."""
 
@@ -51,105 +54,34 @@ class Outcome:
         return f"{self.label}\t{self.score:.6f}" if self.error is None else f"error\t{self.error}"
 
 
-def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcome]:
-    """One vectorized pass over the usable texts of a chunk; unusable ones keep their error."""
-    usable = [r for r in records if r.text is not None]
-    scores = iter(classifier.scores([r.text for r in usable]) if usable else [])  # type: ignore[misc]
+def usable_texts(records: list[Record]) -> list[str]:
+    return [r.text for r in records if r.text is not None]
+
+
+def outcomes_for(classifier: Classifier, records: list[Record], scores: np.ndarray) -> list[Outcome]:
+    """Pair each record with its score (usable ones, in order) or its error."""
+    usable = iter(scores.tolist())
+    labels, threshold = classifier.labels, classifier.threshold
     outcomes = []
     for record in records:
         if record.text is None:
             outcomes.append(Outcome(record.key, error=record.error, note=record.note))
-            continue
-        score = float(next(scores))
-        label = classifier.labels[int(score >= classifier.threshold)]
-        outcomes.append(Outcome(record.key, label, score, note=record.note))
+        else:
+            score = next(usable)
+            outcomes.append(Outcome(record.key, labels[score >= threshold], score, note=record.note))
     return outcomes
 
 
-def _init_worker(model_path: str, threshold: float) -> None:
-    global _worker
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # and terminate() must end a worker at once
-    _worker = Classifier.load(model_path, threads=1, threshold=threshold)
+def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcome]:
+    """One vectorized pass over the usable texts of a chunk; unusable ones keep their error."""
+    texts = usable_texts(records)
+    return outcomes_for(classifier, records, classifier.scores(texts) if texts else np.zeros(0, np.float32))
 
 
-def _worker_chunk(records: list[Record]) -> list[Outcome]:
-    assert _worker is not None
-    return classify_chunk(_worker, records)
-
-
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for record in records:
-        chunk.append(record)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _ordered_outcomes(
-    classifier: Classifier, model_path: Path | None, records: Iterable[Record], workers: int, chunk_size: int
-) -> Iterator[list[Outcome]]:
-    if workers <= 1 or model_path is None:
-        for chunk in _chunks(records, chunk_size):
-            yield classify_chunk(classifier, chunk)
-        return
-    # spawn, not fork: forking a process that already runs onnxruntime (or TensorFlow)
-    # threads can copy a held lock into the child and hang it.
-    context = multiprocessing.get_context("spawn")
-    pool = context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), classifier.threshold))
-    try:
-        pending: deque[Any] = deque()
-        for chunk in _chunks(records, chunk_size):
-            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
-        pool.close()
-    except GeneratorExit:  # the consumer stopped early (a stop request): let in-flight chunks end
-        if all(result.wait(timeout=30) is None and result.ready() for result in pending):
-            pool.close()
-        else:
-            pool.terminate()
-        raise
-    except BaseException:  # a second signal or an error: stop the workers now
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-
-
-class _StopRequest:
-    """SIGINT/SIGTERM ask the loop to stop after the chunk it is writing; a second one stops at once.
-
-    A flag, not an exception: with worker-pool threads in this process the signal can
-    arrive in any thread, and an exception raised between writing a chunk and counting
-    it would misreport how far the output got.
-    """
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopRequest:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[signum] = signal.signal(signum, self._handle)
-            except ValueError:  # not the main thread: the embedding app owns signals
-                break
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
+def encode_lines(outcomes: list[Outcome], as_json: bool) -> bytes:
+    """The chunk's output lines as UTF-8 (keys and errors are checked to be valid Unicode)."""
+    lines = [o.as_json() for o in outcomes] if as_json else [o.as_text() for o in outcomes]
+    return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -158,52 +90,116 @@ class BatchSummary:
     errors: int = 0
     notes: int = 0
     interrupted: bool = False
+    reason: str = ""
 
 
-def classify_stream(
+class _Runner:
+    """Where chunks are classified: here, or in worker processes started on the second chunk."""
+
+    def __init__(self, classifier: Classifier, workers: int, stop: StopRequest) -> None:
+        self.classifier = classifier
+        self.workers = workers
+        self.stop = stop
+        self.pool: WorkerPool | None = None
+
+    def submit(self, records: list[Record], more_coming: bool) -> Any:
+        texts = usable_texts(records)
+        if self.pool is None and self.workers > 1 and more_coming:
+            model = self.classifier.model_file
+            self.pool = WorkerPool(model.data, model.path, self.classifier.threshold, self.workers)
+        if self.pool is None:
+            with self.stop.interruptible():
+                return self.classifier.scores(texts) if texts else np.zeros(0, np.float32)
+        return self.pool.submit(texts)
+
+    def collect(self, ticket: Any, give_up_at: float | None = None) -> np.ndarray | None:
+        if isinstance(ticket, np.ndarray):
+            return ticket
+        assert self.pool is not None
+        return self.pool.collect(ticket, give_up_at)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _lookahead(chunks: Iterator[list[Record]], stop: StopRequest, live: bool) -> Iterator[tuple[list[Record], bool]]:
+    """Each chunk with whether another follows; reads happen inside an interruptible region.
+
+    Live input is never read ahead: the next line may be minutes away, and this one's
+    result must be written now.
+    """
+
+    def pull() -> list[Record] | None:
+        with stop.interruptible():
+            return next(chunks, None)
+
+    current = pull()
+    while current is not None:
+        if live:
+            yield current, True
+            current = pull()
+            continue
+        following = pull()
+        yield current, following is not None
+        current = following
+
+
+def classify_chunks(
     classifier: Classifier,
-    records: Iterable[Record],
-    out: TextIO,
+    chunks: Iterator[list[Record]],
+    write: Callable[[bytes, int], None],
+    stop: StopRequest,
     as_json: bool = False,
     workers: int = 1,
-    model_path: Path | None = None,
-    chunk_size: int = CHUNK_RECORDS,
+    live: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> BatchSummary:
-    """Write one line per record to `out`, in order; stop cleanly on SIGINT/SIGTERM."""
+    """Write one line per record via `write(data, lines)`, in order; stop cleanly on SIGINT/SIGTERM.
+
+    Live input (a pipe or terminal) is classified here, chunk by chunk as it arrives,
+    so every result is written as soon as its line is read. A file uses workers only
+    when it has more than one chunk (starting processes costs more than a small file).
+    """
     summary = BatchSummary()
-    results = _ordered_outcomes(classifier, model_path, records, workers, chunk_size)
-    with _StopRequest() as stop:
-        try:
-            for outcomes in results:
-                out.write("".join((o.as_json() if as_json else o.as_text()) + "\n" for o in outcomes))
-                out.flush()
-                summary.records += len(outcomes)
-                summary.errors += sum(o.error is not None for o in outcomes)
-                summary.notes += sum(o.note is not None for o in outcomes)
-                if on_outcome is not None:
-                    for outcome in outcomes:
-                        on_outcome(outcome)
+    pending: deque[tuple[list[Record], Any]] = deque()
+    depth = 1 if live else 2 * max(1, workers)
+
+    def emit(records: list[Record], scores: np.ndarray) -> None:
+        outcomes = outcomes_for(classifier, records, scores)
+        write(encode_lines(outcomes, as_json), len(outcomes))
+        summary.records += len(outcomes)
+        for outcome in outcomes:
+            summary.errors += outcome.error is not None
+            summary.notes += outcome.note is not None
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+    runner = _Runner(classifier, 1 if live else workers, stop)
+    try:
+        for records, more in _lookahead(chunks, stop, live):
+            pending.append((records, runner.submit(records, more)))
+            while len(pending) >= depth or (pending and not more):
+                records_done, ticket = pending.popleft()
+                emit(records_done, runner.collect(ticket))  # type: ignore[arg-type]
                 if stop.requested:
-                    summary.interrupted = True
+                    raise Interrupted(stop.signal_name)
+            if stop.requested:
+                raise Interrupted(stop.signal_name)
+    except Interrupted as exc:
+        summary.interrupted, summary.reason = True, f"{exc} received"
+        give_up_at = time.monotonic() + GRACE_SECONDS  # finish what the workers already hold, briefly
+        with contextlib.suppress(WorkerStopped):
+            while pending:
+                scores = runner.collect(pending[0][1], give_up_at)
+                if scores is None:
                     break
-        except KeyboardInterrupt:  # a second signal, or Ctrl-C from an embedding app
-            summary.interrupted = True
-        finally:
-            results.close()  # stops the worker pool now, not whenever the generator is collected
+                emit(pending.popleft()[0], scores)
+    except WorkerStopped as exc:  # its chunk is lost: write nothing after it, so lines stay aligned
+        summary.interrupted, summary.reason = True, str(exc)
+    finally:
+        runner.close()
     return summary
-
-
-def complete_lines(path: Path) -> int:
-    """Count complete lines of an earlier output and cut any partial last line (for --resume)."""
-    if not path.exists():
-        return 0
-    data = path.read_bytes()
-    keep = data.rfind(b"\n") + 1
-    if keep != len(data):
-        with open(path, "r+b") as handle:
-            handle.truncate(keep)
-    return data.count(b"\n", 0, keep)
 
 
 def default_workers() -> int:

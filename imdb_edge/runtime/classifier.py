@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,12 +16,14 @@ import onnxruntime as ort
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.model_file import ModelFile, read_model_file
+from imdb_edge.runtime.records import empty_reason
 from imdb_edge.runtime.schema import DENSE, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 DEFAULT_MODEL = "default.int8.onnx"
 ENV_MODEL = "IMDB_EDGE_MODEL"
 CHUNK = 512
+PROBE_SECONDS = 10.0
 
 
 def default_model_path() -> Path:
@@ -54,20 +58,45 @@ def session_options(threads: int = 1) -> ort.SessionOptions:
     return options
 
 
+def _check_threads(threads: object) -> int:
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be a whole number, got {threads!r}")
+    if threads < 1:
+        raise ImdbEdgeError(f"threads must be >= 1, got {threads}")
+    return int(threads)
+
+
+def _check_threshold(threshold: object) -> float | None:
+    if threshold is None:
+        return None
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number, got {threshold!r}")
+    if not 0.0 < float(threshold) < 1.0:
+        raise ImdbEdgeError(f"threshold must be in (0, 1), got {threshold}")
+    return float(threshold)
+
+
 class Classifier:
-    """A loaded model: thread-safe, `predict` one text or `predict_batch` many."""
+    """A loaded model: thread-safe, `predict` one text or `predict_batch` many.
+
+    `Classifier(path)` and `Classifier.load(path)` both read and verify a model file.
+    Empty or whitespace-only text is an error (ImdbEdgeError), as in the CLI: there
+    is nothing to classify, and a score for it would only reflect the model's bias.
+    """
 
     def __init__(
         self,
-        model_file: ModelFile,
+        model_file: ModelFile | str | os.PathLike[str],
         threads: int = 1,
         providers: Sequence[str] | None = None,
         threshold: float | None = None,
     ) -> None:
-        if threads < 1:
-            raise ImdbEdgeError(f"threads must be >= 1, got {threads}")
-        if threshold is not None and not 0.0 < threshold < 1.0:
-            raise ImdbEdgeError(f"threshold must be in (0, 1), got {threshold}")
+        threads = _check_threads(threads)
+        threshold = _check_threshold(threshold)
+        if isinstance(model_file, (str, os.PathLike)):
+            model_file = read_model_file(model_file)
+        elif not isinstance(model_file, ModelFile):
+            raise TypeError(f"Classifier takes a model path or a ModelFile, got {type(model_file).__name__}")
         self.model_file = model_file
         self.vectorizer: Vectorizer = model_file.vectorizer
         self.input_form = model_file.input_form
@@ -86,6 +115,14 @@ class Classifier:
             raise ImdbEdgeError(f"{model_file.path}: onnxruntime cannot load this model ({first_line})") from None
         self._check_graph_matches_metadata()
 
+    def __repr__(self) -> str:
+        precision = self.model_file.model.get("precision", "?")
+        return (
+            f"Classifier(model={self.model_file.path!r}, input_form={self.input_form!r}, "
+            f"vocabulary_size={self.vectorizer.size}, precision={precision!r}, labels={self.labels!r}, "
+            f"threshold={self.threshold})"
+        )
+
     def _check_graph_matches_metadata(self) -> None:
         """The checksum proves the file is as exported; this proves the parts belong together."""
         where = self.model_file.path
@@ -94,10 +131,17 @@ class Classifier:
             raise ImdbEdgeError(f"{where}: graph inputs {[i.name for i in inputs]} do not match the metadata")
         if self.input_form == DENSE and inputs[0].shape[-1] != self.vectorizer.size:
             raise ImdbEdgeError(f"{where}: graph width {inputs[0].shape[-1]} != vocabulary size {self.vectorizer.size}")
+        run_options = ort.RunOptions()
+        timer = threading.Timer(PROBE_SECONDS, setattr, (run_options, "terminate", True))
+        timer.start()
         try:
-            probe = self.scores(["", self.vectorizer.vocabulary[-1]])
+            inputs = self.model_inputs(["", self.vectorizer.vocabulary[-1]])
+            probe = self.session.run([self._output], {self._input: inputs}, run_options)[0].reshape(-1)
         except Exception as exc:  # onnxruntime raises several private exception types
-            raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({exc})") from None
+            reason = "it ran too long" if run_options.terminate else str(exc).strip().splitlines()[0]
+            raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({reason})") from None
+        finally:
+            timer.cancel()
         if probe.shape != (2,) or not np.isfinite(probe).all():
             raise ImdbEdgeError(f"{where}: the graph returns {probe!r} instead of two finite scores")
 
@@ -110,7 +154,7 @@ class Classifier:
         threshold: float | None = None,
     ) -> Classifier:
         """Load and verify a model file (default: the model shipped in the package)."""
-        return cls(read_model_file(path or default_model_path()), threads, providers, threshold)
+        return cls(read_model_file(default_model_path() if path is None else path), threads, providers, threshold)
 
     def model_inputs(self, texts: Sequence[str]) -> np.ndarray:
         """What the graph takes for `texts`, by the model's input form."""
@@ -125,7 +169,7 @@ class Classifier:
         return self.session.run([self._output], {self._input: inputs})[0].reshape(-1)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Positive-class probabilities for `texts`, float32, computed in chunks."""
+        """Positive-class probabilities for `texts`, float32, computed in chunks (no checks: the fast path)."""
         if isinstance(texts, str):
             raise TypeError("scores() takes a list of texts; use predict() for one text")
         out = np.empty(len(texts), dtype=np.float32)
@@ -138,11 +182,31 @@ class Classifier:
         return Prediction(self.labels[int(score >= self.threshold)], float(score))
 
     def predict(self, text: str) -> Prediction:
-        """Classify one review."""
+        """Classify one review; empty or whitespace-only text raises ImdbEdgeError."""
         if not isinstance(text, str):
             raise TypeError(f"predict() takes a str, got {type(text).__name__}")
+        reason = empty_reason(text)
+        if reason:
+            raise ImdbEdgeError(f"cannot classify: {reason}")
         return self._prediction(float(self.scores([text])[0]))
 
-    def predict_batch(self, texts: Sequence[str]) -> list[Prediction]:
-        """Classify many reviews in one vectorized pass."""
-        return [self._prediction(float(s)) for s in self.scores(texts)]
+    def predict_batch(self, texts: Iterable[str]) -> list[Prediction]:
+        """Classify many reviews (any iterable of str) in one vectorized pass.
+
+        Raises TypeError naming the first item that is not a str, and ImdbEdgeError
+        naming the first empty one; use the `classify` command or `scores()` to get
+        a result for every other text regardless.
+        """
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("predict_batch() takes an iterable of texts; use predict() for one text")
+        try:
+            items = list(texts)
+        except TypeError:
+            raise TypeError(f"predict_batch() takes an iterable of str, got {type(texts).__name__}") from None
+        for index, text in enumerate(items):
+            if not isinstance(text, str):
+                raise TypeError(f"predict_batch(): item {index} is {type(text).__name__}, not str")
+            reason = empty_reason(text)
+            if reason:
+                raise ImdbEdgeError(f"predict_batch(): item {index}: {reason}")
+        return [self._prediction(float(s)) for s in self.scores(items)]

@@ -1,35 +1,47 @@
 """The self-contained model file: an ONNX graph plus imdb-edge metadata.
 
 Metadata lives in the ONNX `metadata_props` (string key/value pairs), so the one
-`.onnx` file is all a device needs. Schema, version 1:
+`.onnx` file is all a device needs. Schema, version 2:
 
-- ``imdb_edge.schema``: "1"
+- ``imdb_edge.schema``: "2"
 - ``imdb_edge.model``: JSON: input form ("dense", "token_ids" or "text"), input and
   output names, input width, label names, decision threshold, precision, opset
 - ``imdb_edge.vectorizer``: the vectorizer JSON (tokenizer, n-grams, vocabulary)
 - ``imdb_edge.training``: JSON: training config, metrics, data checksum
 - ``imdb_edge.export``: JSON: parity and quantization reports, tool versions, time
-- ``imdb_edge.checksum``: JSON: sha256 of the graph (all weights) and of the
-  vectorizer, verified on every load so a damaged file is refused, not misread
+- ``imdb_edge.checksum``: JSON: sha256 of the graph (all weights), of the whole
+  ONNX model without its metadata (opset, IR version, producer), of the vectorizer,
+  and of every other imdb_edge entry (labels, threshold, input form, names,
+  reports), verified on every load so a damaged file is refused, not misread
+
+Schema 1 files (checksum over graph and vectorizer only, so one flipped bit in the
+labels or threshold changed answers) are refused with a request to re-export.
 
 The file is read with a tiny protobuf walker (no `onnx` package needed on the
-device): it finds the graph bytes to hash and the metadata entries.
+device): it finds the graph bytes to hash and the metadata entries. Only regular
+files within MAX_MODEL_BYTES are read; metadata JSON is parsed with limits
+(runtime/safe_json.py); the graph is checked before onnxruntime sees it
+(runtime/graph_check.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.schema import INPUT_FORMS, TEXT, input_width
+from imdb_edge.runtime import safe_json
+from imdb_edge.runtime.graph_check import check_graph
+from imdb_edge.runtime.protowire import Corrupt, fields, without_field
+from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TEXT, TOKEN_IDS, input_width
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 SCHEMA_KEY = "imdb_edge.schema"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 MODEL_KEY = "imdb_edge.model"
 VECTORIZER_KEY = "imdb_edge.vectorizer"
 TRAINING_KEY = "imdb_edge.training"
@@ -42,53 +54,28 @@ _GRAPH_FIELD = 7
 _METADATA_FIELD = 14
 
 
-class _Corrupt(Exception):
-    pass
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= len(data) or shift > 63:
-            raise _Corrupt("truncated varint")
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _fields(data: bytes) -> list[tuple[int, int, Any]]:
-    """Top-level (field number, wire type, value) of one protobuf message."""
-    out = []
-    pos = 0
-    while pos < len(data):
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise _Corrupt("field number 0")
-        if wire == 0:
-            value, pos = _varint(data, pos)
-        elif wire == 1:
-            value, pos = data[pos : pos + 8], pos + 8
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            if pos + length > len(data):
-                raise _Corrupt("field runs past the end of the file")
-            value, pos = data[pos : pos + length], pos + length
-        elif wire == 5:
-            value, pos = data[pos : pos + 4], pos + 4
-        else:
-            raise _Corrupt(f"unknown wire type {wire}")
-        if pos > len(data):
-            raise _Corrupt("truncated field")
-        out.append((number, wire, value))
-    return out
-
-
 def graph_sha256(graph_bytes: bytes) -> str:
     return hashlib.sha256(graph_bytes).hexdigest()
+
+
+def structure_sha256(model_without_metadata: bytes) -> str:
+    """sha256 of the serialized ModelProto minus its metadata_props (what the exporter hashes)."""
+    return hashlib.sha256(model_without_metadata).hexdigest()
+
+
+def metadata_sha256(metadata: dict[str, str]) -> str:
+    """sha256 of every imdb_edge entry except the checksum itself, in a fixed order."""
+    digest = hashlib.sha256()
+    for key in sorted(k for k in metadata if k.startswith("imdb_edge.") and k != CHECKSUM_KEY):
+        for part in (key, metadata[key]):
+            encoded = part.encode("utf-8")
+            digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    return digest.hexdigest()
+
+
+def model_identity(metadata: dict[str, str]) -> str:
+    """One string naming this exact model (weights, vocabulary and every decision setting)."""
+    return hashlib.sha256(metadata[CHECKSUM_KEY].encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -107,17 +94,93 @@ class ModelFile:
     def input_form(self) -> str:
         return str(self.model["input_form"])
 
+    @property
+    def identity(self) -> str:
+        return model_identity(self.metadata)
+
 
 def _json_entry(metadata: dict[str, str], key: str, where: str) -> dict[str, Any]:
     if key not in metadata:
         raise ImdbEdgeError(f"{where}: metadata entry {key} is missing")
     try:
-        value = json.loads(metadata[key])
-    except json.JSONDecodeError as exc:
+        value = safe_json.loads(metadata[key])
+    except safe_json.JsonRefused as exc:
         raise ImdbEdgeError(f"{where}: metadata entry {key} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise ImdbEdgeError(f"{where}: metadata entry {key} must be a JSON object")
     return value
+
+
+def _metadata_entries(fields_: list[tuple[int, int, Any]], where: str) -> dict[str, str]:
+    metadata: dict[str, str] = {}
+    for number, wire, value in fields_:
+        if number == _METADATA_FIELD and wire == 2:
+            entry = {n: v for n, w, v in fields(value) if w == 2}
+            key = entry.get(1, b"").decode("utf-8")
+            if key in metadata:
+                raise ImdbEdgeError(f"{where}: metadata entry {key} appears twice")
+            metadata[key] = entry.get(2, b"").decode("utf-8")
+    return metadata
+
+
+def _check_schema(metadata: dict[str, str], where: str) -> None:
+    if SCHEMA_KEY not in metadata:
+        raise ImdbEdgeError(
+            f"{where} has no imdb-edge metadata: export it with `imdb-edge export` (plain ONNX files lack the "
+            "vocabulary)"
+        )
+    if metadata[SCHEMA_KEY] == "1":
+        raise ImdbEdgeError(
+            f"{where} uses metadata schema 1, whose checksum does not cover labels and threshold: re-export it "
+            "with this imdb-edge (`imdb-edge export RUN_DIR --out FILE`)"
+        )
+    if metadata[SCHEMA_KEY] != SCHEMA_VERSION:
+        raise ImdbEdgeError(
+            f"{where} uses metadata schema {metadata[SCHEMA_KEY]!r}; this imdb-edge reads schema {SCHEMA_VERSION}"
+        )
+
+
+def _check_checksums(metadata: dict[str, str], graph: bytes, data: bytes, where: str) -> None:
+    checksum = _json_entry(metadata, CHECKSUM_KEY, where)
+    if checksum.get("graph_sha256") != graph_sha256(graph):
+        raise ImdbEdgeError(f"{where} is damaged: its weights do not match the checksum stored at export")
+    if checksum.get("structure_sha256") != structure_sha256(without_field(data, _METADATA_FIELD)):
+        raise ImdbEdgeError(
+            f"{where} is damaged: its ONNX header (opset, IR version) does not match the checksum stored at export"
+        )
+    if VECTORIZER_KEY not in metadata:
+        raise ImdbEdgeError(f"{where}: metadata entry {VECTORIZER_KEY} (the vocabulary) is missing")
+    vectorizer_text = metadata[VECTORIZER_KEY]
+    if checksum.get("vectorizer_sha256") != hashlib.sha256(vectorizer_text.encode("utf-8")).hexdigest():
+        raise ImdbEdgeError(f"{where} is damaged: its vocabulary does not match the checksum stored at export")
+    if checksum.get("metadata_sha256") != metadata_sha256(metadata):
+        raise ImdbEdgeError(
+            f"{where} is damaged: its metadata (labels, threshold, input form) does not match the checksum "
+            "stored at export"
+        )
+
+
+def _vectorizer(text: str, graph: bytes, model: dict[str, Any], where: str) -> Vectorizer:
+    """Parse the vocabulary only when its size fits the graph that must carry a weight per term."""
+    if text.count('"') // 2 > len(graph) + 1024:  # each term is a quoted string and owns >= 1 byte of weights
+        raise ImdbEdgeError(f"{where}: the vocabulary is larger than its graph could use; the file is not a model")
+    try:
+        data = safe_json.loads(text)
+    except safe_json.JsonRefused as exc:
+        raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
+    vocabulary = data.get("vocabulary") if isinstance(data, dict) else None
+    width = model.get("input_width")
+    if isinstance(vocabulary, list) and model.get("input_form") in (TOKEN_IDS, DENSE):
+        expected = input_width(model["input_form"], len(vocabulary))
+        if width != expected:
+            raise ImdbEdgeError(
+                f"{where}: the graph expects {width} features but the vocabulary gives {expected}; "
+                "model and vocabulary do not belong together"
+            )
+    try:
+        return Vectorizer.from_dict(data)
+    except ImdbEdgeError as exc:
+        raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
 
 
 def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
@@ -125,49 +188,63 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     if not data:
         raise ImdbEdgeError(f"{where} is empty, not an ONNX model")
     try:
-        fields = _fields(data)
-        graph = [value for number, wire, value in fields if number == _GRAPH_FIELD and wire == 2]
-        metadata: dict[str, str] = {}
-        for number, wire, value in fields:
-            if number == _METADATA_FIELD and wire == 2:
-                entry = {n: v for n, w, v in _fields(value) if w == 2}
-                metadata[entry.get(1, b"").decode("utf-8")] = entry.get(2, b"").decode("utf-8")
-    except (_Corrupt, UnicodeDecodeError) as exc:
+        top = fields(data)
+        graph = [value for number, wire, value in top if number == _GRAPH_FIELD and wire == 2]
+        metadata = _metadata_entries(top, where)
+    except (Corrupt, UnicodeDecodeError) as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged or truncated: {exc})") from None
     if len(graph) != 1:
         raise ImdbEdgeError(f"{where} is not an ONNX model (no graph found)")
-    if SCHEMA_KEY not in metadata:
-        raise ImdbEdgeError(
-            f"{where} has no imdb-edge metadata: export it with `imdb-edge export` (plain ONNX files lack the "
-            "vocabulary)"
-        )
-    if metadata[SCHEMA_KEY] != SCHEMA_VERSION:
-        raise ImdbEdgeError(
-            f"{where} uses metadata schema {metadata[SCHEMA_KEY]!r}; this imdb-edge reads schema {SCHEMA_VERSION}"
-        )
-    checksum = _json_entry(metadata, CHECKSUM_KEY, where)
-    if checksum.get("graph_sha256") != graph_sha256(graph[0]):
-        raise ImdbEdgeError(f"{where} is damaged: its weights do not match the checksum stored at export")
-    if VECTORIZER_KEY not in metadata:
-        raise ImdbEdgeError(f"{where}: metadata entry {VECTORIZER_KEY} (the vocabulary) is missing")
-    vectorizer_text = metadata[VECTORIZER_KEY]
-    if checksum.get("vectorizer_sha256") != hashlib.sha256(vectorizer_text.encode("utf-8")).hexdigest():
-        raise ImdbEdgeError(f"{where} is damaged: its vocabulary does not match the checksum stored at export")
-    try:
-        vectorizer = Vectorizer.from_json(vectorizer_text)
-    except ImdbEdgeError as exc:
-        raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
+    _check_schema(metadata, where)
+    _check_checksums(metadata, graph[0], data, where)
     model = _json_entry(metadata, MODEL_KEY, where)
+    vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, where)
     _check_model_entry(model, vectorizer, where)
+    training = _json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {}
+    export = _json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {}
+    _check_report_types(training, export, where)
+    check_graph(data, where)
     return ModelFile(
-        path=where,
-        data=data,
-        metadata=metadata,
-        model=model,
-        vectorizer=vectorizer,
-        training=_json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {},
-        export=_json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {},
+        path=where, data=data, metadata=metadata, model=model, vectorizer=vectorizer, training=training, export=export
     )
+
+
+_NUMBER = (int, float)
+# The fields of the training and export reports that `imdb-edge info` reads, and their types.
+_REPORT_TYPES: dict[tuple[str, ...], tuple[type, ...]] = {
+    ("training", "config"): (dict,),
+    ("training", "metrics"): (dict,),
+    ("training", "data"): (dict,),
+    ("training", "config", "architecture"): (str,),
+    ("training", "config", "hidden"): (list, int, str),
+    ("training", "data", "fingerprint"): (str,),
+    ("export", "test_accuracy"): _NUMBER,
+    ("export", "parity_fp32"): (dict,),
+    ("export", "parity_fp32", "max_abs_diff"): _NUMBER,
+    ("export", "parity_fp32", "label_mismatches"): (int,),
+    ("export", "parity_fp32", "rows"): (int,),
+    ("export", "int8"): (dict,),
+    ("export", "int8", "drop_points"): _NUMBER,
+    ("export", "versions"): (dict,),
+    ("export", "created"): (str,),
+}
+
+
+def _check_report_types(training: dict[str, Any], export: dict[str, Any], where: str) -> None:
+    sections = {"training": training, "export": export}
+    for path, types in _REPORT_TYPES.items():
+        value: Any = sections[path[0]]
+        for key in path[1:]:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise ImdbEdgeError(f"{where}: metadata field {'.'.join(path)} has the wrong type ({type(value).__name__})")
+    versions = export.get("versions") or {}
+    if not all(isinstance(v, str) for v in versions.values()):
+        raise ImdbEdgeError(f"{where}: metadata field export.versions must map names to version strings")
+
+
+def _check_label(label: Any) -> bool:
+    return isinstance(label, str) and 0 < len(label) <= 64 and label.isprintable() and label.strip() == label
 
 
 def _check_model_entry(model: dict[str, Any], vectorizer: Vectorizer, where: str) -> None:
@@ -178,10 +255,14 @@ def _check_model_entry(model: dict[str, Any], vectorizer: Vectorizer, where: str
         if not isinstance(model.get(key), str):
             raise ImdbEdgeError(f"{where}: model metadata lacks {key}")
     labels = model.get("labels")
-    if not (isinstance(labels, list) and len(labels) == 2 and all(isinstance(x, str) for x in labels)):
+    if not (isinstance(labels, list) and len(labels) == 2):
         raise ImdbEdgeError(f"{where}: model metadata must name two labels")
+    if not all(_check_label(x) for x in labels) or labels[0] == labels[1]:
+        raise ImdbEdgeError(
+            f"{where}: labels must be two different non-empty names of printable characters, got {labels!r}"
+        )
     threshold = model.get("threshold")
-    if not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
         raise ImdbEdgeError(f"{where}: decision threshold must be a number in (0, 1), got {threshold!r}")
     width = model.get("input_width")
     expected = input_width(form, vectorizer.size)
@@ -192,18 +273,36 @@ def _check_model_entry(model: dict[str, Any], vectorizer: Vectorizer, where: str
         )
 
 
-def read_model_file(path: str | Path) -> ModelFile:
-    """Read and verify a model file, with one-line errors for every way it can be wrong."""
-    path = Path(path)
-    if path.is_dir():
-        raise ImdbEdgeError(f"{path} is a directory, not a model file")
+def _read_regular_file(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_MODEL_BYTES; never blocks on a FIFO or device."""
     try:
-        size = path.stat().st_size
-        if size > MAX_MODEL_BYTES:
-            raise ImdbEdgeError(f"{path} is {size} bytes, larger than any imdb-edge model")
-        data = path.read_bytes()
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImdbEdgeError(f"{path} is a directory, not a model file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImdbEdgeError(f"{path} is not a regular file (a pipe, device or socket): give a .onnx model file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ImdbEdgeError(f"model file {path} does not exist") from None
     except PermissionError:
         raise ImdbEdgeError(f"model file {path} is not readable (permission denied)") from None
-    return parse_model_bytes(data, where=str(path))
+    except OSError as exc:  # a symlink loop, a name too long, an I/O error
+        raise ImdbEdgeError(f"cannot read model file {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())  # the file opened, not whatever the name pointed to before
+        if not stat.S_ISREG(info.st_mode):
+            raise ImdbEdgeError(f"{path} is not a regular file (a pipe, device or socket): give a .onnx model file")
+        if info.st_size > MAX_MODEL_BYTES:
+            raise ImdbEdgeError(f"{path} is {info.st_size} bytes, larger than any imdb-edge model")
+        data = handle.read(MAX_MODEL_BYTES + 1)
+    if len(data) > MAX_MODEL_BYTES:
+        raise ImdbEdgeError(f"{path} is larger than any imdb-edge model")
+    return data
+
+
+def read_model_file(path: str | Path) -> ModelFile:
+    """Read and verify a model file, with one-line errors for every way it can be wrong."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"a model path must be a str or Path, got {type(path).__name__}")
+    path = Path(path)
+    return parse_model_bytes(_read_regular_file(path), where=str(path))

@@ -32,3 +32,18 @@ THRESHOLD: Final = 0.5
 def input_width(form: str, vocabulary_size: int) -> int | None:
     """Width the graph's input expects: ids index a table with one extra zero row."""
     return {DENSE: vocabulary_size, TOKEN_IDS: vocabulary_size + 1, TEXT: None}[form]
+
+
+def model_entry(form: str, vocabulary_size: int, precision: str, opset: int) -> dict[str, object]:
+    """The `imdb_edge.model` metadata entry: what the runtime needs to feed the graph and read it."""
+    return {
+        "input_form": form,
+        "input_name": INPUT_NAMES[form],
+        "output_name": SCORE_OUTPUT,
+        "input_width": input_width(form, vocabulary_size),
+        "pad_id": vocabulary_size if form != DENSE else None,
+        "labels": list(LABELS),
+        "threshold": THRESHOLD,
+        "precision": precision,
+        "opset": opset,
+    }

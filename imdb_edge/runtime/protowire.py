@@ -1,0 +1,81 @@
+"""A tiny protobuf wire-format reader: enough to walk an ONNX file without the `onnx` package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Corrupt(Exception):
+    """The bytes are not a well-formed protobuf message."""
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise Corrupt("truncated varint")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def fields(data: bytes) -> list[tuple[int, int, Any]]:
+    """Top-level (field number, wire type, value) of one protobuf message."""
+    return [(number, wire, value) for number, wire, value, _start, _end in _spans(data)]
+
+
+def without_field(data: bytes, number: int) -> bytes:
+    """The message's bytes with every occurrence of field `number` left out (keys and values)."""
+    return b"".join(data[start:end] for n, _wire, _value, start, end in _spans(data) if n != number)
+
+
+def _spans(data: bytes) -> list[tuple[int, int, Any, int, int]]:
+    out = []
+    pos = 0
+    while pos < len(data):
+        start = pos
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if number == 0:
+            raise Corrupt("field number 0")
+        if wire == 0:
+            value, pos = _varint(data, pos)
+        elif wire == 1:
+            value, pos = data[pos : pos + 8], pos + 8
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > len(data):
+                raise Corrupt("field runs past the end of the file")
+            value, pos = data[pos : pos + length], pos + length
+        elif wire == 5:
+            value, pos = data[pos : pos + 4], pos + 4
+        else:
+            raise Corrupt(f"unknown wire type {wire}")
+        if pos > len(data):
+            raise Corrupt("truncated field")
+        out.append((number, wire, value, start, pos))
+    return out
+
+
+def submessages(data: bytes, number: int) -> list[bytes]:
+    """Every length-delimited field `number` of a message (repeated submessages, strings)."""
+    return [value for n, wire, value in fields(data) if n == number and wire == 2]
+
+
+def packed_or_repeated_ints(data: bytes, number: int) -> list[int]:
+    """A repeated int64 field, whether written packed or one value per field."""
+    values: list[int] = []
+    for n, wire, value in fields(data):
+        if n != number:
+            continue
+        if wire == 0:
+            values.append(value)
+        elif wire == 2:
+            pos = 0
+            while pos < len(value):
+                item, pos = _varint(value, pos)
+                values.append(item)
+    return values

@@ -1,0 +1,218 @@
+"""Model files built to hurt: every one is refused with one line, in bounded time and memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from model_factory import build_model_bytes, restamp, sentiment_layers, sentiment_vectorizer
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.export.graphs import token_ids_graph
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.model_file import parse_model_bytes, read_model_file
+
+GOOD = build_model_bytes()
+MODEL_ENTRY = json.loads(parse_model_bytes(GOOD).metadata["imdb_edge.model"])
+
+
+def _model_entry_span(data: bytes) -> tuple[int, int]:
+    value = parse_model_bytes(data).metadata["imdb_edge.model"].encode()
+    start = data.find(value)
+    return start, start + len(value)
+
+
+def test_every_single_bit_flip_in_labels_and_threshold_is_refused() -> None:
+    """Schema 1 left this entry outside the checksum: 115 of 1,640 flips changed decisions."""
+    start, end = _model_entry_span(GOOD)
+    loaded = 0
+    for offset in range(start, end):
+        for bit in range(8):
+            damaged = bytearray(GOOD)
+            damaged[offset] ^= 1 << bit
+            try:
+                parse_model_bytes(bytes(damaged))
+                loaded += 1
+            except ImdbEdgeError as exc:
+                assert "\n" not in str(exc)
+    assert loaded == 0
+
+
+def test_schema_1_files_are_refused_with_a_re_export_hint() -> None:
+    import onnx
+
+    proto = onnx.load_model_from_string(GOOD)
+    for entry in proto.metadata_props:
+        if entry.key == "imdb_edge.schema":
+            entry.value = "1"
+    with pytest.raises(ImdbEdgeError, match=r"schema 1.*re-export"):
+        parse_model_bytes(proto.SerializeToString())
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [["negative", "positive\nfake line"], ["", "positive"], ["neg\tative", "positive"], ["same", "same"], [1, 2]],
+)
+def test_labels_that_would_break_output_lines_are_refused(labels: list) -> None:
+    forged = restamp(GOOD, {"imdb_edge.model": json.dumps({**MODEL_ENTRY, "labels": labels})})
+    with pytest.raises(ImdbEdgeError, match="label"):
+        parse_model_bytes(forged)
+
+
+@pytest.mark.parametrize(
+    ("entry", "value"),
+    [
+        ("imdb_edge.model", "[" * 100_000 + "]" * 100_000),
+        ("imdb_edge.model", json.dumps({**MODEL_ENTRY, "threshold": 0.5}).replace("0.5", "0." + "5" * 5000)),
+        ("imdb_edge.training", '{"metrics": {"test_accuracy": ' + "9" * 5000 + "}}"),
+        ("imdb_edge.export", '{"test_accuracy": Infinity}'),
+    ],
+)
+def test_deep_or_huge_metadata_json_is_one_line(entry: str, value: str) -> None:
+    with pytest.raises(ImdbEdgeError, match=r"nested deeper|characters|not a JSON number") as caught:
+        parse_model_bytes(restamp(GOOD, {entry: value}))
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("entry", "value"),
+    [
+        ("imdb_edge.training", {"config": "dense", "metrics": {}}),
+        ("imdb_edge.export", {"test_accuracy": "high"}),
+        ("imdb_edge.export", {"parity_fp32": {"max_abs_diff": "0"}}),
+        ("imdb_edge.export", {"versions": {"numpy": 2}}),
+    ],
+)
+def test_report_fields_with_wrong_types_are_refused_not_crashing_info(entry: str, value: dict, tmp_path: Path) -> None:
+    path = tmp_path / "typed.onnx"
+    path.write_bytes(restamp(GOOD, {entry: json.dumps(value)}))
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "info", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and ("wrong type" in done.stderr or "version strings" in done.stderr)
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_vocabulary_far_larger_than_its_graph_is_refused_before_parsing() -> None:
+    vectorizer = json.loads(parse_model_bytes(GOOD).metadata["imdb_edge.vectorizer"])
+    vectorizer["vocabulary"] = [f"{i:x}" for i in range(3_000_000)]  # about 21 MB of JSON
+    forged = restamp(GOOD, {"imdb_edge.vectorizer": json.dumps(vectorizer, separators=(",", ":"))})
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match="larger than its graph"):
+        parse_model_bytes(forged)
+    assert time.monotonic() - start < 2.0
+
+
+def _run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imdb_edge", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_fifo_as_model_is_refused_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    done = _run_cli("classify", "--model", str(fifo), "a fine film", timeout=30)
+    assert done.returncode == 2 and "not a regular file" in done.stderr
+
+
+def test_dev_zero_as_model_is_refused() -> None:
+    done = _run_cli("classify", "--model", "/dev/zero", "a fine film")
+    assert done.returncode == 2 and "not a regular file" in done.stderr and "MemoryError" not in done.stderr
+
+
+def test_symlink_loop_is_an_imdb_edge_error(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.onnx"
+    loop.symlink_to(loop)
+    with pytest.raises(ImdbEdgeError, match="cannot read model file"):
+        read_model_file(loop)
+    with pytest.raises(ImdbEdgeError):
+        Classifier.load(loop)
+
+
+def _graph_with(nodes: list, initializers: list):  # type: ignore[no-untyped-def]
+    """The tiny token-id graph with extra nodes and initializers."""
+    proto = token_ids_graph(sentiment_layers(sentiment_vectorizer()))
+    graph = proto.graph
+    graph.node.extend(nodes)
+    graph.initializer.extend(initializers)
+    return graph
+
+
+def test_a_loop_of_10_15_iterations_is_refused_at_once() -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond"], ["cond_out"])],
+        "spin",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+        ],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, [])],
+    )
+    loop = helper.make_node("Loop", ["trips", ""], [], body=body)
+    graph = _graph_with([loop], [numpy_helper.from_array(np.array(10**15, np.int64), "trips")])
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match="Loop"):
+        parse_model_bytes(restamp(GOOD, {}, graph=graph))
+    assert time.monotonic() - start < 2.0
+
+
+def test_operators_the_exported_forms_never_use_are_refused() -> None:
+    from onnx import helper, numpy_helper
+
+    bomb = helper.make_node("ConstantOfShape", ["huge_shape"], ["zeros"])
+    graph = _graph_with([bomb], [numpy_helper.from_array(np.array([10**6, 10**6], np.int64), "huge_shape")])
+    with pytest.raises(ImdbEdgeError, match="operator ConstantOfShape"):
+        parse_model_bytes(restamp(GOOD, {}, graph=graph))
+
+
+def test_a_node_folded_at_load_from_constants_is_refused() -> None:
+    from onnx import helper, numpy_helper
+
+    outer = helper.make_node("Add", ["column", "row"], ["square"])  # [100000, 1] + [1, 100000]: 40 GB
+    inits = [
+        numpy_helper.from_array(np.zeros((100_000, 1), np.float32), "column"),
+        numpy_helper.from_array(np.zeros((1, 100_000), np.float32), "row"),
+    ]
+    with pytest.raises(ImdbEdgeError, match="constants only"):
+        parse_model_bytes(restamp(GOOD, {}, graph=_graph_with([outer], inits)))
+
+
+def test_external_data_is_refused() -> None:
+    from onnx import TensorProto
+
+    graph = _graph_with([], [])
+    tensor = graph.initializer[0]
+    tensor.data_location = TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "../../etc/passwd"
+    with pytest.raises(ImdbEdgeError, match="external data"):
+        parse_model_bytes(restamp(GOOD, {}, graph=graph))
+
+
+@pytest.mark.parametrize("change", ["opset", "ir_version", "producer"])
+def test_a_changed_onnx_header_is_caught_by_the_checksum(change: str) -> None:
+    """The opset decides what operators mean: it is checksummed with the rest."""
+    import onnx
+
+    proto = onnx.load_model_from_string(GOOD)
+    if change == "opset":
+        proto.opset_import[0].version = 13
+    elif change == "ir_version":
+        proto.ir_version = 7
+    else:
+        proto.producer_name = "someone else"
+    with pytest.raises(ImdbEdgeError, match="ONNX header"):
+        parse_model_bytes(proto.SerializeToString())
