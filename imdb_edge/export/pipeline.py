@@ -1,8 +1,15 @@
-"""`imdb-edge export`: run folder -> one verified, self-contained .onnx file."""
+"""`imdb-edge export`: run folder -> one verified, self-contained .onnx file.
+
+Named steps, each usable alone (Optimum's export/validate split): `load_run`,
+`keras_scores`, `build_graph`, `validate_fp32` / `validate_int8` (raising the
+specific errors of export/errors.py), `training_entry` / `export_entry`, and
+`export_run`, which chains them and writes the file once.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -11,44 +18,150 @@ import numpy as np
 
 from imdb_edge.atomic import write_bytes
 from imdb_edge.console import info, warn
+from imdb_edge.data.dataset import Dataset
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.export.errors import AccuracyDropError, ParityError, RunFolderError
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
 from imdb_edge.export.metadata import stamp_model
-from imdb_edge.export.parity import FP32_TOLERANCE, accuracy, compare
+from imdb_edge.export.parity import FP32_TOLERANCE, ParityReport, accuracy, compare
 from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
 from imdb_edge.runtime import schema
 from imdb_edge.runtime.classifier import Classifier
-from imdb_edge.runtime.schema import (
-    DENSE,
-    INPUT_FORMS,
-    TEXT,
-    THRESHOLD,
-    TOKEN_IDS,
-)
+from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TEXT, THRESHOLD, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.versions import package_versions
 
 MAX_INT8_DROP_POINTS = 0.5
+CONVERTERS = {
+    DENSE: "tf2onnx.from_function",
+    TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
+    TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+}
+KERAS_BATCH = 512
 
 
-def _load_run(run_dir: Path) -> tuple[Any, Vectorizer, dict[str, Any]]:
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished `imdb-edge train` folder, loaded: the Keras model, its vocabulary, its metrics.json."""
+
+    path: Path
+    model: Any
+    vectorizer: Vectorizer
+    document: dict[str, Any]
+
+    @property
+    def architecture(self) -> str:
+        return str(self.document["config"].get("architecture", "dense"))
+
+
+def load_run(run_dir: Path) -> TrainedRun:
+    """Load a run folder (Keras safe mode) and check that model and vocabulary belong together.
+
+    Raises:
+        RunFolderError: not a finished run, a damaged model.keras, or a width mismatch.
+    """
     import keras
 
     import imdb_edge.train.layers  # noqa: F401  (registers ScaledBag for safe loading)
     from imdb_edge.train.run import MODEL_FILE, VECTORIZER_FILE, read_run_metrics
 
-    document = read_run_metrics(run_dir)
+    try:
+        document = read_run_metrics(run_dir)
+    except ImdbEdgeError as exc:
+        raise RunFolderError(str(exc)) from None
     vectorizer = Vectorizer.from_json((run_dir / VECTORIZER_FILE).read_text(encoding="utf-8"))
     try:
         model = keras.saving.load_model(run_dir / MODEL_FILE, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a damaged archive
-        raise ImdbEdgeError(f"cannot load {run_dir / MODEL_FILE}: {exc}") from None
-    width = (
-        model.layers[0].vocabulary_size if model.layers[0].__class__.__name__ == "ScaledBag" else model.input_shape[-1]
-    )
+        raise RunFolderError(f"cannot load {run_dir / MODEL_FILE}: {exc}") from None
+    first = model.layers[0]
+    width = first.vocabulary_size if first.__class__.__name__ == "ScaledBag" else model.input_shape[-1]
     if width != vectorizer.size:
-        raise ImdbEdgeError(f"{run_dir}: model input width {width} does not match the vocabulary ({vectorizer.size})")
-    return model, vectorizer, document
+        raise RunFolderError(f"{run_dir}: model input width {width} does not match the vocabulary ({vectorizer.size})")
+    return TrainedRun(run_dir, model, vectorizer, document)
+
+
+def keras_scores(run: TrainedRun, texts: list[str]) -> np.ndarray:
+    """The reference answers: the Keras model's scores for `texts`, in batches."""
+    from imdb_edge.train.features import encode
+
+    batches = (
+        run.model(encode(run.vectorizer, texts[i : i + KERAS_BATCH], run.architecture), training=False)
+        for i in range(0, len(texts), KERAS_BATCH)
+    )
+    return np.concatenate([np.asarray(batch).reshape(-1) for batch in batches])
+
+
+def build_graph(run: TrainedRun, input_form: str, precision: str) -> Any:
+    """The ONNX graph of `run` for one input form and precision ("fp32" or "int8")."""
+    from imdb_edge.export.quantize import quantize_int8
+
+    if input_form == DENSE:
+        graph = dense_graph(run.model, run.vectorizer.size)
+    else:
+        folded = run.vectorizer.feature_weights if run.architecture == "dense" else None
+        graph = token_ids_graph(dense_layers(run.model, folded))
+    if precision == "int8":
+        graph = quantize_int8(graph)
+    return text_graph(graph, run.vectorizer, THRESHOLD) if input_form == TEXT else graph
+
+
+def validate_fp32(reference: np.ndarray, scores: np.ndarray, force: bool = False) -> ParityReport:
+    """fp32 must match Keras within FP32_TOLERANCE with identical labels.
+
+    Raises:
+        ParityError: it does not (unless `force`).
+    """
+    parity = compare(reference, scores, THRESHOLD, FP32_TOLERANCE)
+    info(parity.line("fp32 onnxruntime vs keras"))
+    if not parity.passed and not force:
+        raise ParityError(f"parity check failed: {parity.line('fp32')}; nothing written (--force overrides)")
+    return parity
+
+
+def validate_int8(
+    reference: np.ndarray, fp32_accuracy: float, int8_scores: np.ndarray, labels: np.ndarray, force: bool = False
+) -> dict[str, Any]:
+    """int8 may lose at most MAX_INT8_DROP_POINTS of test accuracy; returns the int8 report.
+
+    Raises:
+        AccuracyDropError: it loses more (unless `force`).
+    """
+    int8_accuracy = accuracy(int8_scores, labels, THRESHOLD)
+    drop = 100 * (fp32_accuracy - int8_accuracy)
+    passed = drop <= MAX_INT8_DROP_POINTS
+    info(
+        f"{'PASS' if passed else 'FAIL'}  int8: accuracy {100 * fp32_accuracy:.2f}% -> {100 * int8_accuracy:.2f}% "
+        f"({drop:+.2f} points lost, limit {MAX_INT8_DROP_POINTS})"
+    )
+    if not passed and not force:
+        raise AccuracyDropError(
+            f"int8 loses {drop:.2f} accuracy points (limit {MAX_INT8_DROP_POINTS}); --force overrides"
+        )
+    return {
+        "test_accuracy": int8_accuracy,
+        "drop_points": drop,
+        "max_drop_points": MAX_INT8_DROP_POINTS,
+        "passed": passed,
+        # How far int8 scores move from Keras: a description, not a check (see "passed").
+        "vs_keras": compare(reference, int8_scores, THRESHOLD, float("inf")).differences(),
+    }
+
+
+def training_entry(run: TrainedRun) -> dict[str, Any]:
+    """The `imdb_edge.training` metadata entry: how the model was trained, from metrics.json."""
+    return {key: run.document[key] for key in ("config", "metrics", "data", "versions")}
+
+
+def export_entry(run: TrainedRun, input_form: str, dataset: Dataset) -> dict[str, Any]:
+    """The `imdb_edge.export` metadata entry before the checks add their reports."""
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source_run": run.path.name,
+        "converter": CONVERTERS[input_form],
+        "versions": package_versions(),
+        "test_data_fingerprint": dataset.fingerprint,
+    }
 
 
 def export_run(
@@ -59,115 +172,68 @@ def export_run(
     data: str | Path | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
-    """Convert, prove parity on the whole test set, optionally quantize, write atomically."""
-    from imdb_edge.export.quantize import quantize_int8
-    from imdb_edge.train.features import encode
+    """Convert a run folder to one .onnx file, prove it on the whole test set, write it atomically.
+
+    Parameters:
+        run_dir: a finished `imdb-edge train` folder.
+        out: the .onnx file to write (only after every check passed).
+        input_form: "token_ids" (default), "dense" or "text" (see runtime/schema.py).
+        quantize: None for fp32, or "int8" (first-layer weights, onnxruntime dynamic).
+        data: the dataset whose test split the checks run on (default: as `train` finds it).
+        force: write even if a check fails (the report still records the failure).
+
+    Returns:
+        {"path", "bytes", "model": the model metadata entry, "export": the export report}.
+
+    Raises:
+        RunFolderError, ParityError, AccuracyDropError (all ImdbEdgeError): nothing is written.
+
+    Example:
+        >>> export_run(Path("runs/ref16"), Path("ref16.int8.onnx"), quantize="int8")  # doctest: +SKIP
+    """
     from imdb_edge.train.run import load_data
 
     if input_form not in INPUT_FORMS:
         raise ImdbEdgeError(f"unknown input form {input_form!r}; choose from {', '.join(INPUT_FORMS)}")
-    model, vectorizer, run_document = _load_run(run_dir)
+    if quantize not in (None, "int8"):
+        raise ImdbEdgeError(f"unknown quantization {quantize!r}; choose int8")
+    run = load_run(run_dir)
+    if run.architecture == "bag" and input_form == DENSE:
+        raise ImdbEdgeError("a bag model has no dense-input form: export it with --input token_ids or text")
     dataset = load_data(data)
-    if dataset.fingerprint != run_document["data"]["fingerprint"]:
+    if dataset.fingerprint != run.document["data"]["fingerprint"]:
         warn("this dataset differs from the one the run was trained on; parity is still checked on it")
     texts, labels = dataset.test.texts, dataset.test.labels
 
-    architecture = run_document["config"].get("architecture", "dense")
-    if architecture == "bag" and input_form == DENSE:
-        raise ImdbEdgeError("a bag model has no dense-input form: export it with --input token_ids or text")
     start = time.perf_counter()
-    keras_scores = np.concatenate(
-        [
-            np.asarray(model(encode(vectorizer, texts[i : i + 512], architecture), training=False)).reshape(-1)
-            for i in range(0, len(texts), 512)
-        ]
-    )
+    reference = keras_scores(run, texts)
     info(f"keras: scored {len(texts)} test reviews in {time.perf_counter() - start:.1f}s")
 
-    def candidate(precision: str) -> Any:
-        if input_form == DENSE:
-            base = dense_graph(model, vectorizer.size)
-        else:
-            folded = vectorizer.feature_weights if architecture == "dense" else None
-            base = token_ids_graph(dense_layers(model, folded))
-        if precision == "int8":
-            base = quantize_int8(base)
-        return text_graph(base, vectorizer, THRESHOLD) if input_form == TEXT else base
-
-    proto = candidate("fp32")
-    model_entry = schema.model_entry(input_form, vectorizer.size, "fp32", TEXT_OPSET if input_form == TEXT else OPSET)
-    training_entry = {
-        "config": run_document["config"],
-        "metrics": run_document["metrics"],
-        "data": run_document["data"],
-        "versions": run_document["versions"],
-    }
+    opset = TEXT_OPSET if input_form == TEXT else OPSET
     # Only the dense form applies feature weights at run time; the others carry them in the table.
-    vectorizer_json = (vectorizer if input_form == DENSE else vectorizer.with_weights(None)).to_json()
-    export_entry: dict[str, Any] = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source_run": run_dir.name,
-        "converter": {
-            DENSE: "tf2onnx.from_function",
-            TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
-            TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
-        }[input_form],
-        "versions": package_versions(),
-        "test_data_fingerprint": dataset.fingerprint,
-    }
+    vectorizer_json = (run.vectorizer if input_form == DENSE else run.vectorizer.with_weights(None)).to_json()
+    training, report = training_entry(run), export_entry(run, input_form, dataset)
 
-    def score_with(candidate: Any, entry: dict[str, Any]) -> tuple[np.ndarray, int]:
-        data_bytes, model_file = stamp_model(candidate, entry, vectorizer_json, training_entry, export_entry)
-        return Classifier(model_file).scores(texts), len(data_bytes)
+    def candidate(precision: str) -> tuple[Any, dict[str, Any], np.ndarray, int]:
+        """A graph with its metadata, scored on the test reviews through the real runtime."""
+        graph = build_graph(run, input_form, precision)
+        entry = schema.model_entry(input_form, run.vectorizer.size, precision, opset)
+        data_bytes, model_file = stamp_model(graph, entry, vectorizer_json, training, report)
+        return graph, entry, Classifier(model_file).scores(texts), len(data_bytes)
 
-    fp32_scores, fp32_size = score_with(proto, model_entry)
-    parity = compare(keras_scores, fp32_scores, THRESHOLD, FP32_TOLERANCE)
-    info(parity.line("fp32 onnxruntime vs keras"))
-    export_entry["parity_fp32"] = parity.to_dict()
-    export_entry["test_accuracy_keras"] = accuracy(keras_scores, labels, THRESHOLD)
-    export_entry["test_accuracy_fp32"] = accuracy(fp32_scores, labels, THRESHOLD)
-    export_entry["size_fp32_bytes"] = fp32_size
-    if not parity.passed and not force:
-        raise ImdbEdgeError(f"parity check failed: {parity.line('fp32')}; nothing written (--force overrides)")
-    final_proto, final_entry = proto, model_entry
-    export_entry["test_accuracy"] = export_entry["test_accuracy_fp32"]
-
+    graph, entry, fp32_scores, fp32_size = candidate("fp32")
+    report["parity_fp32"] = validate_fp32(reference, fp32_scores, force).to_dict()
+    report["test_accuracy_keras"] = accuracy(reference, labels, THRESHOLD)
+    report["test_accuracy_fp32"] = report["test_accuracy"] = accuracy(fp32_scores, labels, THRESHOLD)
+    report["size_fp32_bytes"] = fp32_size  # as validated; `info` shows a written file's own size
     if quantize == "int8":
-        final_proto = candidate("int8")
-        final_entry = {**model_entry, "precision": "int8"}
-        int8_scores, int8_size = score_with(final_proto, final_entry)
-        drop = 100 * (export_entry["test_accuracy_fp32"] - accuracy(int8_scores, labels, THRESHOLD))
-        export_entry["int8"] = {
-            "test_accuracy": accuracy(int8_scores, labels, THRESHOLD),
-            "drop_points": drop,
-            "max_drop_points": MAX_INT8_DROP_POINTS,
-            "passed": drop <= MAX_INT8_DROP_POINTS,
-            "size_bytes": int8_size,
-            # How far int8 scores move from Keras: a description, not a check (see "passed").
-            "vs_keras": compare(keras_scores, int8_scores, THRESHOLD, float("inf")).differences(),
-        }
-        export_entry["test_accuracy"] = export_entry["int8"]["test_accuracy"]
-        info(
-            f"{'PASS' if drop <= MAX_INT8_DROP_POINTS else 'FAIL'}  int8: accuracy "
-            f"{100 * export_entry['test_accuracy_fp32']:.2f}% -> {100 * export_entry['int8']['test_accuracy']:.2f}% "
-            f"({drop:+.2f} points lost, limit {MAX_INT8_DROP_POINTS}), size {fp32_size / 1024:.0f} KB -> "
-            f"{int8_size / 1024:.0f} KB"
-        )
-        if drop > MAX_INT8_DROP_POINTS and not force:
-            raise ImdbEdgeError(
-                f"int8 loses {drop:.2f} accuracy points (limit {MAX_INT8_DROP_POINTS}); --force overrides"
-            )
-    elif quantize is not None:
-        raise ImdbEdgeError(f"unknown quantization {quantize!r}; choose int8")
+        graph, entry, int8_scores, int8_size = candidate("int8")
+        report["int8"] = validate_int8(reference, report["test_accuracy_fp32"], int8_scores, labels, force)
+        report["int8"]["size_bytes"] = int8_size
+        report["test_accuracy"] = report["int8"]["test_accuracy"]
+        info(f"size {fp32_size / 1024:.0f} KB (fp32) -> {int8_size / 1024:.0f} KB (int8)")
 
-    # The file records its own size: re-serialize until the number it holds is its length.
-    size_key = ("int8", "size_bytes") if quantize == "int8" else (None, "size_fp32_bytes")
-    holder = export_entry[size_key[0]] if size_key[0] else export_entry
-    for _ in range(4):
-        data_bytes, model_file = stamp_model(final_proto, final_entry, vectorizer_json, training_entry, export_entry)
-        if holder[size_key[1]] == len(data_bytes):
-            break
-        holder[size_key[1]] = len(data_bytes)
+    data_bytes, model_file = stamp_model(graph, entry, vectorizer_json, training, report)
     Classifier(model_file)  # the file we are about to write loads in the runtime
     write_bytes(out, data_bytes)
-    return {"path": str(out), "bytes": len(data_bytes), "model": final_entry, "export": export_entry}
+    return {"path": str(out), "bytes": len(data_bytes), "model": entry, "export": report}
