@@ -22,6 +22,7 @@ import typer
 from imdb_edge import console
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.extras import install_hint, require_extra
+from imdb_edge.runtime.records import DEFAULT_MAX_CHARS, FORMATS
 from imdb_edge.runtime.schema import INPUT_FORMS
 
 RUN_PANEL = "Run a model (base install)"
@@ -487,10 +488,7 @@ def _export_from_model_file(
         typer.echo(f"wrote {out} ({report['bytes'] / 1024:.0f} KB, {report['model']['precision']}, text input)")
 
 
-class InputFormat(str, Enum):
-    auto = "auto"
-    lines = "lines"
-    jsonl = "jsonl"
+InputFormat = _choices("InputFormat", FORMATS)
 
 
 ModelOption = Annotated[
@@ -538,9 +536,9 @@ def classify(
         bool, flag("--resume", help="With --output: keep its complete lines and continue after them.")
     ] = False,
     input_format: Annotated[
-        InputFormat,
+        InputFormat,  # type: ignore[valid-type]
         typer.Option("--format", **choice(InputFormat), help="How to read --file: auto (by extension), lines, jsonl."),
-    ] = InputFormat.auto,
+    ] = InputFormat.auto,  # type: ignore[attr-defined]
     workers: Annotated[
         Optional[int],
         typer.Option(metavar="N", min=1, help="Processes for --file (default: the CPU count, at most 8)."),
@@ -548,7 +546,7 @@ def classify(
     threads: Annotated[int, typer.Option(metavar="N", min=1, help="onnxruntime intra-op threads per process.")] = 1,
     max_chars: Annotated[
         int, typer.Option(metavar="N", min=1, help="Longer reviews are cut to this many characters (with a note).")
-    ] = 1_000_000,
+    ] = DEFAULT_MAX_CHARS,
     quiet: QuietOption = False,
 ) -> None:
     """Classify reviews as positive or negative: one output line per input, in order.

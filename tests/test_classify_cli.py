@@ -201,13 +201,13 @@ def test_a_10_mb_review_is_classified_with_a_note(tiny_model: Path) -> None:
 
 
 def test_batch_progress_counts_and_keeps_warnings(capsys: pytest.CaptureFixture[str]) -> None:
-    from imdb_edge.runtime.batch import batch_progress
+    from imdb_edge.runtime.progress import LiveCount
 
-    with batch_progress(enabled=True) as progress:
+    with LiveCount(enabled=True) as progress:
         for _ in range(5):
             progress.advance()
         progress.warn("warning: line 3: empty text")
-        assert progress._bar.tasks[0].completed == 5
+        assert progress.count == progress.shown == 5
     captured = capsys.readouterr()
     assert "warning: line 3: empty text" in captured.err and captured.out == ""
 

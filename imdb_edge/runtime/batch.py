@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -204,37 +203,3 @@ def classify_chunks(
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
-
-
-class _Progress:
-    """A live count of classified reviews on stderr (only when stderr is a terminal)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._bar: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
-
-            columns = (SpinnerColumn(), "classified", MofNCompleteColumn(), TimeElapsedColumn())
-            self._bar = Progress(*columns, transient=True, console=Console(stderr=True))
-            self._task = self._bar.add_task("classify", total=None)
-
-    def advance(self) -> None:
-        if self._bar is not None:
-            self._bar.advance(self._task)
-
-    def warn(self, message: str) -> None:
-        if self._bar is not None:
-            self._bar.console.print(message, markup=False, highlight=False)
-        else:
-            print(message, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def batch_progress(enabled: bool) -> Iterator[_Progress]:
-    progress = _Progress(enabled)
-    if progress._bar is None:
-        yield progress
-        return
-    with progress._bar:
-        yield progress

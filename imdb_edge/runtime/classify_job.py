@@ -18,8 +18,9 @@ import typer
 
 from imdb_edge import console
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.batch import BatchSummary, Outcome, batch_progress, classify_chunks, default_workers
+from imdb_edge.runtime.batch import BatchSummary, Outcome, classify_chunks, default_workers
 from imdb_edge.runtime.classifier import Classifier, default_model_path
+from imdb_edge.runtime.progress import LiveCount
 from imdb_edge.runtime.records import CHUNK_RECORDS, DEFAULT_MAX_CHARS, Source, open_source, text_source
 from imdb_edge.runtime.result_file import ResultFile, output_is_regular_or_missing, stream_output
 from imdb_edge.runtime.stop import Interrupted, StopRequest
@@ -132,7 +133,7 @@ def _classify(options: ClassifyOptions, stop: StopRequest) -> int:
 
     summary = BatchSummary()
     quiet = console.is_quiet()  # --quiet: no live count, no per-review warnings (output and exit code still tell)
-    with batch_progress(enabled=options.file is not None and sys.stderr.isatty() and not quiet) as progress:
+    with LiveCount(enabled=options.file is not None and sys.stderr.isatty() and not quiet) as progress:
 
         def on_outcome(outcome: Outcome) -> None:
             progress.advance()
