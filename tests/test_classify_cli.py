@@ -304,7 +304,7 @@ def test_json_files_hold_json_lines_or_an_array(tiny_model: Path, tmp_path: Path
     [
         (["--format", "jsonl", "a fine film"], "--format applies to --file"),
         (["--workers", "2", "a fine film"], "--workers applies to --file"),
-        (["--max-chars", "0", "a fine film"], "--max-chars must be >= 1"),
+        (["--max-chars", "0", "a fine film"], "Invalid value for '--max-chars'"),
     ],
 )
 def test_options_that_do_not_apply_are_refused(tiny_model: Path, args: list[str], message: str) -> None:
