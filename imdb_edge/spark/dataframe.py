@@ -80,6 +80,10 @@ def classify_dataframe(
     # Nondeterministic: stops the optimizer from running the UDF once per extracted field.
     udf = pandas_udf(label_texts, RESULT_SCHEMA).asNondeterministic()  # type: ignore[call-overload]
     result = "__imdb_edge_result"
-    return df.withColumn(result, udf(F.col(text_col).cast("binary"))).select(
-        "*", *(F.col(f"{result}.{field}").alias(name) for field, name in zip(RESULT_COLUMNS, names, strict=True))
-    ).drop(result)
+    return (
+        df.withColumn(result, udf(F.col(text_col).cast("binary")))
+        .select(
+            "*", *(F.col(f"{result}.{field}").alias(name) for field, name in zip(RESULT_COLUMNS, names, strict=True))
+        )
+        .drop(result)
+    )

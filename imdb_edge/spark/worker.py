@@ -43,7 +43,8 @@ def classifier_for(fetch_bytes: Callable[[], bytes], checksum: str, threshold: f
         data = fetch_bytes()
         if model_checksum(data) != checksum:
             raise ImdbEdgeError("the model file reached this executor damaged (its sha256 differs from the driver's)")
-        classifier = Classifier(parse_model_bytes(data, where="model file (executor copy)"), threads=1, threshold=threshold)
+        model_file = parse_model_bytes(data, where="model file (executor copy)")
+        classifier = Classifier(model_file, threads=1, threshold=threshold)
         _classifiers[key] = classifier
     return classifier
 
