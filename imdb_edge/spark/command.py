@@ -1,0 +1,128 @@
+"""`imdb-edge spark-classify`: files in, files out, on a local or cluster Spark.
+
+Everything the command can refuse is checked before any row is classified; the
+result is written under a hidden sibling name and renamed to OUTPUT only when the
+whole job has succeeded, so OUTPUT is either absent, the old one, or complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+APP_NAME = "imdb-edge spark-classify"
+
+
+@dataclass(frozen=True)
+class SparkJob:
+    """What to classify, where to put it, and how."""
+
+    source: str
+    target: str
+    model: Path | None = None
+    text_col: str = "text"
+    master: str | None = None
+    input_format: str | None = None
+    output_format: str | None = None
+    overwrite: bool = False
+    batch_size: int = 1024
+    partitions: int | None = None
+    threshold: float | None = None
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class SparkSummary:
+    target: str
+    output_format: str
+    rows: int
+    errors: int
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else exc.__class__.__name__
+
+
+@contextlib.contextmanager
+def spark_errors() -> Iterator[None]:
+    """Spark and Py4J failures (unreadable input, a lost executor, no Java) as one-line ImdbEdgeErrors."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, Py4JError) as exc:
+        message = _first_line(exc)
+        if "JAVA_GATEWAY_EXITED" in message:
+            message = "could not start Spark: it needs Java 17 or newer (set JAVA_HOME)"
+        raise ImdbEdgeError(f"Spark failed: {message}") from None
+
+
+def start_session(master: str | None) -> SparkSession:
+    """A session for this command; under spark-submit the master and resources come from spark-submit."""
+    from pyspark.sql import SparkSession
+
+    use_this_python_on_executors()
+    builder = SparkSession.builder.appName(APP_NAME)
+    if master:
+        builder = builder.master(master)
+    builder = builder.config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def run(job: SparkJob) -> SparkSummary:
+    """Check everything, classify, publish atomically, then count rows and errors in the written result."""
+    require_spark()
+    quiet_pandas3_warning()
+    from imdb_edge.runtime.classifier import default_model_path
+    from imdb_edge.runtime.model_file import read_model_file
+    from imdb_edge.spark.dataframe import classify_dataframe
+    from imdb_edge.spark.formats import count_errors, detect_format, read_table, write_table
+    from imdb_edge.spark.storage import Storage, nested
+
+    input_format = detect_format(job.source, job.input_format, "--format")
+    output_format = detect_format(job.target, job.output_format, "--output-format", fallback=input_format)
+    if job.partitions is not None and job.partitions < 1:
+        raise ImdbEdgeError(f"--partitions must be >= 1, got {job.partitions}")
+    read_model_file(job.model or default_model_path())  # a bad model fails before Spark starts
+    with spark_errors():
+        spark = start_session(job.master)
+        try:
+            storage = Storage(spark)
+            source, target = storage.qualified(job.source), storage.qualified(job.target)
+            if not storage.exists(source):
+                raise ImdbEdgeError(f"input {job.source} does not exist")
+            if nested(source, target):
+                raise ImdbEdgeError(f"output {job.target} would overwrite the input {job.source}: choose another path")
+            if storage.exists(target) and not job.overwrite:
+                raise ImdbEdgeError(f"output {job.target} already exists: choose another path or pass --overwrite")
+            df = read_table(spark, source, input_format, job.text_col)
+            if job.partitions:
+                df = df.repartition(job.partitions)
+            result = classify_dataframe(
+                df, job.text_col, job.model, job.batch_size, threshold=job.threshold, prefix=job.prefix
+            )
+            staged = storage.sibling(target, "incomplete")
+            try:
+                write_table(result, staged, output_format, job.prefix)
+                storage.publish(staged, target)
+            finally:
+                if storage.exists(staged):
+                    storage.delete(staged)
+            rows, errors = count_errors(spark, target, output_format, job.prefix)
+        finally:
+            spark.stop()
+    return SparkSummary(job.target, output_format, rows, errors)
