@@ -69,10 +69,16 @@ def spark_errors() -> Iterator[None]:
         raise ImdbEdgeError(f"Spark failed: {message}") from None
 
 
-def start_session(master: str | None) -> SparkSession:
-    """A session for this command; under spark-submit the master and resources come from spark-submit."""
+def start_session(master: str | None) -> tuple[SparkSession, bool]:
+    """The active session if there is one (a notebook, a test), else a new one; and whether it is new.
+
+    Under spark-submit the master and resources come from spark-submit; `master` overrides them.
+    """
     from pyspark.sql import SparkSession
 
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
     use_this_python_on_executors()
     builder = SparkSession.builder.appName(APP_NAME)
     if master:
@@ -80,7 +86,7 @@ def start_session(master: str | None) -> SparkSession:
     builder = builder.config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
-    return session
+    return session, True
 
 
 def run(job: SparkJob) -> SparkSummary:
@@ -90,7 +96,7 @@ def run(job: SparkJob) -> SparkSummary:
     from imdb_edge.runtime.classifier import default_model_path
     from imdb_edge.runtime.model_file import read_model_file
     from imdb_edge.spark.dataframe import classify_dataframe
-    from imdb_edge.spark.formats import count_errors, detect_format, read_table, write_table
+    from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
     from imdb_edge.spark.storage import Storage, nested
 
     input_format = detect_format(job.source, job.input_format, "--format")
@@ -99,7 +105,7 @@ def run(job: SparkJob) -> SparkSummary:
         raise ImdbEdgeError(f"--partitions must be >= 1, got {job.partitions}")
     read_model_file(job.model or default_model_path())  # a bad model fails before Spark starts
     with spark_errors():
-        spark = start_session(job.master)
+        spark, created = start_session(job.master)
         try:
             storage = Storage(spark)
             source, target = storage.qualified(job.source), storage.qualified(job.target)
@@ -115,6 +121,7 @@ def run(job: SparkJob) -> SparkSummary:
             result = classify_dataframe(
                 df, job.text_col, job.model, job.batch_size, threshold=job.threshold, prefix=job.prefix
             )
+            result = name_malformed_lines(result, job.prefix)
             staged = storage.sibling(target, "incomplete")
             try:
                 write_table(result, staged, output_format, job.prefix)
@@ -124,5 +131,6 @@ def run(job: SparkJob) -> SparkSummary:
                     storage.delete(staged)
             rows, errors = count_errors(spark, target, output_format, job.prefix)
         finally:
-            spark.stop()
+            if created:
+                spark.stop()
     return SparkSummary(job.target, output_format, rows, errors)

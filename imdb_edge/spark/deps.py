@@ -5,7 +5,7 @@ Nothing here imports pyspark, so the base install can import it to say what is m
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import sys
 import warnings
@@ -18,7 +18,12 @@ EXTRA_MODULES = ("pyspark", "pandas", "pyarrow")
 
 def require_spark() -> None:
     """Raise a one-line ImdbEdgeError naming the install command if the extra is missing."""
-    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
     if missing:
         raise ImdbEdgeError(f"{', '.join(missing)} not installed: Spark support needs {INSTALL_HINT}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from imdb_edge.errors import ImdbEdgeError
@@ -10,6 +11,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 FORMATS = ("parquet", "jsonl", "text")
+CORRUPT_RECORD = "_corrupt_record"
 EXTENSIONS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".txt": "text"}
 
 
@@ -20,12 +22,14 @@ def format_from_name(path: str) -> str | None:
 
 
 def detect_format(path: str, given: str | None, option: str, fallback: str | None = None) -> str:
-    """`given` if set, else the path's extension, else `fallback`, else a one-line error."""
+    """`given` if set, else the path's extension; a path with no extension at all takes `fallback`."""
     if given:
         if given not in FORMATS:
             raise ImdbEdgeError(f"unknown format {given!r} for {option}; choose from {', '.join(FORMATS)}")
         return given
-    fmt = format_from_name(path) or fallback
+    fmt = format_from_name(path)
+    if fmt is None and fallback and not PurePosixPath(path.rstrip("/")).suffix:
+        fmt = fallback
     if fmt:
         return fmt
     raise ImdbEdgeError(
@@ -41,6 +45,18 @@ def read_table(spark: SparkSession, path: str, fmt: str, text_col: str) -> DataF
     if fmt == "jsonl":
         return spark.read.json(path)
     return spark.read.text(path).withColumnRenamed("value", text_col)
+
+
+def name_malformed_lines(df: DataFrame, prefix: str) -> DataFrame:
+    """Spark's JSON reader keeps a line it cannot parse in `_corrupt_record`: say so in the error column."""
+    from pyspark.sql import functions as F
+
+    if CORRUPT_RECORD not in df.columns:
+        return df
+    error = prefix + "error"
+    return df.withColumn(
+        error, F.when(F.col(CORRUPT_RECORD).isNotNull(), F.lit("malformed JSON line")).otherwise(F.col(error))
+    )
 
 
 def write_table(df: DataFrame, path: str, fmt: str, prefix: str) -> None:

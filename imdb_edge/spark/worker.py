@@ -23,6 +23,7 @@ from imdb_edge.runtime.records import DEFAULT_MAX_CHARS, Record, check_text
 RESULT_COLUMNS = ("label", "score", "error")
 NULL_TEXT = "no text (null)"
 _classifiers: dict[tuple[str, float], Classifier] = {}
+loads = 0  # models this process has parsed and loaded: one per cache key, however many batches
 
 
 def model_checksum(data: bytes) -> str:
@@ -37,6 +38,7 @@ def classifier_for(fetch_bytes: Callable[[], bytes], checksum: str, threshold: f
     must hash to `checksum`, and `parse_model_bytes` verifies the file's own graph
     and vocabulary checksums, so a model damaged on the way is refused here too.
     """
+    global loads
     key = (checksum, threshold)
     classifier = _classifiers.get(key)
     if classifier is None:
@@ -46,6 +48,7 @@ def classifier_for(fetch_bytes: Callable[[], bytes], checksum: str, threshold: f
         model_file = parse_model_bytes(data, where="model file (executor copy)")
         classifier = Classifier(model_file, threads=1, threshold=threshold)
         _classifiers[key] = classifier
+        loads += 1
     return classifier
 
 
