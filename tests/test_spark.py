@@ -274,6 +274,31 @@ def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None
     assert result.stderr == 'error: pyspark not installed: Spark support needs pip install "imdb-edge[spark]"\n'
 
 
+def test_spark_submit_runs_the_command(tmp_path: Path) -> None:
+    """The documented cluster route, in local mode: spark-submit runs imdb_edge/spark/__main__.py."""
+    submit = Path(sys.executable).parent / "spark-submit"
+    if not submit.exists():
+        pytest.skip(f"no spark-submit next to {sys.executable}")
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": "great film"}, {"id": 2, "text": " "}])
+    target = tmp_path / "out.parquet"
+    from imdb_edge.spark import __main__ as entry
+
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parents[1]), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [str(submit), "--master", "local[1]", entry.__file__, str(source), str(target), "--output-format", "parquet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]  # one row had only whitespace
+    # under spark-submit the JVM relays the driver's stderr, interleaved with its own log lines
+    assert f"wrote {target} (parquet): 2 rows, 1 could not be classified" in result.stderr.splitlines()
+    table = pd.read_parquet(target).sort_values("id")
+    assert table["error"].tolist()[1] == "text is only whitespace" and table["label"].tolist()[0] == "positive"
+
+
 def test_base_cli_does_not_import_spark() -> None:
     code = "import sys, imdb_edge.cli; print(sorted(m for m in ('pyspark', 'pandas', 'pyarrow') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)

@@ -8,6 +8,7 @@ whole job has succeeded, so OUTPUT is either absent, the old one, or complete.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,8 +50,13 @@ class SparkSummary:
     errors: int
 
 
-def _first_line(exc: BaseException) -> str:
+def _cause(exc: BaseException) -> str:
+    """The line that says what went wrong: for a Python worker's failure, its exception line."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        raised = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b", line)]
+        if raised:
+            return raised[-1]
     return lines[0] if lines else exc.__class__.__name__
 
 
@@ -63,7 +69,7 @@ def spark_errors() -> Iterator[None]:
     try:
         yield
     except (PySparkException, Py4JError) as exc:
-        message = _first_line(exc)
+        message = _cause(exc)
         if "JAVA_GATEWAY_EXITED" in message:
             message = "could not start Spark: it needs Java 17 or newer (set JAVA_HOME)"
         raise ImdbEdgeError(f"Spark failed: {message}") from None
@@ -85,7 +91,7 @@ def start_session(master: str | None) -> tuple[SparkSession, bool]:
         builder = builder.master(master)
     builder = builder.config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("FATAL")  # failures reach the user as one line (spark_errors), not logs
     return session, True
 
 
@@ -93,9 +99,7 @@ def run(job: SparkJob) -> SparkSummary:
     """Check everything, classify, publish atomically, then count rows and errors in the written result."""
     require_spark()
     quiet_pandas3_warning()
-    from imdb_edge.runtime.classifier import default_model_path
-    from imdb_edge.runtime.model_file import read_model_file
-    from imdb_edge.spark.dataframe import classify_dataframe
+    from imdb_edge.spark.dataframe import classify_dataframe, load_model_file
     from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
     from imdb_edge.spark.storage import Storage, nested
 
@@ -103,7 +107,7 @@ def run(job: SparkJob) -> SparkSummary:
     output_format = detect_format(job.target, job.output_format, "--output-format", fallback=input_format)
     if job.partitions is not None and job.partitions < 1:
         raise ImdbEdgeError(f"--partitions must be >= 1, got {job.partitions}")
-    read_model_file(job.model or default_model_path())  # a bad model fails before Spark starts
+    load_model_file(job.model)  # a bad model fails before Spark starts
     with spark_errors():
         spark, created = start_session(job.master)
         try:

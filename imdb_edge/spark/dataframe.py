@@ -8,12 +8,14 @@ model file's bytes go to the executors once, as a broadcast variable.
 
 from __future__ import annotations
 
+import os
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.classifier import default_model_path
-from imdb_edge.runtime.model_file import read_model_file
+from imdb_edge.runtime.classifier import DEFAULT_MODEL, ENV_MODEL
+from imdb_edge.runtime.model_file import ModelFile, parse_model_bytes, read_model_file
 from imdb_edge.runtime.records import DEFAULT_MAX_CHARS
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark
 
@@ -25,7 +27,16 @@ RESULT_SCHEMA = "label string, score double, error string"
 RESULT_COLUMNS = ("label", "score", "error")
 
 
-def _check_columns(df: DataFrame, text_col: str, prefix: str) -> list[str]:
+def load_model_file(model: str | Path | None) -> ModelFile:
+    """`model`, else $IMDB_EDGE_MODEL, else the shipped model, read through importlib.resources:
+    under `spark-submit --py-files imdb_edge.whl` the package is inside a zip, not on disk."""
+    if model or os.environ.get(ENV_MODEL):
+        return read_model_file(model or os.environ[ENV_MODEL])
+    shipped = resources.files("imdb_edge.runtime") / "models" / DEFAULT_MODEL
+    return parse_model_bytes(shipped.read_bytes(), where=f"shipped model {DEFAULT_MODEL}")
+
+
+def check_columns(df: DataFrame, text_col: str, prefix: str) -> list[str]:
     from pyspark.sql.types import BinaryType, StringType
 
     fields = {field.name: field for field in df.schema.fields}
@@ -70,8 +81,8 @@ def classify_dataframe(
         raise ImdbEdgeError(f"batch_size must be >= 1, got {batch_size}")
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise ImdbEdgeError(f"threshold must be in (0, 1), got {threshold}")
-    names = _check_columns(df, text_col, prefix)
-    model_file = read_model_file(model or default_model_path())
+    names = check_columns(df, text_col, prefix)
+    model_file = load_model_file(model)
     decision = float(threshold if threshold is not None else model_file.model["threshold"])
     checksum = worker.model_checksum(model_file.data)
     shipped = df.sparkSession.sparkContext.broadcast(model_file.data)
