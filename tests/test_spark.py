@@ -293,8 +293,8 @@ def test_spark_submit_runs_the_command(tmp_path: Path) -> None:
         timeout=600,
     )
     assert result.returncode == 1, result.stderr[-2000:]  # one row had only whitespace
-    # under spark-submit the JVM relays the driver's stderr, interleaved with its own log lines
-    assert f"wrote {target} (parquet): 2 rows, 1 could not be classified" in result.stderr.splitlines()
+    # spark-submit relays the Python driver's stdout and stderr both on its stdout
+    assert f"wrote {target} (parquet): 2 rows, 1 could not be classified" in result.stdout.splitlines()
     table = pd.read_parquet(target).sort_values("id")
     assert table["error"].tolist()[1] == "text is only whitespace" and table["label"].tolist()[0] == "positive"
 
