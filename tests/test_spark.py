@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -272,6 +275,34 @@ def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None
     )
     assert result.returncode == 2
     assert result.stderr == 'error: pyspark not installed: Spark support needs pip install "imdb-edge[spark]"\n'
+
+
+def test_an_interrupted_job_leaves_no_output(tmp_path: Path) -> None:
+    """SIGINT while the write job runs: exit 130, one line, no OUTPUT and no staging folder."""
+    source = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in fixture_reviews(200) * 200])  # 40,000 rows
+    target = tmp_path / "out.parquet"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [sys.executable, "-m", "imdb_edge", "spark-classify", str(source), str(target), "--master", "local[1]"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 300
+    while not list(tmp_path.glob(".out.parquet.incomplete-*")) and process.poll() is None:
+        assert time.monotonic() < deadline, "the write job never started"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr[-3000:]
+    messages = [
+        line
+        for line in stderr.splitlines()
+        if not re.match(
+            r"^(\d\d/\d\d/\d\d .* (WARN|INFO) |WARNING: |Using Spark|Setting default log level|To adjust logging)", line
+        )
+    ]
+    assert messages == ["interrupted"], stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
 def test_spark_submit_runs_the_command(tmp_path: Path) -> None:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
+from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
+from imdb_edge.spark.storage import Storage, nested
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -95,13 +99,87 @@ def start_session(master: str | None) -> tuple[SparkSession, bool]:
     return session, True
 
 
+class _StopRequest:
+    """SIGINT/SIGTERM cancel the running Spark jobs, from another thread.
+
+    pyspark's own SIGINT handler calls into the JVM from the signal handler, which
+    re-enters the py4j connection the main thread is blocked on (tracebacks, and no
+    clean-up). Here the handler only sets a flag and starts a thread to cancel; the
+    blocked call then fails, and `run` cleans up and reports an interruption. A
+    second signal stops at once.
+    """
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._spark = spark
+        self.requested = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopRequest:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: the embedding app owns signals
+                break
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+        self.requested.set()
+        threading.Thread(target=self._spark.sparkContext.cancelAllJobs, daemon=True).start()
+
+    def check(self) -> None:
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
+    source, target = storage.qualified(job.source), storage.qualified(job.target)
+    if not storage.exists(source):
+        raise ImdbEdgeError(f"input {job.source} does not exist")
+    if nested(source, target):
+        raise ImdbEdgeError(f"output {job.target} would overwrite the input {job.source}: choose another path")
+    if storage.exists(target) and not job.overwrite:
+        raise ImdbEdgeError(f"output {job.target} already exists: choose another path or pass --overwrite")
+    return source, target
+
+
+def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str], stop: _StopRequest) -> str:
+    """Write the result under a hidden name, then rename it to OUTPUT; nothing at OUTPUT if anything fails."""
+    from imdb_edge.spark.dataframe import classify_dataframe
+
+    input_format, output_format = formats
+    storage = Storage(spark)
+    source, target = _checked_paths(storage, job)
+    df = read_table(spark, source, input_format, job.text_col)
+    if job.partitions:
+        df = df.repartition(job.partitions)
+    result = classify_dataframe(df, job.text_col, job.model, job.batch_size, threshold=job.threshold, prefix=job.prefix)
+    result = name_malformed_lines(result, job.prefix)
+    staged = storage.sibling(target, "incomplete")
+    try:
+        try:
+            write_table(result, staged, output_format, job.prefix)
+        except Exception:
+            stop.check()  # a cancelled job is an interruption, not a Spark failure
+            raise
+        stop.check()
+        storage.publish(staged, target)
+    finally:
+        if storage.exists(staged):
+            storage.delete(staged)
+    return target
+
+
 def run(job: SparkJob) -> SparkSummary:
     """Check everything, classify, publish atomically, then count rows and errors in the written result."""
     require_spark()
     quiet_pandas3_warning()
-    from imdb_edge.spark.dataframe import classify_dataframe, load_model_file
-    from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
-    from imdb_edge.spark.storage import Storage, nested
+    from imdb_edge.spark.dataframe import load_model_file
 
     input_format = detect_format(job.source, job.input_format, "--format")
     output_format = detect_format(job.target, job.output_format, "--output-format", fallback=input_format)
@@ -111,29 +189,13 @@ def run(job: SparkJob) -> SparkSummary:
     with spark_errors():
         spark, created = start_session(job.master)
         try:
-            storage = Storage(spark)
-            source, target = storage.qualified(job.source), storage.qualified(job.target)
-            if not storage.exists(source):
-                raise ImdbEdgeError(f"input {job.source} does not exist")
-            if nested(source, target):
-                raise ImdbEdgeError(f"output {job.target} would overwrite the input {job.source}: choose another path")
-            if storage.exists(target) and not job.overwrite:
-                raise ImdbEdgeError(f"output {job.target} already exists: choose another path or pass --overwrite")
-            df = read_table(spark, source, input_format, job.text_col)
-            if job.partitions:
-                df = df.repartition(job.partitions)
-            result = classify_dataframe(
-                df, job.text_col, job.model, job.batch_size, threshold=job.threshold, prefix=job.prefix
-            )
-            result = name_malformed_lines(result, job.prefix)
-            staged = storage.sibling(target, "incomplete")
-            try:
-                write_table(result, staged, output_format, job.prefix)
-                storage.publish(staged, target)
-            finally:
-                if storage.exists(staged):
-                    storage.delete(staged)
-            rows, errors = count_errors(spark, target, output_format, job.prefix)
+            with _StopRequest(spark) as stop:
+                target = _classify_into(spark, job, (input_format, output_format), stop)
+                try:
+                    rows, errors = count_errors(spark, target, output_format, job.prefix)
+                except Exception:
+                    stop.check()
+                    raise
         finally:
             if created:
                 spark.stop()
