@@ -40,6 +40,10 @@ from imdb_edge.spark.deps import quiet_pandas3_warning, use_this_python_on_execu
 
 pytestmark = pytest.mark.spark
 ARROW_BATCH = 16  # rows per Arrow batch, so one partition sends many batches
+# What the JVM prints at start-up before the session exists (not ours to silence).
+SPARK_LOG_LINE = re.compile(
+    r"^(\d\d/\d\d/\d\d .* (WARN|INFO) |WARNING: |Using Spark|Setting default log level|To adjust logging)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -294,13 +298,7 @@ def test_an_interrupted_job_leaves_no_output(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 130, stderr[-3000:]
-    messages = [
-        line
-        for line in stderr.splitlines()
-        if not re.match(
-            r"^(\d\d/\d\d/\d\d .* (WARN|INFO) |WARNING: |Using Spark|Setting default log level|To adjust logging)", line
-        )
-    ]
+    messages = [line for line in stderr.splitlines() if not SPARK_LOG_LINE.match(line)]
     assert messages == ["interrupted"], stderr[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
