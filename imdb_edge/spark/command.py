@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.batch import _StopRequest as StopRequest
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
 from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
 from imdb_edge.spark.storage import Storage, nested
@@ -99,42 +99,27 @@ def start_session(master: str | None) -> tuple[SparkSession, bool]:
     return session, True
 
 
-class _StopRequest:
-    """SIGINT/SIGTERM cancel the running Spark jobs, from another thread.
+class _CancelOnStop(StopRequest):
+    """SIGINT/SIGTERM cancel the running Spark jobs, from another thread (the CLI's stop flag, plus that).
 
     pyspark's own SIGINT handler calls into the JVM from the signal handler, which
     re-enters the py4j connection the main thread is blocked on (tracebacks, and no
-    clean-up). Here the handler only sets a flag and starts a thread to cancel; the
+    clean-up). Here the handler sets the flag and starts a thread to cancel; the
     blocked call then fails, and `run` cleans up and reports an interruption. A
     second signal stops at once.
     """
 
     def __init__(self, spark: SparkSession) -> None:
+        super().__init__()
         self._spark = spark
-        self.requested = threading.Event()
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopRequest:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[signum] = signal.signal(signum, self._handle)
-            except ValueError:  # not the main thread: the embedding app owns signals
-                break
-        return self
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested.is_set():
-            raise KeyboardInterrupt
-        self.requested.set()
+        super()._handle(signum, frame)  # raises KeyboardInterrupt on the second signal
         threading.Thread(target=self._spark.sparkContext.cancelAllJobs, daemon=True).start()
 
     def check(self) -> None:
-        if self.requested.is_set():
+        if self.requested:
             raise KeyboardInterrupt
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
 
 
 def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
@@ -148,7 +133,7 @@ def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
     return source, target
 
 
-def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str], stop: _StopRequest) -> str:
+def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str], stop: _CancelOnStop) -> str:
     """Write the result under a hidden name, then rename it to OUTPUT; nothing at OUTPUT if anything fails."""
     from imdb_edge.spark.dataframe import classify_dataframe
 
@@ -189,7 +174,7 @@ def run(job: SparkJob) -> SparkSummary:
     with spark_errors():
         spark, created = start_session(job.master)
         try:
-            with _StopRequest(spark) as stop:
+            with _CancelOnStop(spark) as stop:
                 target = _classify_into(spark, job, (input_format, output_format), stop)
                 try:
                     rows, errors = count_errors(spark, target, output_format, job.prefix)
