@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.batch import _StopRequest as StopRequest
+from imdb_edge.runtime.stop import StopRequest
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
 from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
 from imdb_edge.spark.storage import Storage, nested
@@ -105,8 +105,7 @@ class _CancelOnStop(StopRequest):
     pyspark's own SIGINT handler calls into the JVM from the signal handler, which
     re-enters the py4j connection the main thread is blocked on (tracebacks, and no
     clean-up). Here the handler sets the flag and starts a thread to cancel; the
-    blocked call then fails, and `run` cleans up and reports an interruption. A
-    second signal stops at once.
+    blocked call then fails, and `run` cleans up and reports an interruption.
     """
 
     def __init__(self, spark: SparkSession) -> None:
@@ -114,7 +113,7 @@ class _CancelOnStop(StopRequest):
         self._spark = spark
 
     def _handle(self, signum: int, frame: Any) -> None:
-        super()._handle(signum, frame)  # raises KeyboardInterrupt on the second signal
+        super()._handle(signum, frame)
         threading.Thread(target=self._spark.sparkContext.cancelAllJobs, daemon=True).start()
 
     def check(self) -> None:
