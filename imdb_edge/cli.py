@@ -703,6 +703,67 @@ def bench(
         typer.echo(document["recommendation"])
 
 
+@app.command("spark-classify")
+@cli_errors
+def spark_classify(
+    source: Annotated[
+        str, typer.Argument(metavar="INPUT", help="Parquet, JSON Lines or text file/folder (any Spark path).")
+    ],
+    target: Annotated[str, typer.Argument(metavar="OUTPUT", help="Folder to create, in the same formats.")],
+    model: ModelOption = None,
+    text_col: Annotated[str, typer.Option("--text-col", help="The column holding the review text.")] = "text",
+    master: Annotated[
+        Optional[str], typer.Option(help="Spark master, e.g. local[2]; default: spark-submit's, else local[*].")
+    ] = None,
+    input_format: Annotated[
+        Optional[str], typer.Option("--format", help="parquet, jsonl or text (default: INPUT's extension).")
+    ] = None,
+    output_format: Annotated[
+        Optional[str], typer.Option(help="parquet, jsonl or text (default: OUTPUT's extension, else --format).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUTPUT if it exists (never the input).")] = False,
+    batch_size: Annotated[int, typer.Option(help="Reviews per model call on the executors.")] = 1024,
+    partitions: Annotated[
+        Optional[int], typer.Option(help="Repartition the input first (spreads a single file over executors).")
+    ] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Score at or above which a review is positive.")] = None,
+    prefix: Annotated[str, typer.Option(help="Prefix for the label/score/error columns.")] = "",
+) -> None:
+    """Classify a corpus with Apache Spark (needs `pip install "imdb-edge[spark]"`); see docs/spark.md.
+
+    OUTPUT gets every input column plus label, score and error (text output: the
+    classify command's `label<TAB>score` lines). It appears only when the job has
+    finished. Exit 1 if some rows could not be classified (their error says why).
+
+    Example: imdb-edge spark-classify reviews.jsonl scored.parquet --master "local[*]"
+    """
+    from imdb_edge.spark.command import SparkJob, run
+
+    summary = run(
+        SparkJob(
+            source,
+            target,
+            model,
+            text_col,
+            master,
+            input_format,
+            output_format,
+            overwrite,
+            batch_size,
+            partitions,
+            threshold,
+            prefix,
+        )
+    )
+    typer.echo(
+        f"wrote {summary.target} ({summary.output_format}): {summary.rows} rows, "
+        f"{summary.errors} could not be classified",
+        err=True,
+    )
+    if summary.errors:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     # One name in usage lines and completion, however it was started (`python -m imdb_edge` too).
     app(prog_name="imdb-edge")

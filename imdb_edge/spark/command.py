@@ -1,0 +1,186 @@
+"""`imdb-edge spark-classify`: files in, files out, on a local or cluster Spark.
+
+Everything the command can refuse is checked before any row is classified; the
+result is written under a hidden sibling name and renamed to OUTPUT only when the
+whole job has succeeded, so OUTPUT is either absent, the old one, or complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.stop import StopRequest
+from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
+from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
+from imdb_edge.spark.storage import Storage, nested
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+APP_NAME = "imdb-edge spark-classify"
+
+
+@dataclass(frozen=True)
+class SparkJob:
+    """What to classify, where to put it, and how."""
+
+    source: str
+    target: str
+    model: Path | None = None
+    text_col: str = "text"
+    master: str | None = None
+    input_format: str | None = None
+    output_format: str | None = None
+    overwrite: bool = False
+    batch_size: int = 1024
+    partitions: int | None = None
+    threshold: float | None = None
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class SparkSummary:
+    target: str
+    output_format: str
+    rows: int
+    errors: int
+
+
+def _cause(exc: BaseException) -> str:
+    """The line that says what went wrong: for a Python worker's failure, its exception line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        raised = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b", line)]
+        if raised:
+            return raised[-1]
+    return lines[0] if lines else exc.__class__.__name__
+
+
+@contextlib.contextmanager
+def spark_errors() -> Iterator[None]:
+    """Spark and Py4J failures (unreadable input, a lost executor, no Java) as one-line ImdbEdgeErrors."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (PySparkException, Py4JError) as exc:
+        message = _cause(exc)
+        if "JAVA_GATEWAY_EXITED" in message:
+            message = "could not start Spark: it needs Java 17 or newer (set JAVA_HOME)"
+        raise ImdbEdgeError(f"Spark failed: {message}") from None
+
+
+def start_session(master: str | None) -> tuple[SparkSession, bool]:
+    """The active session if there is one (a notebook, a test), else a new one; and whether it is new.
+
+    Under spark-submit the master and resources come from spark-submit; `master` overrides them.
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active, False
+    use_this_python_on_executors()
+    builder = SparkSession.builder.appName(APP_NAME)
+    if master:
+        builder = builder.master(master)
+    builder = builder.config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("FATAL")  # failures reach the user as one line (spark_errors), not logs
+    return session, True
+
+
+class _CancelOnStop(StopRequest):
+    """SIGINT/SIGTERM cancel the running Spark jobs, from another thread (the CLI's stop flag, plus that).
+
+    pyspark's own SIGINT handler calls into the JVM from the signal handler, which
+    re-enters the py4j connection the main thread is blocked on (tracebacks, and no
+    clean-up). Here the handler sets the flag and starts a thread to cancel; the
+    blocked call then fails, and `run` cleans up and reports an interruption.
+    """
+
+    def __init__(self, spark: SparkSession) -> None:
+        super().__init__()
+        self._spark = spark
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        super()._handle(signum, frame)
+        threading.Thread(target=self._spark.sparkContext.cancelAllJobs, daemon=True).start()
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
+    source, target = storage.qualified(job.source), storage.qualified(job.target)
+    if not storage.exists(source):
+        raise ImdbEdgeError(f"input {job.source} does not exist")
+    if nested(source, target):
+        raise ImdbEdgeError(f"output {job.target} would overwrite the input {job.source}: choose another path")
+    if storage.exists(target) and not job.overwrite:
+        raise ImdbEdgeError(f"output {job.target} already exists: choose another path or pass --overwrite")
+    return source, target
+
+
+def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str], stop: _CancelOnStop) -> str:
+    """Write the result under a hidden name, then rename it to OUTPUT; nothing at OUTPUT if anything fails."""
+    from imdb_edge.spark.dataframe import classify_dataframe
+
+    input_format, output_format = formats
+    storage = Storage(spark)
+    source, target = _checked_paths(storage, job)
+    df = read_table(spark, source, input_format, job.text_col)
+    if job.partitions:
+        df = df.repartition(job.partitions)
+    result = classify_dataframe(df, job.text_col, job.model, job.batch_size, threshold=job.threshold, prefix=job.prefix)
+    result = name_malformed_lines(result, job.prefix)
+    staged = storage.sibling(target, "incomplete")
+    try:
+        try:
+            write_table(result, staged, output_format, job.prefix)
+        except Exception:
+            stop.check()  # a cancelled job is an interruption, not a Spark failure
+            raise
+        stop.check()
+        storage.publish(staged, target)
+    finally:
+        if storage.exists(staged):
+            storage.delete(staged)
+    return target
+
+
+def run(job: SparkJob) -> SparkSummary:
+    """Check everything, classify, publish atomically, then count rows and errors in the written result."""
+    require_spark()
+    quiet_pandas3_warning()
+    from imdb_edge.spark.dataframe import load_model_file
+
+    input_format = detect_format(job.source, job.input_format, "--format")
+    output_format = detect_format(job.target, job.output_format, "--output-format", fallback=input_format)
+    if job.partitions is not None and job.partitions < 1:
+        raise ImdbEdgeError(f"--partitions must be >= 1, got {job.partitions}")
+    load_model_file(job.model)  # a bad model fails before Spark starts
+    with spark_errors():
+        spark, created = start_session(job.master)
+        try:
+            with _CancelOnStop(spark) as stop:
+                target = _classify_into(spark, job, (input_format, output_format), stop)
+                try:
+                    rows, errors = count_errors(spark, target, output_format, job.prefix)
+                except Exception:
+                    stop.check()
+                    raise
+        finally:
+            if created:
+                spark.stop()
+    return SparkSummary(job.target, output_format, rows, errors)

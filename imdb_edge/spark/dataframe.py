@@ -1,0 +1,100 @@
+"""classify_dataframe: add label, score and error columns to a Spark DataFrame.
+
+Only the text column travels to Python, as UTF-8 bytes in Arrow batches (a pandas
+UDF); every other column stays in the JVM. The bytes are decoded in Python so a
+non-UTF-8 value becomes an error row instead of failing the Arrow conversion. The
+model file's bytes go to the executors once, as a broadcast variable.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.classifier import DEFAULT_MODEL, ENV_MODEL
+from imdb_edge.runtime.model_file import ModelFile, parse_model_bytes, read_model_file
+from imdb_edge.runtime.records import DEFAULT_MAX_CHARS
+from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+DEFAULT_BATCH_SIZE = 1024
+RESULT_SCHEMA = "label string, score double, error string"
+RESULT_COLUMNS = ("label", "score", "error")
+
+
+def load_model_file(model: str | Path | None) -> ModelFile:
+    """`model`, else $IMDB_EDGE_MODEL, else the shipped model, read through importlib.resources:
+    under `spark-submit --py-files imdb_edge.whl` the package is inside a zip, not on disk."""
+    if model or os.environ.get(ENV_MODEL):
+        return read_model_file(model or os.environ[ENV_MODEL])
+    shipped = resources.files("imdb_edge.runtime") / "models" / DEFAULT_MODEL
+    return parse_model_bytes(shipped.read_bytes(), where=f"shipped model {DEFAULT_MODEL}")
+
+
+def check_columns(df: DataFrame, text_col: str, prefix: str) -> list[str]:
+    from pyspark.sql.types import BinaryType, StringType
+
+    fields = {field.name: field for field in df.schema.fields}
+    if text_col not in fields:
+        raise ImdbEdgeError(f"no column {text_col!r} in the input (columns: {', '.join(fields) or 'none'})")
+    if not isinstance(fields[text_col].dataType, (StringType, BinaryType)):
+        raise ImdbEdgeError(f"column {text_col!r} holds {fields[text_col].dataType.simpleString()}, not text")
+    names = [prefix + name for name in RESULT_COLUMNS]
+    taken = [name for name in names if name in fields]
+    if taken:
+        raise ImdbEdgeError(
+            f"the input already has column(s) {', '.join(taken)}: rename them or choose a prefix for the results"
+        )
+    return names
+
+
+def classify_dataframe(
+    df: DataFrame,
+    text_col: str = "text",
+    model: str | Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    threshold: float | None = None,
+    prefix: str = "",
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> DataFrame:
+    """`df` with `label`, `score` and `error` columns (each name after `prefix`), lazily.
+
+    Same answers as `imdb-edge classify`: the model's decision rule, and an error
+    (with null label and score) for null, empty, whitespace-only or non-UTF-8 text,
+    or any review the model cannot take; no row fails the job. The model file
+    (default: $IMDB_EDGE_MODEL, else the shipped one) is read and verified on the
+    driver; executors verify their copy again. `batch_size` is rows per model call.
+    """
+    require_spark()
+    quiet_pandas3_warning()
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    from imdb_edge.spark import worker
+
+    if batch_size < 1:
+        raise ImdbEdgeError(f"batch_size must be >= 1, got {batch_size}")
+    if threshold is not None and not 0.0 < threshold < 1.0:
+        raise ImdbEdgeError(f"threshold must be in (0, 1), got {threshold}")
+    names = check_columns(df, text_col, prefix)
+    model_file = load_model_file(model)
+    decision = float(threshold if threshold is not None else model_file.model["threshold"])
+    checksum = worker.model_checksum(model_file.data)
+    shipped = df.sparkSession.sparkContext.broadcast(model_file.data)
+
+    label_texts = worker.udf_function(lambda: shipped.value, checksum, decision, batch_size, max_chars)
+    # Nondeterministic: stops the optimizer from running the UDF once per extracted field.
+    udf = pandas_udf(label_texts, RESULT_SCHEMA).asNondeterministic()  # type: ignore[call-overload]
+    result = "__imdb_edge_result"
+    return (
+        df.withColumn(result, udf(F.col(text_col).cast("binary")))
+        .select(
+            "*", *(F.col(f"{result}.{field}").alias(name) for field, name in zip(RESULT_COLUMNS, names, strict=True))
+        )
+        .drop(result)
+    )

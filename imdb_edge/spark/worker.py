@@ -1,0 +1,111 @@
+"""What runs on the executors: bytes of review text in, label/score/error out.
+
+Imports only pandas and the runtime (no pyspark), so it can be tested without a
+session. Each Python worker keeps one Classifier per model checksum for its whole
+life: Spark reuses Python workers across tasks, so the model is parsed, verified
+and loaded once per worker, not once per batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.batch import Outcome, classify_chunk
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.model_file import parse_model_bytes
+from imdb_edge.runtime.records import DEFAULT_MAX_CHARS, Record, check_text
+
+RESULT_COLUMNS = ("label", "score", "error")
+NULL_TEXT = "no text (null)"
+_classifiers: dict[tuple[str, float], Classifier] = {}
+loads = 0  # models this process has parsed and loaded: one per cache key, however many batches
+
+
+def model_checksum(data: bytes) -> str:
+    """The cache key and the transport check: sha256 of the whole model file."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def classifier_for(fetch_bytes: Callable[[], bytes], checksum: str, threshold: float) -> Classifier:
+    """This worker's Classifier for the model with `checksum`, loaded on first use only.
+
+    `fetch_bytes` is called only on a cache miss (it reads the broadcast). The bytes
+    must hash to `checksum`, and `parse_model_bytes` verifies the file's own graph
+    and vocabulary checksums, so a model damaged on the way is refused here too.
+    """
+    global loads
+    key = (checksum, threshold)
+    classifier = _classifiers.get(key)
+    if classifier is None:
+        data = fetch_bytes()
+        if model_checksum(data) != checksum:
+            raise ImdbEdgeError("the model file reached this executor damaged (its sha256 differs from the driver's)")
+        model_file = parse_model_bytes(data, where="model file (executor copy)")
+        classifier = Classifier(model_file, threads=1, threshold=threshold)
+        _classifiers[key] = classifier
+        loads += 1
+    return classifier
+
+
+def to_record(key: int, raw: Any, max_chars: int = DEFAULT_MAX_CHARS) -> Record:
+    """One cell of the text column (UTF-8 bytes, str or null) as a Record, with the CLI's rules."""
+    if raw is None or (isinstance(raw, float) and raw != raw):  # null arrives as None (or NaN)
+        return Record(key, None, NULL_TEXT)
+    if isinstance(raw, str):
+        text = raw
+    else:
+        try:
+            text = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Record(key, None, f"not valid UTF-8 (byte {exc.start})")
+    return check_text(key, text, max_chars)
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    return f"{exc.__class__.__name__}: {message[0]}" if message else exc.__class__.__name__
+
+
+def outcomes_of(classifier: Classifier, records: list[Record], batch_size: int) -> Iterator[Outcome]:
+    """classify_chunk per batch; if a batch fails, its rows are tried one by one so only the bad rows fail."""
+    for start in range(0, len(records), batch_size):
+        chunk = records[start : start + batch_size]
+        try:
+            yield from classify_chunk(classifier, chunk)
+        except Exception:
+            for record in chunk:
+                try:
+                    yield from classify_chunk(classifier, [record])
+                except Exception as exc:  # anything one review can trigger becomes that row's error
+                    yield Outcome(record.key, error=f"cannot classify ({_first_line(exc)})")
+
+
+def label_series(
+    texts: pd.Series, classifier: Classifier, batch_size: int, max_chars: int = DEFAULT_MAX_CHARS
+) -> pd.DataFrame:
+    """label, score and error for each cell of `texts`, in order; error rows have no label/score."""
+    records = [to_record(i, raw, max_chars) for i, raw in enumerate(texts.tolist())]
+    outcomes = list(outcomes_of(classifier, records, batch_size))
+    return pd.DataFrame(
+        {
+            "label": pd.Series([o.label for o in outcomes], dtype=object),
+            "score": pd.Series([o.score for o in outcomes], dtype="float64"),
+            "error": pd.Series([o.error for o in outcomes], dtype=object),
+        }
+    )
+
+
+def udf_function(
+    fetch_bytes: Callable[[], bytes], checksum: str, threshold: float, batch_size: int, max_chars: int
+) -> Callable[[pd.Series], pd.DataFrame]:
+    """The pandas UDF body; defined here so pyspark can read its `pd.Series -> pd.DataFrame` hints."""
+
+    def label_texts(texts: pd.Series) -> pd.DataFrame:
+        return label_series(texts, classifier_for(fetch_bytes, checksum, threshold), batch_size, max_chars)
+
+    return label_texts
