@@ -337,7 +337,7 @@ def test_base_cli_does_not_import_spark() -> None:
 @pytest.mark.fulldata
 def test_documented_example_on_the_25000_test_reviews(spark: SparkSession, tmp_path: Path) -> None:
     """docs/spark.md's example: the same labels as `imdb-edge classify --file` on the real test set."""
-    from imdb_edge.train.data import load_dataset
+    from imdb_edge.data.dataset import load_dataset
 
     test = load_dataset(full_data_path()).test
     source = write_jsonl(tmp_path / "test.jsonl", [{"id": i, "text": t} for i, t in enumerate(test.texts)])
