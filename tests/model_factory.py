@@ -1,10 +1,17 @@
-"""Small model files built without TensorFlow, for runtime and metadata tests."""
+"""Small model files built without TensorFlow, for runtime and metadata tests.
+
+Building them needs the `onnx` package (the [onnx] or [train] extra): on a base
+install, every test module that imports this one is skipped with that reason.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import pytest
+
+pytest.importorskip("onnx", reason="building test models needs the onnx package (pip install '.[onnx]')")
 
 from imdb_edge.export.graphs import OPSET, DenseLayer, token_ids_graph
 from imdb_edge.export.metadata import stamp_entries, stamp_model

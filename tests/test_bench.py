@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from model_factory import build_model_bytes
 from typer.testing import CliRunner
 
 from imdb_edge.cli import app
 from imdb_edge.runtime.bench import sample_reviews
+from tests.model_factory import build_model_bytes
 
 SMALL = ["--batch", "1,4", "--threads", "1", "--min-runs", "3", "--min-seconds", "0"]
 

@@ -9,20 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from model_factory import build_model_bytes
 from typer.testing import CliRunner
 
 from imdb_edge.cli import app
 
 POSITIVE = "An absolute masterpiece, I loved every minute."
 NEGATIVE = "This movie was a waste of time, boring and awful."
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "tiny.onnx"
-    path.write_bytes(build_model_bytes())
-    return path
 
 
 def run(*args: str, input: str | bytes | None = None):  # type: ignore[no-untyped-def]
@@ -163,9 +155,9 @@ def test_usage_errors_are_one_line(args: list[str], message: str) -> None:
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_corrupt_model_is_a_one_line_error(tmp_path: Path) -> None:
+def test_corrupt_model_is_a_one_line_error(tiny_model: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.onnx"
-    bad.write_bytes(build_model_bytes()[:-300])
+    bad.write_bytes(tiny_model.read_bytes()[:-300])
     result = run("classify", "--model", str(bad), POSITIVE)
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and "Traceback" not in result.output
 
@@ -179,10 +171,10 @@ def test_info_shows_the_shipped_model() -> None:
     assert document["parity_fp32"]["passed"] is True
 
 
-def test_model_without_vocabulary_is_a_one_line_error(tmp_path: Path) -> None:
+def test_model_without_vocabulary_is_a_one_line_error(model_bytes: bytes, tmp_path: Path) -> None:
     import onnx
 
-    proto = onnx.load_model_from_string(build_model_bytes())
+    proto = onnx.load_model_from_string(model_bytes)
     kept = [e for e in proto.metadata_props if e.key != "imdb_edge.vectorizer"]
     del proto.metadata_props[:]
     proto.metadata_props.extend(kept)

@@ -24,6 +24,8 @@ from imdb_edge.runtime.model_file import read_model_file
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.run import train_to_folder
 
+pytestmark = pytest.mark.slow  # trains or exports Keras models
+
 
 @pytest.fixture(scope="module")
 def small_run(imdb_archive: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

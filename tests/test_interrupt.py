@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from model_factory import build_model_bytes
 
 from imdb_edge import Classifier
 
@@ -25,10 +24,8 @@ LINES = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(400_000)]
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "m.onnx"
-    path.write_bytes(build_model_bytes())
-    return path
+def model(tiny_model: Path) -> Path:
+    return tiny_model
 
 
 @pytest.fixture(scope="module")

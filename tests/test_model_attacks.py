@@ -11,15 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_factory import build_model_bytes, restamp, sentiment_layers, sentiment_vectorizer
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.graphs import token_ids_graph
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.model_file import parse_model_bytes, read_model_file
+from tests.model_factory import restamp, sentiment_layers, sentiment_vectorizer
 
-GOOD = build_model_bytes()
-MODEL_ENTRY = json.loads(parse_model_bytes(GOOD).metadata["imdb_edge.model"])
+
+def _model_entry(data: bytes) -> dict:
+    return json.loads(parse_model_bytes(data).metadata["imdb_edge.model"])
 
 
 def _model_entry_span(data: bytes) -> tuple[int, int]:
@@ -28,13 +29,13 @@ def _model_entry_span(data: bytes) -> tuple[int, int]:
     return start, start + len(value)
 
 
-def test_every_single_bit_flip_in_labels_and_threshold_is_refused() -> None:
+def test_every_single_bit_flip_in_labels_and_threshold_is_refused(model_bytes: bytes) -> None:
     """Schema 1 left this entry outside the checksum: 115 of 1,640 flips changed decisions."""
-    start, end = _model_entry_span(GOOD)
+    start, end = _model_entry_span(model_bytes)
     loaded = 0
     for offset in range(start, end):
         for bit in range(8):
-            damaged = bytearray(GOOD)
+            damaged = bytearray(model_bytes)
             damaged[offset] ^= 1 << bit
             try:
                 parse_model_bytes(bytes(damaged))
@@ -44,10 +45,10 @@ def test_every_single_bit_flip_in_labels_and_threshold_is_refused() -> None:
     assert loaded == 0
 
 
-def test_schema_1_files_are_refused_with_a_re_export_hint() -> None:
+def test_schema_1_files_are_refused_with_a_re_export_hint(model_bytes: bytes) -> None:
     import onnx
 
-    proto = onnx.load_model_from_string(GOOD)
+    proto = onnx.load_model_from_string(model_bytes)
     for entry in proto.metadata_props:
         if entry.key == "imdb_edge.schema":
             entry.value = "1"
@@ -59,8 +60,8 @@ def test_schema_1_files_are_refused_with_a_re_export_hint() -> None:
     "labels",
     [["negative", "positive\nfake line"], ["", "positive"], ["neg\tative", "positive"], ["same", "same"], [1, 2]],
 )
-def test_labels_that_would_break_output_lines_are_refused(labels: list) -> None:
-    forged = restamp(GOOD, {"imdb_edge.model": json.dumps({**MODEL_ENTRY, "labels": labels})})
+def test_labels_that_would_break_output_lines_are_refused(model_bytes: bytes, labels: list) -> None:
+    forged = restamp(model_bytes, {"imdb_edge.model": json.dumps({**_model_entry(model_bytes), "labels": labels})})
     with pytest.raises(ImdbEdgeError, match="label"):
         parse_model_bytes(forged)
 
@@ -69,14 +70,14 @@ def test_labels_that_would_break_output_lines_are_refused(labels: list) -> None:
     ("entry", "value"),
     [
         ("imdb_edge.model", "[" * 100_000 + "]" * 100_000),
-        ("imdb_edge.model", json.dumps({**MODEL_ENTRY, "threshold": 0.5}).replace("0.5", "0." + "5" * 5000)),
+        ("imdb_edge.model", '{"input_form": "token_ids", "threshold": 0.' + "5" * 5000 + "}"),
         ("imdb_edge.training", '{"metrics": {"test_accuracy": ' + "9" * 5000 + "}}"),
         ("imdb_edge.export", '{"test_accuracy": Infinity}'),
     ],
 )
-def test_deep_or_huge_metadata_json_is_one_line(entry: str, value: str) -> None:
+def test_deep_or_huge_metadata_json_is_one_line(model_bytes: bytes, entry: str, value: str) -> None:
     with pytest.raises(ImdbEdgeError, match=r"nested deeper|characters|not a JSON number") as caught:
-        parse_model_bytes(restamp(GOOD, {entry: value}))
+        parse_model_bytes(restamp(model_bytes, {entry: value}))
     assert "\n" not in str(caught.value)
 
 
@@ -89,9 +90,11 @@ def test_deep_or_huge_metadata_json_is_one_line(entry: str, value: str) -> None:
         ("imdb_edge.export", {"versions": {"numpy": 2}}),
     ],
 )
-def test_report_fields_with_wrong_types_are_refused_not_crashing_info(entry: str, value: dict, tmp_path: Path) -> None:
+def test_report_fields_with_wrong_types_are_refused_not_crashing_info(
+    model_bytes: bytes, entry: str, value: dict, tmp_path: Path
+) -> None:
     path = tmp_path / "typed.onnx"
-    path.write_bytes(restamp(GOOD, {entry: json.dumps(value)}))
+    path.write_bytes(restamp(model_bytes, {entry: json.dumps(value)}))
     done = subprocess.run(
         [sys.executable, "-m", "imdb_edge", "info", str(path)], capture_output=True, text=True, timeout=60
     )
@@ -99,10 +102,10 @@ def test_report_fields_with_wrong_types_are_refused_not_crashing_info(entry: str
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_vocabulary_far_larger_than_its_graph_is_refused_before_parsing() -> None:
-    vectorizer = json.loads(parse_model_bytes(GOOD).metadata["imdb_edge.vectorizer"])
+def test_vocabulary_far_larger_than_its_graph_is_refused_before_parsing(model_bytes: bytes) -> None:
+    vectorizer = json.loads(parse_model_bytes(model_bytes).metadata["imdb_edge.vectorizer"])
     vectorizer["vocabulary"] = [f"{i:x}" for i in range(3_000_000)]  # about 21 MB of JSON
-    forged = restamp(GOOD, {"imdb_edge.vectorizer": json.dumps(vectorizer, separators=(",", ":"))})
+    forged = restamp(model_bytes, {"imdb_edge.vectorizer": json.dumps(vectorizer, separators=(",", ":"))})
     start = time.monotonic()
     with pytest.raises(ImdbEdgeError, match="larger than its graph"):
         parse_model_bytes(forged)
@@ -149,7 +152,7 @@ def _graph_with(nodes: list, initializers: list):  # type: ignore[no-untyped-def
     return graph
 
 
-def test_a_loop_of_10_15_iterations_is_refused_at_once() -> None:
+def test_a_loop_of_10_15_iterations_is_refused_at_once(model_bytes: bytes) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
     body = helper.make_graph(
@@ -165,20 +168,20 @@ def test_a_loop_of_10_15_iterations_is_refused_at_once() -> None:
     graph = _graph_with([loop], [numpy_helper.from_array(np.array(10**15, np.int64), "trips")])
     start = time.monotonic()
     with pytest.raises(ImdbEdgeError, match="Loop"):
-        parse_model_bytes(restamp(GOOD, {}, graph=graph))
+        parse_model_bytes(restamp(model_bytes, {}, graph=graph))
     assert time.monotonic() - start < 2.0
 
 
-def test_operators_the_exported_forms_never_use_are_refused() -> None:
+def test_operators_the_exported_forms_never_use_are_refused(model_bytes: bytes) -> None:
     from onnx import helper, numpy_helper
 
     bomb = helper.make_node("ConstantOfShape", ["huge_shape"], ["zeros"])
     graph = _graph_with([bomb], [numpy_helper.from_array(np.array([10**6, 10**6], np.int64), "huge_shape")])
     with pytest.raises(ImdbEdgeError, match="operator ConstantOfShape"):
-        parse_model_bytes(restamp(GOOD, {}, graph=graph))
+        parse_model_bytes(restamp(model_bytes, {}, graph=graph))
 
 
-def test_a_node_folded_at_load_from_constants_is_refused() -> None:
+def test_a_node_folded_at_load_from_constants_is_refused(model_bytes: bytes) -> None:
     from onnx import helper, numpy_helper
 
     outer = helper.make_node("Add", ["column", "row"], ["square"])  # [100000, 1] + [1, 100000]: 40 GB
@@ -187,10 +190,10 @@ def test_a_node_folded_at_load_from_constants_is_refused() -> None:
         numpy_helper.from_array(np.zeros((1, 100_000), np.float32), "row"),
     ]
     with pytest.raises(ImdbEdgeError, match="constants only"):
-        parse_model_bytes(restamp(GOOD, {}, graph=_graph_with([outer], inits)))
+        parse_model_bytes(restamp(model_bytes, {}, graph=_graph_with([outer], inits)))
 
 
-def test_external_data_is_refused() -> None:
+def test_external_data_is_refused(model_bytes: bytes) -> None:
     from onnx import TensorProto
 
     graph = _graph_with([], [])
@@ -199,15 +202,15 @@ def test_external_data_is_refused() -> None:
     entry = tensor.external_data.add()
     entry.key, entry.value = "location", "../../etc/passwd"
     with pytest.raises(ImdbEdgeError, match="external data"):
-        parse_model_bytes(restamp(GOOD, {}, graph=graph))
+        parse_model_bytes(restamp(model_bytes, {}, graph=graph))
 
 
 @pytest.mark.parametrize("change", ["opset", "ir_version", "producer"])
-def test_a_changed_onnx_header_is_caught_by_the_checksum(change: str) -> None:
+def test_a_changed_onnx_header_is_caught_by_the_checksum(model_bytes: bytes, change: str) -> None:
     """The opset decides what operators mean: it is checksummed with the rest."""
     import onnx
 
-    proto = onnx.load_model_from_string(GOOD)
+    proto = onnx.load_model_from_string(model_bytes)
     if change == "opset":
         proto.opset_import[0].version = 13
     elif change == "ir_version":

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from model_factory import build_model_bytes, restamp, sentiment_layers, sentiment_vectorizer
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.graphs import token_ids_graph
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.model_file import parse_model_bytes, read_model_file
+from tests.model_factory import build_model_bytes, restamp, sentiment_layers, sentiment_vectorizer
 
 
 @pytest.fixture(scope="module")

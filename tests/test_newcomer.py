@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from model_factory import build_model_bytes
 from typer.testing import CliRunner
 
 from imdb_edge import extras
 from imdb_edge.cli import app
 from imdb_edge.runtime.classifier import Classifier, default_model_path
 from imdb_edge.runtime.model_file import read_model_file
+from tests.model_factory import build_model_bytes
 
 REVIEWS = ["An absolute masterpiece, I loved every minute.", "This movie was a waste of time"]
 

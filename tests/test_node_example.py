@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from model_factory import build_model_bytes
 
 from imdb_edge import Classifier
+from tests.model_factory import build_model_bytes
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "node"
 REVIEWS = [

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from model_factory import build_model_bytes
 from typer.testing import CliRunner
 
 from imdb_edge.cli import app
 from imdb_edge.runtime.result_file import resume_record_path
+from tests.model_factory import build_model_bytes
 
 POSITIVE = "An absolute masterpiece, I loved every minute."
 NEGATIVE = "This movie was a waste of time, boring and awful."
@@ -24,10 +24,8 @@ REVIEWS = "\n".join([POSITIVE, NEGATIVE, POSITIVE]) + "\n"
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "tiny.onnx"
-    path.write_bytes(build_model_bytes())
-    return path
+def model(tiny_model: Path) -> Path:
+    return tiny_model
 
 
 def run(*args: str):  # type: ignore[no-untyped-def]

@@ -8,10 +8,9 @@ import pytest
 
 pytest.importorskip("onnx", reason="quantization needs the onnx package (the [train] extra)")
 
-from model_factory import sentiment_layers, sentiment_vectorizer
-
 from imdb_edge.export.graphs import token_ids_graph
 from imdb_edge.export.quantize import quantize_int8
+from tests.model_factory import sentiment_layers, sentiment_vectorizer
 
 
 def test_quantize_restores_the_root_logger_level() -> None:

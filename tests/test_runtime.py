@@ -10,20 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import full_data_path
-from imdb_fixture import NEGATIVE, NEUTRAL, POSITIVE
 
 import imdb_edge
 from imdb_edge import Classifier, ImdbEdgeError, Prediction
+from tests.imdb_fixture import NEGATIVE, NEUTRAL, POSITIVE
 
 REVIEWS = [
     " ".join(words) for words in zip(POSITIVE * 3, NEUTRAL * 2, NEGATIVE * 3, NEUTRAL[::-1] * 2, strict=False)
 ] + ["An absolute masterpiece.", "Dreadful.", "ümlaut ÉCOLE 🎬 \u202eRTL text\u202c"]
-
-
-@pytest.fixture(scope="module")
-def shipped() -> Classifier:
-    return Classifier.load()
 
 
 def test_top_level_api(shipped: Classifier) -> None:
@@ -119,10 +113,10 @@ def test_classify_never_imports_tensorflow() -> None:
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
-def test_shipped_model_on_first_1000_test_reviews(shipped: Classifier) -> None:
+def test_shipped_model_on_first_1000_test_reviews(shipped: Classifier, full_data: Path) -> None:
     from imdb_edge.data.dataset import load_dataset
 
-    test = load_dataset(full_data_path()).test
+    test = load_dataset(full_data).test
     first = np.flatnonzero(test.ids < 500)  # test/neg/0..499 and test/pos/0..499: both classes
     assert len(first) == 1000
     predictions = shipped.predict_batch([test.texts[i] for i in first])

@@ -18,14 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import full_data_path
-from imdb_fixture import make_review
-from model_factory import build_model_bytes
 from typer.testing import CliRunner
 
 from imdb_edge.cli import app
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import Classifier, default_model_path
+from tests.imdb_fixture import make_review
 
 for _module in ("pyspark", "pandas", "pyarrow"):
     pytest.importorskip(_module, reason=f'{_module} is not installed: the Spark tests need pip install ".[spark]"')
@@ -62,13 +60,6 @@ def spark() -> SparkSession:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "tiny.onnx"
-    path.write_bytes(build_model_bytes())
-    return path
 
 
 def fixture_reviews(n: int = 300) -> list[str]:
@@ -334,12 +325,11 @@ def test_base_cli_does_not_import_spark() -> None:
     assert out.stdout.strip() == "[]"
 
 
-@pytest.mark.fulldata
-def test_documented_example_on_the_25000_test_reviews(spark: SparkSession, tmp_path: Path) -> None:
+def test_documented_example_on_the_25000_test_reviews(spark: SparkSession, full_data: Path, tmp_path: Path) -> None:
     """docs/spark.md's example: the same labels as `imdb-edge classify --file` on the real test set."""
     from imdb_edge.data.dataset import load_dataset
 
-    test = load_dataset(full_data_path()).test
+    test = load_dataset(full_data).test
     source = write_jsonl(tmp_path / "test.jsonl", [{"id": i, "text": t} for i, t in enumerate(test.texts)])
     target = tmp_path / "scored.parquet"
     result = run_cli("spark-classify", str(source), str(target))

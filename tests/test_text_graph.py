@@ -7,10 +7,10 @@ import onnxruntime as ort
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from model_factory import build_model_bytes
 
 from imdb_edge import Classifier
 from imdb_edge.runtime.model_file import parse_model_bytes
+from tests.model_factory import build_model_bytes
 
 TRICKY = [
     "A WONDERFUL, excellent film!<br /><br />Not bad... not good?",

@@ -17,6 +17,8 @@ from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.model import build_model
 from imdb_edge.train.sweep import load_plan, run_sweep
 
+pytestmark = pytest.mark.slow  # trains or exports Keras models
+
 SMALL = ["--hidden", "8", "--epochs", "3", "--batch-size", "16", "--validation-size", "20", "--max-features", "60"]
 
 
