@@ -153,7 +153,27 @@ class Classifier:
         providers: Sequence[str] | None = None,
         threshold: float | None = None,
     ) -> Classifier:
-        """Load and verify a model file (default: the model shipped in the package)."""
+        """Load and verify a model file.
+
+        Parameters:
+            path: an .onnx file from `imdb-edge export`; None: $IMDB_EDGE_MODEL, else the
+                model shipped in the package.
+            threads: onnxruntime intra-op threads (1 suits one review at a time).
+            providers: onnxruntime execution providers (default: the CPU).
+            threshold: score at or above which a review is positive (default: the model's).
+
+        Returns:
+            A ready, thread-safe Classifier.
+
+        Raises:
+            ImdbEdgeError: the file is missing, not a regular file, damaged, not an imdb-edge
+                model, or onnxruntime cannot run it (one line saying which).
+            TypeError: an argument has the wrong type.
+
+        Example:
+            >>> Classifier.load().predict("An absolute masterpiece.").label
+            'positive'
+        """
         return cls(read_model_file(default_model_path() if path is None else path), threads, providers, threshold)
 
     def model_inputs(self, texts: Sequence[str]) -> np.ndarray:
@@ -182,7 +202,22 @@ class Classifier:
         return Prediction(self.labels[int(score >= self.threshold)], float(score))
 
     def predict(self, text: str) -> Prediction:
-        """Classify one review; empty or whitespace-only text raises ImdbEdgeError."""
+        """Classify one review.
+
+        Parameters:
+            text: the review, any length (no truncation here; the CLI cuts at --max-chars).
+
+        Returns:
+            Prediction(label, score): score is the positive-class probability.
+
+        Raises:
+            TypeError: `text` is not a str.
+            ImdbEdgeError: the text is empty or whitespace only, as in the CLI.
+
+        Example:
+            >>> Classifier.load().predict("This movie was a waste of time").label
+            'negative'
+        """
         if not isinstance(text, str):
             raise TypeError(f"predict() takes a str, got {type(text).__name__}")
         reason = empty_reason(text)
@@ -191,11 +226,22 @@ class Classifier:
         return self._prediction(float(self.scores([text])[0]))
 
     def predict_batch(self, texts: Iterable[str]) -> list[Prediction]:
-        """Classify many reviews (any iterable of str) in one vectorized pass.
+        """Classify many reviews in one vectorized pass.
 
-        Raises TypeError naming the first item that is not a str, and ImdbEdgeError
-        naming the first empty one; use the `classify` command or `scores()` to get
-        a result for every other text regardless.
+        Parameters:
+            texts: any iterable of str (a list, a generator, a file's lines).
+
+        Returns:
+            One Prediction per text, in order.
+
+        Raises:
+            TypeError: `texts` is a single str, not iterable, or holds a non-str (named by index).
+            ImdbEdgeError: an item is empty or whitespace only (named by index). To get a
+                result for every other text regardless, use `scores()` or the `classify` command.
+
+        Example:
+            >>> [p.label for p in Classifier.load().predict_batch(["Loved it.", "Dreadful."])]
+            ['positive', 'negative']
         """
         if isinstance(texts, (str, bytes)):
             raise TypeError("predict_batch() takes an iterable of texts; use predict() for one text")
