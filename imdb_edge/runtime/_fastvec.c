@@ -59,27 +59,37 @@ static inline uint64_t hash_bytes(const unsigned char *s, size_t n, int lower) {
     return mix64(h ^ n);
 }
 
-static inline uint64_t hash_ids(const int32_t *ids, int n) {
-    uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ULL;
-    for (int i = 0; i < n; i++) h = mix64(h ^ ((uint64_t)(uint32_t)ids[i] + 0x632be59bd9b4e019ULL));
-    return h;
-}
-
 /* ---- tables ---------------------------------------------------------------- */
 
+/* An n-gram of token indices t0..t(n-1) is the 128-bit key of the digits t+1 (25 bits
+ * each, 0 = no token), so keys of different lengths differ and no key is 0. */
+#define DIGIT_BITS 25
+#define MAX_TOKENS ((1 << DIGIT_BITS) - 2)
+
 typedef struct {
-    uint64_t hash;
-    size_t offset;   /* into the token arena */
+    uint64_t lo, hi;
+} GramKey;
+
+static inline GramKey gram_key(const int32_t *ids, int n) {
+    uint64_t d[MAX_NGRAM] = {0, 0, 0, 0, 0};
+    for (int i = 0; i < n; i++) d[i] = (uint64_t)ids[i] + 1;
+    GramKey key = {d[0] | d[1] << 25 | d[2] << 50, d[2] >> 14 | d[3] << 11 | d[4] << 36};
+    return key;
+}
+
+static inline uint64_t hash_key(GramKey key) { return mix64(key.lo ^ mix64(key.hi ^ 0x9e3779b97f4a7c15ULL)); }
+
+typedef struct {
+    uint32_t check;   /* high bits of the hash */
     uint32_t length;
-    int32_t index;   /* token index, -1: empty slot */
-    int32_t feature; /* feature id of the unigram, -1: none */
+    uint32_t offset;  /* into the token arena */
+    int32_t index;    /* token index, -1: empty slot */
+    int32_t feature;  /* feature id of the unigram, -1: none */
 } TokenSlot;
 
 typedef struct {
-    int32_t ids[MAX_NGRAM];
-    int32_t n;       /* 0: empty slot */
+    GramKey key;      /* lo == 0: empty slot */
     int32_t feature;
-    uint32_t check;  /* high bits of the hash, to skip most key comparisons */
 } GramSlot;
 
 typedef struct {
@@ -93,6 +103,8 @@ typedef struct {
     int32_t token_count;
     GramSlot *grams;
     size_t gram_mask;
+    uint64_t *filter; /* one bit per hash value of the n-grams: most absent n-grams stop here, in cache */
+    size_t filter_mask;
 } Lookup;
 
 static size_t capacity_for(size_t count) {
@@ -101,14 +113,19 @@ static size_t capacity_for(size_t count) {
     return cap;
 }
 
-/* Token index of `s` (already lowercase-exact), or -1; with `lower`, s is raw text. */
-static inline const TokenSlot *find_token(const Lookup *lk, const unsigned char *s, size_t n, int lower) {
-    uint64_t h = hash_bytes(s, n, lower);
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
+static inline const TokenSlot *probe_token(const Lookup *lk, uint64_t h, const unsigned char *s, size_t n, int lower) {
+    uint32_t check = (uint32_t)(h >> 32);
     size_t i = (size_t)h & lk->token_mask;
     for (;;) {
         const TokenSlot *slot = &lk->tokens[i];
         if (slot->index < 0) return NULL;
-        if (slot->hash == h && slot->length == n) {
+        if (slot->check == check && slot->length == n) {
             const unsigned char *k = lk->arena + slot->offset;
             size_t j = 0;
             if (lower) {
@@ -122,15 +139,38 @@ static inline const TokenSlot *find_token(const Lookup *lk, const unsigned char 
     }
 }
 
-static int add_token(Lookup *lk, const unsigned char *s, size_t n, int32_t *index_out) {
-    const TokenSlot *found = find_token(lk, s, n, 0);
-    if (found) {
-        *index_out = found->index;
-        return 0;
+static int grow_tokens(Lookup *lk, size_t cap) {
+    TokenSlot *grown = malloc(cap * sizeof(TokenSlot));
+    if (!grown) return -1;
+    for (size_t k = 0; k < cap; k++) grown[k].index = -1;
+    if (lk->tokens) {
+        for (size_t k = 0; k <= lk->token_mask; k++) {
+            const TokenSlot *old = &lk->tokens[k];
+            if (old->index < 0) continue;
+            uint64_t h = hash_bytes(lk->arena + old->offset, old->length, 0);
+            size_t at = (size_t)h & (cap - 1);
+            while (grown[at].index >= 0) at = (at + 1) & (cap - 1);
+            grown[at] = *old;
+        }
+        free(lk->tokens);
     }
-    if (n > UINT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "vocabulary term too long");
-        return -1;
+    lk->tokens = grown;
+    lk->token_mask = cap - 1;
+    return 0;
+}
+
+/* The slot of token `s` (exact bytes), added if new. */
+static TokenSlot *add_token(Lookup *lk, const unsigned char *s, size_t n) {
+    uint64_t h = hash_bytes(s, n, 0);
+    const TokenSlot *found = probe_token(lk, h, s, n, 0);
+    if (found) return (TokenSlot *)found;
+    if (lk->token_count >= MAX_TOKENS || lk->arena_used + n > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "the vocabulary has too many distinct tokens for the native lookup");
+        return NULL;
+    }
+    if ((size_t)lk->token_count * 2 + 2 > lk->token_mask && grow_tokens(lk, (lk->token_mask + 1) * 2) < 0) {
+        PyErr_NoMemory();
+        return NULL;
     }
     if (lk->arena_used + n > lk->arena_cap) {
         size_t cap = lk->arena_cap ? lk->arena_cap : 1 << 16;
@@ -138,54 +178,75 @@ static int add_token(Lookup *lk, const unsigned char *s, size_t n, int32_t *inde
         unsigned char *grown = realloc(lk->arena, cap);
         if (!grown) {
             PyErr_NoMemory();
-            return -1;
+            return NULL;
         }
         lk->arena = grown;
         lk->arena_cap = cap;
     }
     memcpy(lk->arena + lk->arena_used, s, n);
-    uint64_t h = hash_bytes(s, n, 0);
     size_t i = (size_t)h & lk->token_mask;
     while (lk->tokens[i].index >= 0) i = (i + 1) & lk->token_mask;
     TokenSlot *slot = &lk->tokens[i];
-    slot->hash = h;
-    slot->offset = lk->arena_used;
+    slot->check = (uint32_t)(h >> 32);
+    slot->offset = (uint32_t)lk->arena_used;
     slot->length = (uint32_t)n;
     slot->index = lk->token_count++;
     slot->feature = -1;
     lk->arena_used += n;
-    *index_out = slot->index;
-    return 0;
+    return slot;
 }
 
-static inline int32_t find_gram(const Lookup *lk, const int32_t *ids, int n) {
-    uint64_t h = hash_ids(ids, n);
-    uint32_t check = (uint32_t)(h >> 32);
+static inline int filter_has(const Lookup *lk, uint64_t h) {
+    size_t bit = (size_t)(h >> 32) & lk->filter_mask;
+    return (int)((lk->filter[bit >> 6] >> (bit & 63)) & 1);
+}
+
+static inline int32_t probe_gram(const Lookup *lk, uint64_t h, GramKey key) {
     size_t i = (size_t)h & lk->gram_mask;
     for (;;) {
         const GramSlot *slot = &lk->grams[i];
-        if (slot->n == 0) return -1;
-        if (slot->check == check && slot->n == n && memcmp(slot->ids, ids, sizeof(int32_t) * (size_t)n) == 0)
-            return slot->feature;
+        if (slot->key.lo == 0) return -1;
+        if (slot->key.lo == key.lo && slot->key.hi == key.hi) return slot->feature;
         i = (i + 1) & lk->gram_mask;
     }
 }
 
-/* Returns 1 if the n-gram was already present (a duplicate term), 0 if added. */
-static int add_gram(Lookup *lk, const int32_t *ids, int n, int32_t feature) {
-    if (find_gram(lk, ids, n) >= 0) return 1;
-    uint64_t h = hash_ids(ids, n);
-    size_t i = (size_t)h & lk->gram_mask;
-    while (lk->grams[i].n != 0) i = (i + 1) & lk->gram_mask;
-    GramSlot *slot = &lk->grams[i];
-    memcpy(slot->ids, ids, sizeof(int32_t) * (size_t)n);
-    slot->n = n;
-    slot->feature = feature;
-    slot->check = (uint32_t)(h >> 32);
+typedef struct {
+    GramKey key;
+    int32_t feature;
+} PendingGram;
+
+/* Build the n-gram table and its filter at their final size. Returns 1 on a duplicate term. */
+static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
+    size_t cap = capacity_for(count);
+    size_t bits = 64;
+    while (bits < count * 8) bits <<= 1;
+    lk->grams = calloc(cap, sizeof(GramSlot));
+    lk->filter = calloc(bits / 64, sizeof(uint64_t));
+    if (!lk->grams || !lk->filter) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    lk->gram_mask = cap - 1;
+    lk->filter_mask = bits - 1;
+    for (size_t k = 0; k < count; k++) {
+        uint64_t h = hash_key(pending[k].key);
+        if (probe_gram(lk, h, pending[k].key) >= 0) return 1;
+        size_t i = (size_t)h & lk->gram_mask;
+        while (lk->grams[i].key.lo != 0) i = (i + 1) & lk->gram_mask;
+        lk->grams[i].key = pending[k].key;
+        lk->grams[i].feature = pending[k].feature;
+        size_t bit = (size_t)(h >> 32) & lk->filter_mask;
+        lk->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
+    }
     return 0;
 }
 
 /* ---- the hot path (no Python objects touched: runs without the GIL) ---------- */
+
+/* Hash lookups are done in blocks: hash and prefetch a block, then probe it, so the
+ * cache misses of one block overlap instead of queueing one after another. */
+#define BLOCK 64
 
 typedef struct {
     int32_t *token_ids; /* per token: token index or -1 (unknown) */
@@ -201,9 +262,8 @@ static void scratch_free(Scratch *s) {
     memset(s, 0, sizeof(*s));
 }
 
-/* Room for a text of `n` bytes: at most n/2+1 tokens, ngram_max features each. */
-static int scratch_reserve(Scratch *s, size_t n, int ngram_max) {
-    size_t tokens = n / 2 + 1;
+static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
+    if (tokens < 16) tokens = 16;
     if (tokens > s->cap_tokens) {
         int32_t *t = realloc(s->token_ids, tokens * sizeof(int32_t));
         if (!t) return -1;
@@ -275,30 +335,60 @@ static inline int next_token(const unsigned char *text, size_t len, size_t *pos,
     }
 }
 
-/* Feature ids of one UTF-8 text into s->found; returns how many (sorted, unique). */
-static size_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
+static size_t count_tokens(const unsigned char *text, size_t len) {
+    size_t pos = 0, start, n, count = 0;
+    while (next_token(text, len, &pos, &start, &n)) count++;
+    return count;
+}
+
+/* Feature ids of one UTF-8 text into s->found; returns how many (sorted, unique), or -1 without memory. */
+static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
+    if (scratch_reserve(s, count_tokens(text, len), lk->ngram_max) < 0) return -1;
     size_t tokens = 0, found = 0;
-    size_t pos = 0, start, n;
-    while (next_token(text, len, &pos, &start, &n)) {
-        const TokenSlot *slot = find_token(lk, text + start, n, 1);
-        s->token_ids[tokens++] = slot ? slot->index : -1;
-        if (slot && slot->feature >= 0) s->found[found++] = slot->feature;
-    }
-    for (int n = 2; n <= lk->ngram_max; n++) {
-        for (size_t t = 0; t + (size_t)n <= tokens; t++) {
-            const int32_t *window = s->token_ids + t;
-            int known = 1;
-            for (int k = 0; k < n; k++)
-                if (window[k] < 0) {
-                    known = 0;
-                    break;
-                }
-            if (!known) continue;
-            int32_t feature = find_gram(lk, window, n);
-            if (feature >= 0) s->found[found++] = feature;
+    size_t pos = 0;
+    size_t starts[BLOCK], lengths[BLOCK];
+    uint64_t hashes[BLOCK];
+    int more = 1;
+    while (more) {
+        int block = 0;
+        while (block < BLOCK && (more = next_token(text, len, &pos, &starts[block], &lengths[block]))) {
+            hashes[block] = hash_bytes(text + starts[block], lengths[block], 1);
+            PREFETCH(&lk->tokens[(size_t)hashes[block] & lk->token_mask]);
+            block++;
+        }
+        for (int b = 0; b < block; b++) {
+            const TokenSlot *slot = probe_token(lk, hashes[b], text + starts[b], lengths[b], 1);
+            s->token_ids[tokens++] = slot ? slot->index : -1;
+            if (slot && slot->feature >= 0) s->found[found++] = slot->feature;
         }
     }
-    return sort_unique(s->found, s->spare, found, lk->size);
+    if (lk->grams) {
+        GramKey keys[BLOCK];
+        for (int n = 2; n <= lk->ngram_max; n++) {
+            size_t t = 0;
+            while (t + (size_t)n <= tokens) {
+                int block = 0;
+                for (; block < BLOCK && t + (size_t)n <= tokens; t++) {
+                    const int32_t *window = s->token_ids + t;
+                    int known = 1;
+                    for (int k = 0; k < n; k++) known &= window[k] >= 0;
+                    if (!known) continue;
+                    GramKey key = gram_key(window, n);
+                    uint64_t h = hash_key(key);
+                    if (!filter_has(lk, h)) continue;
+                    PREFETCH(&lk->grams[(size_t)h & lk->gram_mask]);
+                    keys[block] = key;
+                    hashes[block] = h;
+                    block++;
+                }
+                for (int b = 0; b < block; b++) {
+                    int32_t feature = probe_gram(lk, hashes[b], keys[b]);
+                    if (feature >= 0) s->found[found++] = feature;
+                }
+            }
+        }
+    }
+    return (Py_ssize_t)sort_unique(s->found, s->spare, found, lk->size);
 }
 
 /* ---- text access under the GIL ---------------------------------------------- */
@@ -330,7 +420,13 @@ static void Lookup_dealloc(Lookup *self) {
     free(self->arena);
     free(self->tokens);
     free(self->grams);
+    free(self->filter);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int duplicate_term(void) {
+    PyErr_SetString(PyExc_ValueError, "the vocabulary has duplicate terms");
+    return -1;
 }
 
 /* Lookup(vocabulary: list[str], ngram_max: int): feature id i is vocabulary[i]. */
@@ -354,77 +450,73 @@ static int Lookup_init(Lookup *self, PyObject *args, PyObject *kwds) {
     }
     self->ngram_max = ngram_max;
     self->size = size;
-    /* Every term adds at most ngram_max tokens, but nearly all tokens repeat. */
-    size_t token_cap = capacity_for((size_t)size + 16);
-    self->tokens = malloc(token_cap * sizeof(TokenSlot));
-    self->grams = calloc(capacity_for((size_t)size + 16), sizeof(GramSlot));
-    if (!self->tokens || !self->grams) {
+    if (grow_tokens(self, 1024) < 0) {
         PyErr_NoMemory();
         return -1;
     }
-    for (size_t i = 0; i < token_cap; i++) self->tokens[i].index = -1;
-    self->token_mask = token_cap - 1;
-    self->gram_mask = capacity_for((size_t)size + 16) - 1;
-
+    PendingGram *pending = NULL;
+    size_t pending_count = 0, pending_cap = 0;
+    int rc = -1;
     for (Py_ssize_t f = 0; f < size; f++) {
         const unsigned char *term;
         Py_ssize_t len;
         PyObject *owner;
-        if (text_bytes(PyList_GET_ITEM(vocabulary, f), &term, &len, &owner) < 0) return -1;
+        if (text_bytes(PyList_GET_ITEM(vocabulary, f), &term, &len, &owner) < 0) goto done;
         /* Split on single spaces, like bytes.split(b" "). A term with an empty part
          * or more parts than ngram_max can never be found: it is skipped. */
         int32_t ids[MAX_NGRAM];
+        TokenSlot *slot = NULL;
         int n = 0, usable = 1;
         Py_ssize_t start = 0;
-        for (Py_ssize_t i = 0; i <= len && usable; i++) {
+        for (Py_ssize_t i = 0; i <= len; i++) {
             if (i < len && term[i] != ' ') continue;
             if (i == start || n == ngram_max) {
                 usable = 0;
                 break;
             }
-            /* Grow the token table before it is more than half full. */
-            if ((size_t)self->token_count * 2 + 2 > self->token_mask) {
-                size_t cap = (self->token_mask + 1) * 2;
-                TokenSlot *grown = malloc(cap * sizeof(TokenSlot));
-                if (!grown) {
-                    Py_XDECREF(owner);
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                for (size_t k = 0; k < cap; k++) grown[k].index = -1;
-                for (size_t k = 0; k <= self->token_mask; k++) {
-                    if (self->tokens[k].index < 0) continue;
-                    size_t at = (size_t)self->tokens[k].hash & (cap - 1);
-                    while (grown[at].index >= 0) at = (at + 1) & (cap - 1);
-                    grown[at] = self->tokens[k];
-                }
-                free(self->tokens);
-                self->tokens = grown;
-                self->token_mask = cap - 1;
-            }
-            if (add_token(self, term + start, (size_t)(i - start), &ids[n]) < 0) {
+            slot = add_token(self, term + start, (size_t)(i - start));
+            if (!slot) {
                 Py_XDECREF(owner);
-                return -1;
+                goto done;
             }
-            n++;
+            ids[n++] = slot->index;
             start = i + 1;
         }
         Py_XDECREF(owner);
         if (!usable) continue;
-        int duplicate;
         if (n == 1) {
-            TokenSlot *slot = (TokenSlot *)find_token(self, term, (size_t)len, 0); /* added just above */
-            duplicate = slot->feature >= 0;
-            if (!duplicate) slot->feature = (int32_t)f;
-        } else {
-            duplicate = add_gram(self, ids, n, (int32_t)f);
+            if (slot->feature >= 0) {
+                duplicate_term();
+                goto done;
+            }
+            slot->feature = (int32_t)f;
+            continue;
         }
-        if (duplicate) {
-            PyErr_SetString(PyExc_ValueError, "the vocabulary has duplicate terms");
-            return -1;
+        if (pending_count == pending_cap) {
+            pending_cap = pending_cap ? pending_cap * 2 : 1024;
+            PendingGram *grown = realloc(pending, pending_cap * sizeof(PendingGram));
+            if (!grown) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            pending = grown;
+        }
+        pending[pending_count].key = gram_key(ids, n);
+        pending[pending_count].feature = (int32_t)f;
+        pending_count++;
+    }
+    if (ngram_max > 1) {
+        int built = build_grams(self, pending, pending_count);
+        if (built < 0) goto done;
+        if (built > 0) {
+            duplicate_term();
+            goto done;
         }
     }
-    return 0;
+    rc = 0;
+done:
+    free(pending);
+    return rc;
 }
 
 static PyObject *ids_bytearray(const int32_t *ids, size_t n) {
@@ -442,29 +534,17 @@ static PyObject *Lookup_ids(Lookup *self, PyObject *text) {
     PyObject *owner;
     if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
     Scratch s = {0};
-    int32_t small_tokens[256], small_found[768], small_spare[768];
-    size_t count = 0;
-    int failed = 0;
-    if ((size_t)len / 2 + 1 <= 256 && self->ngram_max <= 3) { /* short texts: no allocation */
-        s.token_ids = small_tokens;
-        s.found = small_found;
-        s.spare = small_spare;
+    Py_ssize_t count;
+    if (len < 4096) { /* a short text: releasing the GIL would cost more than it gives */
         count = text_ids(self, &s, data, (size_t)len);
     } else {
         Py_BEGIN_ALLOW_THREADS
-        if (scratch_reserve(&s, (size_t)len, self->ngram_max) < 0)
-            failed = 1;
-        else
-            count = text_ids(self, &s, data, (size_t)len);
+        count = text_ids(self, &s, data, (size_t)len);
         Py_END_ALLOW_THREADS
     }
     Py_XDECREF(owner);
-    if (failed) {
-        scratch_free(&s);
-        return PyErr_NoMemory();
-    }
-    PyObject *out = ids_bytearray(s.found, count);
-    if (s.token_ids != small_tokens) scratch_free(&s);
+    PyObject *out = count < 0 ? PyErr_NoMemory() : ids_bytearray(s.found, (size_t)count);
+    scratch_free(&s);
     return out;
 }
 
@@ -524,8 +604,9 @@ static int batch_rows(const Lookup *lk, const Batch *b, int64_t **flat_out, int6
     if (!flat) return -1;
     offsets[0] = 0;
     for (Py_ssize_t i = 0; i < b->n; i++) {
-        if (scratch_reserve(&s, (size_t)b->len[i], lk->ngram_max) < 0) goto fail;
-        size_t count = text_ids(lk, &s, b->data[i], (size_t)b->len[i]);
+        Py_ssize_t found = text_ids(lk, &s, b->data[i], (size_t)b->len[i]);
+        if (found < 0) goto fail;
+        size_t count = (size_t)found;
         if (used + count > cap) {
             while (used + count > cap) cap *= 2;
             int64_t *grown = realloc(flat, cap * sizeof(int64_t));

@@ -213,9 +213,7 @@ class Vectorizer:
         if feature_weights is not None:
             feature_weights = np.asarray(feature_weights, dtype=np.float32)
             if feature_weights.shape != (len(vocabulary),):
-                raise ImdbEdgeError(
-                    f"feature_weights has shape {feature_weights.shape}, expected ({len(vocabulary)},)"
-                )
+                raise ImdbEdgeError(f"feature_weights has shape {feature_weights.shape}, expected ({len(vocabulary)},)")
         self.config = config
         self.vocabulary = vocabulary
         self.feature_weights = feature_weights
@@ -224,7 +222,7 @@ class Vectorizer:
 
     @property
     def implementation(self) -> str:
-        """"native" when the compiled lookup serves this vectorizer, else "python"."""
+        """Which implementation serves this vectorizer: "native" or "python"."""
         return "python" if self._native is None else "native"
 
     def _pure(self) -> _PythonLookup:
