@@ -343,7 +343,9 @@ static size_t count_tokens(const unsigned char *text, size_t len) {
 
 /* Feature ids of one UTF-8 text into s->found; returns how many (sorted, unique), or -1 without memory. */
 static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
-    if (scratch_reserve(s, count_tokens(text, len), lk->ngram_max) < 0) return -1;
+    /* Room for every token: the bound n/2 + 1 for short texts, the exact count for long ones. */
+    size_t bound = len < (1 << 16) ? len / 2 + 1 : count_tokens(text, len);
+    if (scratch_reserve(s, bound, lk->ngram_max) < 0) return -1;
     size_t tokens = 0, found = 0;
     size_t pos = 0;
     size_t starts[BLOCK], lengths[BLOCK];
