@@ -2,7 +2,11 @@
 # Smoke test of the runtime on 64-bit ARM under qemu user-mode emulation (Debian
 # packages; needs root for apt-get). Correctness only: timings under emulation
 # mean nothing. Builds an arm64 Python 3.11 from Debian's .debs in a scratch folder,
-# installs the runtime's aarch64 wheels into it with the host's pip, and classifies.
+# installs the runtime's aarch64 wheels into it with the host's pip, cross-compiles
+# the native vectorizer (imdb_edge/runtime/_fastvec.c) for aarch64 with Debian's
+# gcc-aarch64-linux-gnu against the arm64 Python headers, and checks that labels,
+# scores and feature ids equal the x86_64 ones, with the native and the pure-Python
+# vectorizer.
 #   bash scripts/aarch64-smoke.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,16 +15,16 @@ WORK=${1:-${TMPDIR:-/tmp}/imdb-edge-aarch64}
 PY=${PYTHON:-python3}
 mkdir -p "$WORK/debs" "$WORK/rootfs" "$WORK/site"
 
-if ! command -v qemu-aarch64-static >/dev/null; then
-  apt-get install -y -qq qemu-user-static >/dev/null
-fi
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   dpkg --add-architecture arm64
 fi
 apt-get update -qq
+if ! command -v qemu-aarch64-static >/dev/null || ! command -v aarch64-linux-gnu-gcc >/dev/null; then
+  apt-get install -y -qq --no-install-recommends qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
+fi
 PACKAGES="libc6 libgcc-s1 libstdc++6 zlib1g libexpat1 libffi8 libssl3 libbz2-1.0 liblzma5 libuuid1 \
   libsqlite3-0 libncursesw6 libtinfo6 libreadline8 libdb5.3 libcrypt1 libgomp1 libnsl2 libtirpc3 \
-  python3.11-minimal libpython3.11-minimal libpython3.11-stdlib"
+  python3.11-minimal libpython3.11-minimal libpython3.11-stdlib libpython3.11-dev"
 (cd "$WORK/debs" && for p in $PACKAGES; do ls "${p}"_*_arm64.deb >/dev/null 2>&1 || apt-get download -qq "$p:arm64" 2>/dev/null; done)
 for deb in "$WORK"/debs/*.deb; do dpkg -x "$deb" "$WORK/rootfs"; done
 # qemu-user shows the emulated program the host's x86 /proc/cpuinfo; onnxruntime's
@@ -34,19 +38,64 @@ done > "$WORK/rootfs/proc/cpuinfo"
 "$PY" -m pip install --quiet --upgrade --target "$WORK/site" --only-binary=:all: --implementation cp \
   --python-version 3.11 --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64 "$ROOT"
 
+# The pip run above built the package on this x86_64 host: replace its extension
+# with an aarch64 build of the same source, as a Pi with a compiler would make it.
+rm -f "$WORK"/site/imdb_edge/runtime/_fastvec*.so
+INCLUDE="$WORK/rootfs/usr/include"
+aarch64-linux-gnu-gcc -shared -fPIC -O2 -Wall -Werror -I"$INCLUDE/python3.11" -I"$INCLUDE/aarch64-linux-gnu/python3.11" \
+  imdb_edge/runtime/_fastvec.c -o "$WORK/site/imdb_edge/runtime/_fastvec.cpython-311-aarch64-linux-gnu.so"
+file "$WORK/site/imdb_edge/runtime/_fastvec.cpython-311-aarch64-linux-gnu.so" 2>/dev/null || true
+
 run() {
   PYTHONPATH="$WORK/site" PYTHONHOME="$WORK/rootfs/usr" qemu-aarch64-static -cpu cortex-a72 -L "$WORK/rootfs" \
     "$WORK/rootfs/usr/bin/python3.11" "$@"
 }
 run -c "import platform, numpy, onnxruntime; print(platform.machine(), 'numpy', numpy.__version__, 'onnxruntime', onnxruntime.__version__)"
+
+# Scores (repr: every bit), labels and a digest of the feature ids of the shipped
+# sample reviews plus tricky text, from the default model; the first line names the
+# vectorizer implementation that ran.
+PROBE='
+import hashlib, platform
+from imdb_edge.runtime.bench import sample_reviews
+from imdb_edge.runtime.classifier import Classifier
+texts = sample_reviews() + ["An absolute masterpiece, I loved every minute.", "This movie was a waste of time",
+    "NUL\x00 caf\u00e9 \ud800 <br /><br />BR br not GOOD at all" * 3, "x" * 5000, ""]
+classifier = Classifier.load()
+print(platform.machine(), classifier.vectorizer.implementation)
+ids = classifier.vectorizer.padded_ids(texts)
+print("ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
+for p in classifier.predict_batch(texts):
+    print(p.label, repr(p.score))
+'
+status=0
+expected=$(IMDB_EDGE_PURE_PYTHON=1 "$PY" -c "$PROBE" | tail -n +2)
+for impl in native python; do
+  if [ "$impl" = python ]; then pure=1; else pure=0; fi
+  actual=$(IMDB_EDGE_PURE_PYTHON=$pure run -c "$PROBE")
+  header=$(printf '%s\n' "$actual" | head -1)
+  echo "aarch64 run: $header"
+  if [ "$header" != "aarch64 $impl" ]; then
+    echo "aarch64 smoke test: FAIL (expected the $impl vectorizer on aarch64, got: $header)"; status=1; continue
+  fi
+  if [ "$(printf '%s\n' "$actual" | tail -n +2)" = "$expected" ]; then
+    echo "aarch64 $impl vectorizer: ids, labels and scores of $(printf '%s\n' "$expected" | tail -n +2 | wc -l) reviews identical to x86_64"
+  else
+    echo "aarch64 smoke test: FAIL ($impl vectorizer differs from x86_64)"
+    diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual" | tail -n +2) | head -20
+    status=1
+  fi
+done
+
 good=$(run -m imdb_edge classify "An absolute masterpiece, I loved every minute.")
 bad=$(run -m imdb_edge classify "This movie was a waste of time")
 echo "positive review -> $good"
 echo "negative review -> $bad"
-expected=$("$PY" -m imdb_edge classify "An absolute masterpiece, I loved every minute." "This movie was a waste of time")
-actual=$(printf '%s\n%s' "$good" "$bad")
-if [ "$actual" = "$expected" ]; then
-  echo "aarch64 smoke test: PASS (labels and scores identical to x86_64)"
-else
-  echo "aarch64 smoke test: FAIL"; echo "x86_64: $expected"; echo "aarch64: $actual"; exit 1
+cli_expected=$("$PY" -m imdb_edge classify "An absolute masterpiece, I loved every minute." "This movie was a waste of time")
+if [ "$(printf '%s\n%s' "$good" "$bad")" != "$cli_expected" ]; then
+  echo "aarch64 smoke test: FAIL (classify)"; echo "x86_64: $cli_expected"; echo "aarch64: $good / $bad"; status=1
 fi
+if [ "$status" = 0 ]; then
+  echo "aarch64 smoke test: PASS (labels and scores identical to x86_64, native and pure-Python vectorizer)"
+fi
+exit $status

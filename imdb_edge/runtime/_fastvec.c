@@ -105,6 +105,7 @@ typedef struct {
     size_t gram_mask;
     uint64_t *filter; /* one bit per hash value of the n-grams: most absent n-grams stop here, in cache */
     size_t filter_mask;
+    PyObject *skipped; /* list of the indices of terms that can never be found (not checked for duplicates) */
 } Lookup;
 
 static size_t capacity_for(size_t count) {
@@ -229,8 +230,15 @@ static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
     }
     lk->gram_mask = cap - 1;
     lk->filter_mask = bits - 1;
+    uint64_t hashes[64];
     for (size_t k = 0; k < count; k++) {
-        uint64_t h = hash_key(pending[k].key);
+        if (k % 64 == 0) { /* hash and prefetch the next block: the inserts' cache misses then overlap */
+            for (size_t b = 0; b < 64 && k + b < count; b++) {
+                hashes[b] = hash_key(pending[k + b].key);
+                PREFETCH(&lk->grams[(size_t)hashes[b] & lk->gram_mask]);
+            }
+        }
+        uint64_t h = hashes[k % 64];
         if (probe_gram(lk, h, pending[k].key) >= 0) return 1;
         size_t i = (size_t)h & lk->gram_mask;
         while (lk->grams[i].key.lo != 0) i = (i + 1) & lk->gram_mask;
@@ -423,6 +431,7 @@ static void Lookup_dealloc(Lookup *self) {
     free(self->tokens);
     free(self->grams);
     free(self->filter);
+    Py_XDECREF(self->skipped);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -456,6 +465,8 @@ static int Lookup_init(Lookup *self, PyObject *args, PyObject *kwds) {
         PyErr_NoMemory();
         return -1;
     }
+    self->skipped = PyList_New(0);
+    if (!self->skipped) return -1;
     PendingGram *pending = NULL;
     size_t pending_count = 0, pending_cap = 0;
     int rc = -1;
@@ -485,7 +496,15 @@ static int Lookup_init(Lookup *self, PyObject *args, PyObject *kwds) {
             start = i + 1;
         }
         Py_XDECREF(owner);
-        if (!usable) continue;
+        if (!usable) {
+            PyObject *index = PyLong_FromSsize_t(f);
+            if (!index || PyList_Append(self->skipped, index) < 0) {
+                Py_XDECREF(index);
+                goto done;
+            }
+            Py_DECREF(index);
+            continue;
+        }
         if (n == 1) {
             if (slot->feature >= 0) {
                 duplicate_term();
@@ -737,6 +756,18 @@ static PyMethodDef Lookup_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *Lookup_skipped(Lookup *self, void *closure) {
+    (void)closure;
+    if (!self->skipped) return PyList_New(0);
+    return PyList_GetSlice(self->skipped, 0, PyList_GET_SIZE(self->skipped));
+}
+
+static PyGetSetDef Lookup_getset[] = {
+    {"skipped", (getter)Lookup_skipped, NULL, "indices of terms that no text can match (empty part, too many words)",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
 static PyTypeObject LookupType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Lookup",
     .tp_basicsize = sizeof(Lookup),
@@ -746,6 +777,7 @@ static PyTypeObject LookupType = {
     .tp_init = (initproc)Lookup_init,
     .tp_dealloc = (destructor)Lookup_dealloc,
     .tp_methods = Lookup_methods,
+    .tp_getset = Lookup_getset,
 };
 
 static struct PyModuleDef fastvec_module = {

@@ -180,6 +180,18 @@ class _NgramLookup:
         return ids
 
 
+def _native_lookup(vocabulary: list[str], ngram_max: int) -> Any:
+    """The compiled lookup tables of `vocabulary`, or None where the native vectorizer is not available."""
+    if _native is None:
+        return None
+    try:
+        return _native.Lookup(vocabulary, ngram_max)
+    except ValueError as exc:  # duplicate terms, or more distinct tokens than the native tables hold
+        if "duplicate" in str(exc):
+            raise ImdbEdgeError("the vocabulary has duplicate terms") from None
+        return None
+
+
 class _PythonLookup:
     """The pure-Python lookup: the definition of which ids a token sequence has."""
 
@@ -208,7 +220,11 @@ class Vectorizer:
         if not vocabulary:
             raise ImdbEdgeError("the vocabulary is empty")
         vocabulary = list(vocabulary)
-        if len(set(vocabulary)) != len(vocabulary):  # as strings: UTF-8 (surrogatepass) keeps them distinct
+        native = _native_lookup(vocabulary, config.ngram_max)
+        # Duplicates: the native build finds them among the terms it stores, the rest are compared here (as
+        # strings: UTF-8 with surrogatepass keeps distinct strings distinct).
+        unchecked = vocabulary if native is None else [vocabulary[i] for i in native.skipped]
+        if len(set(unchecked)) != len(unchecked):
             raise ImdbEdgeError("the vocabulary has duplicate terms")
         if feature_weights is not None:
             feature_weights = np.asarray(feature_weights, dtype=np.float32)
@@ -217,7 +233,7 @@ class Vectorizer:
         self.config = config
         self.vocabulary = vocabulary
         self.feature_weights = feature_weights
-        self._native = _native.Lookup(self.vocabulary, config.ngram_max) if _native is not None else None
+        self._native = native
         self._python: _PythonLookup | None = None
 
     @property
@@ -337,7 +353,7 @@ class Vectorizer:
                 f"(this version reads {FORMAT_VERSION})"
             )
         vocabulary = data.get("vocabulary")
-        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+        if not isinstance(vocabulary, list) or not set(map(type, vocabulary)) <= {str}:
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
         config = data.get("config")
         if not isinstance(config, dict):
