@@ -42,19 +42,21 @@ done > "$WORK/rootfs/proc/cpuinfo"
 # with an aarch64 build of the same source, as a Pi with a compiler would make it.
 rm -f "$WORK"/site/imdb_edge/runtime/_fastvec*.so
 INCLUDE="$WORK/rootfs/usr/include"
-aarch64-linux-gnu-gcc -shared -fPIC -O2 -Wall -Werror -I"$INCLUDE/python3.11" -I"$INCLUDE/aarch64-linux-gnu/python3.11" \
+aarch64-linux-gnu-gcc -shared -fPIC -O2 -Wall -Werror -I"$INCLUDE/python3.11" -I"$INCLUDE" \
   imdb_edge/runtime/_fastvec.c -o "$WORK/site/imdb_edge/runtime/_fastvec.cpython-311-aarch64-linux-gnu.so"
 file "$WORK/site/imdb_edge/runtime/_fastvec.cpython-311-aarch64-linux-gnu.so" 2>/dev/null || true
 
-run() {
-  PYTHONPATH="$WORK/site" PYTHONHOME="$WORK/rootfs/usr" qemu-aarch64-static -cpu cortex-a72 -L "$WORK/rootfs" \
-    "$WORK/rootfs/usr/bin/python3.11" "$@"
+run() {  # from $WORK: the emulated Python must import the installed package, not the x86_64 one in the source tree
+  (cd "$WORK" && PYTHONPATH="$WORK/site" PYTHONHOME="$WORK/rootfs/usr" qemu-aarch64-static -cpu cortex-a72 \
+    -L "$WORK/rootfs" "$WORK/rootfs/usr/bin/python3.11" "$@")
 }
 run -c "import platform, numpy, onnxruntime; print(platform.machine(), 'numpy', numpy.__version__, 'onnxruntime', onnxruntime.__version__)"
 
 # Scores (repr: every bit), labels and a digest of the feature ids of the shipped
-# sample reviews plus tricky text, from the default model; the first line names the
-# vectorizer implementation that ran.
+# sample reviews plus tricky text, from the default model (one copy, read by both
+# sides); the first line names the vectorizer implementation that ran.
+cp imdb_edge/runtime/models/default.int8.onnx "$WORK/model.onnx"
+export IMDB_EDGE_MODEL="$WORK/model.onnx"
 PROBE='
 import hashlib, platform
 from imdb_edge.runtime.bench import sample_reviews
