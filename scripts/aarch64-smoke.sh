@@ -4,9 +4,9 @@
 # mean nothing. Builds an arm64 Python 3.11 from Debian's .debs in a scratch folder,
 # installs the runtime's aarch64 wheels into it with the host's pip, cross-compiles
 # the native vectorizer (imdb_edge/runtime/_fastvec.c) for aarch64 with Debian's
-# gcc-aarch64-linux-gnu against the arm64 Python headers, and checks that labels,
-# scores and feature ids equal the x86_64 ones, with the native and the pure-Python
-# vectorizer.
+# gcc-aarch64-linux-gnu against the arm64 Python headers, and checks, with the native
+# and with the pure-Python vectorizer, that feature ids and labels equal the x86_64
+# ones and scores agree to 1e-6.
 #   bash scripts/aarch64-smoke.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,22 +70,40 @@ print("ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
 for p in classifier.predict_batch(texts):
     print(p.label, repr(p.score))
 '
+# Feature ids and labels must be identical; scores may differ in the last float32 bits
+# (onnxruntime's ARM and x86 kernels sum in different orders), by at most 1e-6.
+COMPARE='
+import sys
+expected, actual = (open(p).read().splitlines() for p in sys.argv[1:3])
+assert expected[0] == actual[0], f"feature ids differ: {expected[0]} vs {actual[0]}"
+assert len(expected) == len(actual), "different number of reviews"
+pairs = [(e.split(), a.split()) for e, a in zip(expected[1:], actual[1:])]
+labels = sum(e[0] != a[0] for e, a in pairs)
+worst = max(abs(float(e[1]) - float(a[1])) for e, a in pairs)
+same = sum(e[1] == a[1] for e, a in pairs)
+print(f"{len(pairs)} reviews: feature ids identical, {labels} labels differ, {same} scores bit-identical, "
+      f"max |score diff| {worst:.1e}")
+assert labels == 0 and worst <= 1e-6
+'
 status=0
-expected=$(IMDB_EDGE_PURE_PYTHON=1 "$PY" -c "$PROBE" | tail -n +2)
+IMDB_EDGE_PURE_PYTHON=1 "$PY" -c "$PROBE" | tail -n +2 > "$WORK/x86_64.txt"
+IMDB_EDGE_PURE_PYTHON=0 "$PY" -c "$PROBE" | tail -n +2 > "$WORK/x86_64-native.txt"
+if ! cmp -s "$WORK/x86_64.txt" "$WORK/x86_64-native.txt"; then
+  echo "aarch64 smoke test: FAIL (on x86_64 the native and pure-Python vectorizers differ)"; status=1
+fi
 for impl in native python; do
   if [ "$impl" = python ]; then pure=1; else pure=0; fi
-  actual=$(IMDB_EDGE_PURE_PYTHON=$pure run -c "$PROBE")
-  header=$(printf '%s\n' "$actual" | head -1)
+  IMDB_EDGE_PURE_PYTHON=$pure run -c "$PROBE" > "$WORK/aarch64-$impl.txt"
+  header=$(head -1 "$WORK/aarch64-$impl.txt")
   echo "aarch64 run: $header"
   if [ "$header" != "aarch64 $impl" ]; then
     echo "aarch64 smoke test: FAIL (expected the $impl vectorizer on aarch64, got: $header)"; status=1; continue
   fi
-  if [ "$(printf '%s\n' "$actual" | tail -n +2)" = "$expected" ]; then
-    echo "aarch64 $impl vectorizer: ids, labels and scores of $(printf '%s\n' "$expected" | tail -n +2 | wc -l) reviews identical to x86_64"
+  tail -n +2 "$WORK/aarch64-$impl.txt" > "$WORK/aarch64-$impl.body"
+  if verdict=$("$PY" -c "$COMPARE" "$WORK/x86_64.txt" "$WORK/aarch64-$impl.body" 2>&1); then
+    echo "aarch64 $impl vectorizer vs x86_64: $verdict"
   else
-    echo "aarch64 smoke test: FAIL ($impl vectorizer differs from x86_64)"
-    diff <(printf '%s\n' "$expected") <(printf '%s\n' "$actual" | tail -n +2) | head -20
-    status=1
+    echo "aarch64 smoke test: FAIL ($impl vectorizer vs x86_64: $(printf '%s' "$verdict" | tail -1))"; status=1
   fi
 done
 
@@ -94,10 +112,11 @@ bad=$(run -m imdb_edge classify "This movie was a waste of time")
 echo "positive review -> $good"
 echo "negative review -> $bad"
 cli_expected=$("$PY" -m imdb_edge classify "An absolute masterpiece, I loved every minute." "This movie was a waste of time")
-if [ "$(printf '%s\n%s' "$good" "$bad")" != "$cli_expected" ]; then
-  echo "aarch64 smoke test: FAIL (classify)"; echo "x86_64: $cli_expected"; echo "aarch64: $good / $bad"; status=1
+echo "x86_64: $(printf '%s' "$cli_expected" | tr '\n' ' ')"
+if [ "$(printf '%s\n%s' "$good" "$bad" | cut -f1)" != "$(printf '%s' "$cli_expected" | cut -f1)" ]; then
+  echo "aarch64 smoke test: FAIL (classify labels differ)"; status=1
 fi
 if [ "$status" = 0 ]; then
-  echo "aarch64 smoke test: PASS (labels and scores identical to x86_64, native and pure-Python vectorizer)"
+  echo "aarch64 smoke test: PASS (ids and labels identical to x86_64, scores within 1e-6, native and pure-Python vectorizer)"
 fi
 exit $status
