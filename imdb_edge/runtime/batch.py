@@ -53,14 +53,23 @@ class Outcome:
 
 def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcome]:
     """One vectorized pass over the usable texts of a chunk; unusable ones keep their error."""
-    usable = [r for r in records if r.text is not None]
-    scores = iter(classifier.scores([r.text for r in usable]) if usable else [])  # type: ignore[misc]
+    texts = _usable_texts(records)
+    return _outcomes(classifier, records, classifier.scores(texts) if texts else [])
+
+
+def _usable_texts(records: list[Record]) -> list[str]:
+    return [r.text for r in records if r.text is not None]
+
+
+def _outcomes(classifier: Classifier, records: list[Record], scores: Iterable[float]) -> list[Outcome]:
+    """Outcomes of a chunk from the scores of its usable texts, in order."""
+    next_score = iter(scores).__next__
     outcomes = []
     for record in records:
         if record.text is None:
             outcomes.append(Outcome(record.key, error=record.error, note=record.note))
             continue
-        score = float(next(scores))
+        score = float(next_score())
         label = classifier.labels[int(score >= classifier.threshold)]
         outcomes.append(Outcome(record.key, label, score, note=record.note))
     return outcomes
@@ -73,9 +82,11 @@ def _init_worker(model_path: str, threshold: float) -> None:
     _worker = Classifier.load(model_path, threads=1, threshold=threshold)
 
 
-def _worker_chunk(records: list[Record]) -> list[Outcome]:
+def _worker_scores(texts: list[str]) -> Any:
+    """Only texts go to a worker and only a float32 array comes back: pickling records and
+    outcomes cost the parent more than classifying them costs a worker."""
     assert _worker is not None
-    return classify_chunk(_worker, records)
+    return _worker.scores(texts)
 
 
 def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
@@ -101,16 +112,18 @@ def _ordered_outcomes(
     context = multiprocessing.get_context("spawn")
     pool = context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), classifier.threshold))
     try:
-        pending: deque[Any] = deque()
+        pending: deque[tuple[list[Record], Any]] = deque()
         for chunk in _chunks(records, chunk_size):
-            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+            pending.append((chunk, pool.apply_async(_worker_scores, (_usable_texts(chunk),))))
             if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
+                done, result = pending.popleft()
+                yield _outcomes(classifier, done, result.get())
         while pending:
-            yield pending.popleft().get()
+            done, result = pending.popleft()
+            yield _outcomes(classifier, done, result.get())
         pool.close()
     except GeneratorExit:  # the consumer stopped early (a stop request): let in-flight chunks end
-        if all(result.wait(timeout=30) is None and result.ready() for result in pending):
+        if all(result.wait(timeout=30) is None and result.ready() for _, result in pending):
             pool.close()
         else:
             pool.terminate()
