@@ -50,12 +50,12 @@ static inline uint64_t mix64(uint64_t h) {
 }
 
 /* FNV-1a over bytes; `lower` applies the tokenizer's ASCII lowercasing on the fly. */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
 static inline uint64_t hash_bytes(const unsigned char *s, size_t n, int lower) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= lower ? LOWER[s[i]] : s[i];
-        h *= 0x100000001b3ULL;
-    }
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < n; i++) h = (h ^ (lower ? LOWER[s[i]] : s[i])) * FNV_PRIME;
     return mix64(h ^ n);
 }
 
@@ -77,7 +77,18 @@ static inline GramKey gram_key(const int32_t *ids, int n) {
     return key;
 }
 
-static inline uint64_t hash_key(GramKey key) { return mix64(key.lo ^ mix64(key.hi ^ 0x9e3779b97f4a7c15ULL)); }
+static inline GramKey bigram_key(const int32_t *ids) {
+    GramKey key = {((uint64_t)ids[0] + 1) | ((uint64_t)ids[1] + 1) << 25, 0};
+    return key;
+}
+
+/* Two multiplies; the final fold brings the product's well-mixed high bits down to the
+ * low bits that pick the slot (the filter uses the high half). */
+static inline uint64_t hash_key(GramKey key) {
+    uint64_t x = key.lo ^ ((key.hi * 0x9e3779b97f4a7c15ULL) << 32 | (key.hi * 0x9e3779b97f4a7c15ULL) >> 32);
+    uint64_t h = x * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 29);
+}
 
 typedef struct {
     uint32_t check;   /* high bits of the hash */
@@ -291,7 +302,8 @@ static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
     return 0;
 }
 
-/* Sort non-negative ids in place (LSD radix, 8 bits a pass) and drop repeats. */
+/* Sort ids in [0, size) in place (LSD radix, at most 11 bits a pass: two passes up to
+ * 4 million terms) and drop repeats. */
 static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size) {
     if (n < 2) return n;
     if (n <= 32) {
@@ -305,12 +317,19 @@ static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size)
             a[j] = v;
         }
     } else {
+        int bits = 1;
+        while (bits < 31 && ((uint64_t)1 << bits) < (uint64_t)size) bits++;
+        int passes = (bits + 10) / 11;
+        int digit = (bits + passes - 1) / passes;
+        uint32_t mask = ((uint32_t)1 << digit) - 1;
+        uint32_t count[2049];
         int32_t *src = a, *dst = spare;
-        for (int shift = 0; shift < 32 && ((uint64_t)(size > 0 ? size - 1 : 0) >> shift) != 0; shift += 8) {
-            size_t count[257] = {0};
-            for (size_t i = 0; i < n; i++) count[(((uint32_t)src[i] >> shift) & 0xFF) + 1]++;
-            for (int b = 0; b < 256; b++) count[b + 1] += count[b];
-            for (size_t i = 0; i < n; i++) dst[count[((uint32_t)src[i] >> shift) & 0xFF]++] = src[i];
+        for (int pass = 0; pass < passes; pass++) {
+            int shift = pass * digit;
+            memset(count, 0, sizeof(uint32_t) * (mask + 2));
+            for (size_t i = 0; i < n; i++) count[(((uint32_t)src[i] >> shift) & mask) + 1]++;
+            for (uint32_t b = 0; b <= mask; b++) count[b + 1] += count[b];
+            for (size_t i = 0; i < n; i++) dst[count[((uint32_t)src[i] >> shift) & mask]++] = src[i];
             int32_t *t = src;
             src = dst;
             dst = t;
@@ -361,8 +380,23 @@ static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *te
     int more = 1;
     while (more) {
         int block = 0;
-        while (block < BLOCK && (more = next_token(text, len, &pos, &starts[block], &lengths[block]))) {
-            hashes[block] = hash_bytes(text + starts[block], lengths[block], 1);
+        while (block < BLOCK) { /* next_token, with the hash of the lowercased token computed on the way */
+            while (pos < len && SEPARATOR[text[pos]]) pos++;
+            if (pos >= len) {
+                more = 0;
+                break;
+            }
+            size_t first = pos;
+            uint64_t h = FNV_OFFSET;
+            while (pos < len && !SEPARATOR[text[pos]]) {
+                h = (h ^ LOWER[text[pos]]) * FNV_PRIME;
+                pos++;
+            }
+            size_t n = pos - first;
+            if (n == 2 && LOWER[text[first]] == 'b' && LOWER[text[first + 1]] == 'r') continue;
+            starts[block] = first;
+            lengths[block] = n;
+            hashes[block] = mix64(h ^ n); /* = hash_bytes(text + first, n, 1) */
             PREFETCH(&lk->tokens[(size_t)hashes[block] & lk->token_mask]);
             block++;
         }
@@ -383,7 +417,7 @@ static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *te
                     int known = 1;
                     for (int k = 0; k < n; k++) known &= window[k] >= 0;
                     if (!known) continue;
-                    GramKey key = gram_key(window, n);
+                    GramKey key = n == 2 ? bigram_key(window) : gram_key(window, n);
                     uint64_t h = hash_key(key);
                     if (!filter_has(lk, h)) continue;
                     PREFETCH(&lk->grams[(size_t)h & lk->gram_mask]);
