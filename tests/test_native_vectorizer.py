@@ -179,6 +179,32 @@ def test_pure_python_env_forces_the_definition(tmp_path: Path) -> None:
     assert out.stdout.strip() == "python"
 
 
+@native
+def test_classify_file_gives_the_same_lines_with_either_vectorizer(tmp_path: Path) -> None:
+    """The whole CLI path (workers included) with each implementation, in real processes."""
+    import subprocess
+    import sys
+
+    from imdb_edge.runtime.bench import sample_reviews
+
+    source = tmp_path / "reviews.txt"
+    source.write_text("".join(t.replace("\n", " ").replace("\r", " ") + "\n" for t in sample_reviews()[:64]))
+    outputs = {}
+    for pure in ("0", "1"):
+        out = tmp_path / f"out{pure}.jsonl"
+        command = [sys.executable, "-m", "imdb_edge", "classify", "--file", str(source), "--workers", "2"]
+        done = subprocess.run(
+            [*command, "--json", "--output", str(out)],
+            env={**os.environ, PURE_PYTHON_ENV: pure},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs[pure] = out.read_text()
+    assert outputs["0"] == outputs["1"] and outputs["0"].count("\n") == 64
+
+
 @pytest.mark.slow
 def test_install_without_a_compiler_succeeds_with_a_note(tmp_path: Path) -> None:
     """No working C compiler: the wheel still builds (pure Python), and the build log says why."""
