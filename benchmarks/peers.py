@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Peer comparison in one run: the same trained model and the same reviews through
-Keras, LiteRT (fp32 and int8), a naive regex + dense fp32 ONNX path, and this runtime.
+Keras, LiteRT (fp32 and int8), a naive regex + dense fp32 ONNX path, and this runtime;
+plus the shipped default model (native and pure-Python vectorizer) and fastText
+trained on the same reviews.
 
-Needs the [train] extra plus `ai-edge-litert`. Reports single-review latency (one
-thread) end to end and model-only, each as a ratio to this runtime's default form,
-plus cold start (wall time and peak memory of one classify process) and file
-throughput. Ratios measured in the same run are what hold on a noisy machine.
+Needs the [train] extra; `ai-edge-litert` for the LiteRT rows and `fasttext`
+(fasttext-numpy2) for the fastText row (each is skipped, and said so, when missing).
+Reports single-review latency (one thread) end to end and model-only, each as a
+ratio to this runtime's int8 token-id form of the same run, cold start (wall time
+and peak memory of one classify process, against `python -c "import numpy,
+onnxruntime"`), file throughput, and the issue-11 targets. Ratios measured in the
+same run are what hold on a noisy machine.
 
     python benchmarks/peers.py --run runs/default-ref16 --data PATH --out docs/benchmarks-peers.json
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,11 +36,15 @@ import numpy as np
 
 from imdb_edge.atomic import write_json
 from imdb_edge.runtime.bench import time_calls
-from imdb_edge.runtime.classifier import Classifier, session_options
+from imdb_edge.runtime.classifier import Classifier, default_model_path, session_options
 from imdb_edge.runtime.machine import describe_machine
-from imdb_edge.runtime.vectorizer import Vectorizer
+from imdb_edge.runtime.vectorizer import Vectorizer, implementation, tokenize
 
 REFERENCE = "imdb-edge int8 token_ids"
+DEFAULT = "imdb-edge default model (native vectorizer)"
+DEFAULT_PURE = "imdb-edge default model (pure-Python vectorizer)"
+NAIVE = "naive: regex + dense fp32 ONNX"
+FASTTEXT = "fastText predict (1-3-grams, .ftz, pre-tokenized text)"
 NAIVE_PATTERN = re.compile(r"[a-z0-9]+")
 
 
@@ -87,6 +97,41 @@ def naive_runner(vectorizer: Vectorizer, dense_onnx: Path) -> Callable[[str], np
     return run
 
 
+def fasttext_model(
+    train_texts: list[str], train_labels: Any, test_texts: list[str], test_labels: Any, workdir: Path
+) -> tuple[Any, dict[str, Any]]:
+    """fastText supervised on the same training reviews, word 1-3-grams, quantized (.ftz).
+
+    fastText splits on whitespace only, so every text is given to it as this project's
+    tokens joined by spaces (the same tokens our models see); its latency is then
+    `predict` on that pre-tokenized text, which leaves tokenizing out of its time.
+    """
+    import fasttext
+
+    def line(text: str) -> str:
+        return " ".join(tokenize(text))
+
+    train_file = workdir / "fasttext.train.txt"
+    train_file.write_text(
+        "".join(f"__label__{int(y)} {line(t)}\n" for t, y in zip(train_texts, train_labels, strict=True)),
+        encoding="utf-8",
+    )
+    settings = {"wordNgrams": 3, "epoch": 10, "lr": 0.5, "dim": 50, "bucket": 2_000_000, "thread": 2, "verbose": 0}
+    model = fasttext.train_supervised(input=str(train_file), **settings)
+    model.quantize(input=str(train_file), retrain=True, qnorm=True, cutoff=200_000)
+    path = workdir / "fasttext.ftz"
+    model.save_model(str(path))
+    predicted = [model.predict(line(t))[0][0] for t in test_texts]
+    accuracy = float(np.mean([p == f"__label__{int(y)}" for p, y in zip(predicted, test_labels, strict=True)]))
+    return model, {
+        "settings": settings,
+        "quantize_cutoff": 200_000,
+        "test_accuracy": accuracy,
+        "file_bytes": path.stat().st_size,
+        "test_reviews": len(test_texts),
+    }
+
+
 def summarize(samples: list[float]) -> dict[str, float]:
     arr = np.asarray(samples) * 1000.0  # µs
     return {
@@ -117,6 +162,55 @@ def peak_rss_of(command: list[str], repeats: int) -> dict[str, float]:
     return {"wall_s_median": statistics.median(walls), "peak_rss_mb_median": statistics.median(rss), "runs": repeats}
 
 
+def interleaved_cold(a: list[str], b: list[str], repeats: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Whole-process figures of two commands run in turn (A B A B ...), after one warm-up each."""
+    peak_rss_of(a, 1), peak_rss_of(b, 1)
+    runs_a, runs_b = [], []
+    for _ in range(repeats):
+        runs_a.append(peak_rss_of(a, 1))
+        runs_b.append(peak_rss_of(b, 1))
+
+    def median(runs: list[dict[str, float]]) -> dict[str, float]:
+        return {
+            "wall_s_median": statistics.median(r["wall_s_median"] for r in runs),
+            "peak_rss_mb_median": statistics.median(r["peak_rss_mb_median"] for r in runs),
+            "runs": len(runs),
+        }
+
+    return median(runs_a), median(runs_b)
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue-11 targets, each with the measured ratio and whether it holds."""
+    lat = report["latency"]
+    p50 = {name: row["e2e"]["p50_us"] for name, row in lat.items()}
+    default_model = lat[DEFAULT]["model"]["p50_us"]
+    rows = [
+        ("default model, one review: end to end <= 2.5x its model-only", p50[DEFAULT] / default_model, "<=", 2.5),
+        ("default model >= 3x faster than the naive regex path", p50[NAIVE] / p50[DEFAULT], ">=", 3.0),
+        ("default model 200k terms end to end <= 1.3x the 10,000-word model", p50[DEFAULT] / p50[REFERENCE], "<=", 1.3),
+    ]
+    if FASTTEXT in p50:
+        rows.append(("default model faster than fastText predict", p50[FASTTEXT] / p50[DEFAULT], ">=", 1.0))
+    two = report["file_throughput"].get("2 worker(s)")
+    if two:
+        rows.append(
+            ("classify --file, 2 workers, reviews/s after start-up", two["reviews_per_s_after_startup"], ">=", 60_000)
+        )
+    rows.append(
+        ("cold classify vs python -c 'import numpy, onnxruntime'", report["cold_start"]["vs_imports"], "<=", 2.0)
+    )
+    return [
+        {
+            "target": name,
+            "measured": value,
+            "limit": f"{op} {limit:g}",
+            "met": value <= limit if op == "<=" else value >= limit,
+        }
+        for name, value, op, limit in rows
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, type=Path, help="a run folder from imdb-edge train")
@@ -125,6 +219,8 @@ def main() -> int:
     parser.add_argument("--min-runs", type=int, default=1000)
     parser.add_argument("--min-seconds", type=float, default=2.0)
     parser.add_argument("--cold-repeats", type=int, default=5)
+    parser.add_argument("--default-model", type=Path, default=default_model_path(), help="the shipped model file")
+    parser.add_argument("--no-keras", action="store_true", help="skip the (slow) Keras rows")
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     args = parser.parse_args()
 
@@ -147,7 +243,13 @@ def main() -> int:
                 args.run, path, input_form=form, quantize=None if precision == "fp32" else "int8", data=data_path
             )
             onnx_files[(form, precision)] = path
-    tflite = litert_models(model, vectorizer.size, work)
+    try:
+        import ai_edge_litert  # noqa: F401
+
+        tflite = litert_models(model, vectorizer.size, work)
+    except ImportError:
+        print("LiteRT rows skipped: ai-edge-litert is not installed", file=sys.stderr)
+        tflite = {}
 
     dense_inputs = [vectorizer.multi_hot([t]) for t in pool]
     cases: dict[str, dict[str, Any]] = {}
@@ -163,17 +265,35 @@ def main() -> int:
 
     keras_predict = lambda x: model.predict(x, verbose=0)  # noqa: E731
     keras_call = lambda x: model(x, training=False)  # noqa: E731
-    measure("keras model.predict", lambda t: keras_predict(vectorizer.multi_hot([t])), keras_predict, dense_inputs)
-    measure("keras direct call", lambda t: keras_call(vectorizer.multi_hot([t])), keras_call, dense_inputs)
+    if not args.no_keras:
+        measure("keras model.predict", lambda t: keras_predict(vectorizer.multi_hot([t])), keras_predict, dense_inputs)
+        measure("keras direct call", lambda t: keras_call(vectorizer.multi_hot([t])), keras_call, dense_inputs)
     for precision, path in tflite.items():
         run = litert_runner(path)
         measure(f"LiteRT {precision} (dense)", lambda t, run=run: run(vectorizer.multi_hot([t])), run, dense_inputs)
     naive = naive_runner(vectorizer, onnx_files[("dense", "fp32")])
-    measure("naive: regex + dense fp32 ONNX", naive, None, None)
+    measure(NAIVE, naive, None, None)
     for (form, precision), path in onnx_files.items():
         classifier = Classifier.load(path, threads=1)
         prepared = [classifier.model_inputs([t]) for t in pool]
         measure(f"imdb-edge {precision} {form}", lambda t, c=classifier: c.scores([t]), classifier.run, prepared)
+    shipped = Classifier.load(args.default_model, threads=1)
+    prepared = [shipped.model_inputs([t]) for t in pool]
+    measure(DEFAULT, lambda t: shipped.scores([t]), shipped.run, prepared)
+    pure = Classifier.load(args.default_model, threads=1)
+    pure.vectorizer = pure.vectorizer.pure_python()
+    measure(DEFAULT_PURE, lambda t: pure.scores([t]), None, None)
+    fasttext_info: dict[str, Any] | None = None
+    try:
+        train = load_dataset(data_path).train
+        ft, fasttext_info = fasttext_model(train.texts, train.labels, test.texts, test.labels, work)
+        tokenized = {t: " ".join(tokenize(t)) for t in pool}
+        cases[FASTTEXT] = {
+            "e2e": summarize(time_calls(lambda t: ft.predict(tokenized[t]), pool, args.min_runs, args.min_seconds))
+        }
+        print(f"measured {FASTTEXT}", file=sys.stderr, flush=True)
+    except ImportError:
+        print("fastText row skipped: the fasttext module (fasttext-numpy2) is not installed", file=sys.stderr)
 
     reference = cases[REFERENCE]
     for row in cases.values():
@@ -181,42 +301,53 @@ def main() -> int:
             if mode in row and mode in reference:
                 row[mode]["ratio_to_imdb_edge"] = row[mode]["p50_us"] / reference[mode]["p50_us"]
 
-    # Cold start: one process, from start to answer.
+    # Cold start: one process, from start to answer, with the shipped model; the floor is
+    # importing numpy and onnxruntime. Both interleaved, run by run.
     text = "An absolute masterpiece, I loved every minute."
-    cold_ours = peak_rss_of(
-        [sys.executable, "-m", "imdb_edge", "classify", "--model", str(onnx_files[("token_ids", "int8")]), text],
-        args.cold_repeats,
-    )
-    keras_script = (
-        "import os, sys; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'\n"
-        "import keras\nfrom imdb_edge.runtime.vectorizer import Vectorizer\n"
-        f"m = keras.saving.load_model({str(args.run / 'model.keras')!r})\n"
-        f"v = Vectorizer.from_json(open({str(args.run / 'vectorizer.json')!r}).read())\n"
-        f"print(float(m.predict(v.multi_hot([{text!r}]), verbose=0)[0, 0]))\n"
-    )
-    cold_keras = peak_rss_of([sys.executable, "-c", keras_script], args.cold_repeats)
+    classify_command = [sys.executable, "-m", "imdb_edge", "classify", "--model", str(args.default_model), text]
+    imports_command = [sys.executable, "-c", "import numpy, onnxruntime"]
+    cold_ours, cold_imports = interleaved_cold(classify_command, imports_command, args.cold_repeats)
     cold = {
         "imdb-edge classify": cold_ours,
-        "keras (tensorflow) script": cold_keras,
-        "wall_ratio": cold_keras["wall_s_median"] / cold_ours["wall_s_median"],
-        "memory_ratio": cold_keras["peak_rss_mb_median"] / cold_ours["peak_rss_mb_median"],
+        "import numpy, onnxruntime": cold_imports,
+        "vs_imports": cold_ours["wall_s_median"] / cold_imports["wall_s_median"],
     }
+    if not args.no_keras:
+        keras_script = (
+            "import os, sys; os.environ['TF_CPP_MIN_LOG_LEVEL']='3'\n"
+            "import keras\nfrom imdb_edge.runtime.vectorizer import Vectorizer\n"
+            f"m = keras.saving.load_model({str(args.run / 'model.keras')!r})\n"
+            f"v = Vectorizer.from_json(open({str(args.run / 'vectorizer.json')!r}).read())\n"
+            f"print(float(m.predict(v.multi_hot([{text!r}]), verbose=0)[0, 0]))\n"
+        )
+        cold_keras = peak_rss_of([sys.executable, "-c", keras_script], args.cold_repeats)
+        cold["keras (tensorflow) script"] = cold_keras
+        cold["wall_ratio"] = cold_keras["wall_s_median"] / cold_ours["wall_s_median"]
+        cold["memory_ratio"] = cold_keras["peak_rss_mb_median"] / cold_ours["peak_rss_mb_median"]
 
-    # File throughput after start-up: the marginal rate between a 1x and a 4x file.
+    # File throughput after start-up: the marginal rate between a 1x and a 4x file, by
+    # wall clock, and the CPU (user + sys of the whole process tree) each extra review
+    # costs: on a shared machine the wall rate depends on what else runs, the CPU cost not.
     lines = "".join(t.replace("\n", " ").replace("\r", " ") + "\n" for t in test.texts)
+    for copies in (1, 4):
+        (work / f"reviews{copies}.txt").write_text(lines * copies)
     throughput = {}
     for workers in (1, os.cpu_count() or 1):
-        walls = {}
+        walls, cpus = {}, {}
         for copies in (1, 4):
-            source = work / f"reviews{copies}.txt"
-            source.write_text(lines * copies)
-            command = [sys.executable, "-m", "imdb_edge", "classify", "--model", str(onnx_files[("token_ids", "int8")])]
-            command += ["--file", str(source), "--workers", str(workers), "--output", str(work / "out.tsv")]
+            command = [sys.executable, "-m", "imdb_edge", "classify", "--model", str(args.default_model)]
+            command += ["--file", str(work / f"reviews{copies}.txt"), "--workers", str(workers)]
+            command += ["--output", str(work / "out.tsv")]
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             subprocess.run(command, check=True, capture_output=True)
             walls[copies] = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus[copies] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        extra = 3 * len(test.texts)
         throughput[f"{workers} worker(s)"] = {
-            "reviews_per_s_after_startup": 3 * len(test.texts) / (walls[4] - walls[1]),
+            "reviews_per_s_after_startup": extra / (walls[4] - walls[1]),
+            "cpu_us_per_review_after_startup": 1e6 * (cpus[4] - cpus[1]) / extra,
             "wall_s_25k": walls[1],
             "wall_s_100k": walls[4],
         }
@@ -227,14 +358,19 @@ def main() -> int:
         "run": str(args.run),
         "pool_reviews": len(pool),
         "settings": {"min_runs": args.min_runs, "min_seconds": args.min_seconds, "threads": 1},
+        "vectorizer": implementation(),
+        "default_model": str(args.default_model),
         "latency": cases,
+        "fasttext": fasttext_info,
         "cold_start": cold,
         "file_throughput": throughput,
         "sizes_bytes": {
+            "default model": args.default_model.stat().st_size,
             **{f"onnx {p} {f}": path.stat().st_size for (f, p), path in onnx_files.items()},
             **{f"tflite {p}": path.stat().st_size for p, path in tflite.items()},
         },
     }
+    report["targets"] = targets(report)
     if args.out:
         write_json(args.out, report)
     print(markdown(report))
@@ -258,20 +394,43 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {e2e['ratio_to_imdb_edge']:.2f}x | {model_cells} |"
         )
     cold = report["cold_start"]
-    ours, theirs = cold["imdb-edge classify"], cold["keras (tensorflow) script"]
+    ours, imports = cold["imdb-edge classify"], cold["import numpy, onnxruntime"]
     out += [
         "",
         "| cold start (one review, whole process) | wall s (median) | peak RSS MB |",
         "|---|---:|---:|",
-        f"| imdb-edge classify | {ours['wall_s_median']:.2f} | {ours['peak_rss_mb_median']:.0f} |",
-        f"| Keras + TensorFlow | {theirs['wall_s_median']:.2f} | {theirs['peak_rss_mb_median']:.0f} |",
-        f"| ratio | {cold['wall_ratio']:.1f}x faster | {cold['memory_ratio']:.1f}x smaller |",
+        f"| imdb-edge classify (default model) | {ours['wall_s_median']:.2f} | {ours['peak_rss_mb_median']:.0f} |",
+        f"| python -c 'import numpy, onnxruntime' | {imports['wall_s_median']:.2f} "
+        f"| {imports['peak_rss_mb_median']:.0f} |",
+    ]
+    if "keras (tensorflow) script" in cold:
+        theirs = cold["keras (tensorflow) script"]
+        out += [
+            f"| Keras + TensorFlow | {theirs['wall_s_median']:.2f} | {theirs['peak_rss_mb_median']:.0f} |",
+            f"| Keras vs imdb-edge | {cold['wall_ratio']:.1f}x slower | {cold['memory_ratio']:.1f}x larger |",
+        ]
+    if report.get("fasttext"):
+        ft = report["fasttext"]
+        out += [
+            "",
+            f"fastText: test accuracy {100 * ft['test_accuracy']:.2f}% on {ft['test_reviews']:,} reviews, "
+            f".ftz {ft['file_bytes'] / 1024:,.0f} KB; "
+            f"default model file {report['sizes_bytes']['default model'] / 1024:,.0f} KB",
+        ]
+    out += [
         "",
-        "| classify --file (after start-up) | reviews/s |",
-        "|---|---:|",
+        "| classify --file (after start-up) | reviews/s (wall) | CPU µs per review (all processes) |",
+        "|---|---:|---:|",
     ]
     for name, row in report["file_throughput"].items():
-        out.append(f"| {name} | {row['reviews_per_s_after_startup']:,.0f} |")
+        out.append(
+            f"| {name} | {row['reviews_per_s_after_startup']:,.0f} | {row['cpu_us_per_review_after_startup']:.1f} |"
+        )
+    out += ["", "| target | measured | limit | verdict |", "|---|---:|---|---|"]
+    for row in report["targets"]:
+        out.append(
+            f"| {row['target']} | {row['measured']:,.2f} | {row['limit']} | {'met' if row['met'] else '**missed**'} |"
+        )
     return "\n".join(out) + "\n"
 
 

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set up, train the reference model on the real
-# data, export it (fp32 and int8, parity-checked on the 25,000 test reviews),
-# classify two reviews with the exported file and benchmark it. Output: runs/pipeline/.
+# The main job on a fresh machine: set up, train the shipped model family on the real
+# data (`--profile best`: NB-scaled logistic regression on 1-3-grams, 200,000 terms,
+# docs/edge-model.md), export it (fp32 and int8, parity-checked on the 25,000 test
+# reviews), classify two reviews with the exported file and benchmark it against the
+# reference-size model (hidden 16, 10,000 words). Output: runs/pipeline/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup-env.sh
 OUT=${OUT:-runs/pipeline}
 mkdir -p "$OUT"
-.venv/bin/imdb-edge train --hidden 16 --epochs 4 --seed 0 --out "$OUT/train" --overwrite
+.venv/bin/imdb-edge train --profile best --seed 0 --out "$OUT/train" --overwrite
 .venv/bin/imdb-edge export "$OUT/train" --out "$OUT/model.onnx"
 .venv/bin/imdb-edge export "$OUT/train" --out "$OUT/model.int8.onnx" --quantize int8
+.venv/bin/imdb-edge train --hidden 16 --epochs 4 --seed 0 --out "$OUT/train-ref16" --overwrite
+.venv/bin/imdb-edge export "$OUT/train-ref16" --out "$OUT/ref16.int8.onnx" --quantize int8
 .venv/bin/imdb-edge info "$OUT/model.int8.onnx"
 .venv/bin/imdb-edge classify --model "$OUT/model.int8.onnx" \
   "An absolute masterpiece, I loved every minute." "This movie was a waste of time"
-.venv/bin/imdb-edge bench -m "$OUT/model.onnx" -m "$OUT/model.int8.onnx" --threads 1 --batch 1,64 \
-  --min-seconds 0.5 --output "$OUT/bench.json"
+.venv/bin/imdb-edge bench -m "$OUT/model.onnx" -m "$OUT/model.int8.onnx" -m "$OUT/ref16.int8.onnx" \
+  --threads 1 --batch 1,64 --min-seconds 0.5 --output "$OUT/bench.json"

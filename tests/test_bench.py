@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from imdb_edge.cli import app
 from imdb_edge.runtime.bench import sample_reviews
+from imdb_edge.runtime.vectorizer import implementation
 from tests.model_factory import build_model_bytes
 
 SMALL = ["--batch", "1,4", "--threads", "1", "--min-runs", "3", "--min-seconds", "0"]
@@ -31,6 +32,14 @@ def test_bench_json_report(tmp_path: Path) -> None:
         assert row["reviews_per_s"] > 0
     load = report["load"][0]
     assert load["load_ms_mean"] > 0 and load["first_inference_ms"] > 0 and len(load["load_ms_samples"]) == 5
+    assert len(load["session_ms_samples"]) == 5 and load["session_ms_mean"] > 0
+    assert load["load_vs_session"] == load["load_ms_mean"] / load["session_ms_mean"]
+    assert report["vectorizer"] == implementation()
+    e2e, only = (next(r["p50_ms"] for r in rows if r["mode"] == m and r["batch"] == 1) for m in ("e2e", "model"))
+    assert report["ratios"] == [
+        f"{_shipped().name}: one review end to end p50 {1000 * e2e:.1f} µs, {e2e / only:.2f}x its model-only p50 "
+        f"({1000 * only:.1f} µs)"
+    ]
     assert report["settings"]["reviews"] == len(sample_reviews()) == 256
 
 
@@ -43,6 +52,8 @@ def test_bench_table_plot_and_recommendation(tmp_path: Path) -> None:
     assert "| model | precision | input | mode | threads | batch | p50 ms |" in result.stdout
     assert result.stdout.count("| tiny.onnx |") == 5  # four cases and one load row
     assert "fastest for one review on this device:" in result.stdout
+    assert f"vectorizer: {implementation()}" in result.stdout
+    assert "x tiny.onnx" in result.stdout  # the second model's end to end time relative to the first
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -57,3 +68,9 @@ def _shipped() -> Path:
     from imdb_edge.runtime.classifier import default_model_path
 
     return default_model_path()
+
+
+def test_info_names_the_vectorizer_implementation() -> None:
+    result = CliRunner().invoke(app, ["info", str(_shipped()), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["vectorizer"] == implementation()

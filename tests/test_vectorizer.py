@@ -163,8 +163,10 @@ def test_integer_coded_ngram_lookup_equals_string_lookup(words: list[str]) -> No
     corpus = ["not good at all", "not bad", "the movie not good", "all the movie x x"]
     for n in (2, 3):
         vec = Vectorizer.fit(corpus, VectorizerConfig(max_features=100, ngram_max=n))
-        assert vec._grams is not None
+        lookup = vec.pure_python()._pure()
+        assert lookup.grams is not None
         text = " ".join(words)
-        strings = set(map(vec._index.get, module._ngrams(module.tokenize_bytes(text), n)))
+        strings = set(map(lookup.index.get, module._ngrams(module.tokenize_bytes(text), n)))
         strings.discard(None)
+        assert lookup.ids(module.tokenize_bytes(text)).tolist() == sorted(strings)
         assert vec.feature_ids(text).tolist() == sorted(strings)

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.classifier import Classifier, session_options
 from imdb_edge.runtime.machine import describe_machine
+from imdb_edge.runtime.vectorizer import implementation
 
 MODES = ("e2e", "model")
 
@@ -107,29 +108,65 @@ class LoadResult:
     bytes: int
     load_ms: list[float]
     first_inference_ms: float
+    session_ms: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        load_mean = float(np.mean(self.load_ms))
+        session_mean = float(np.mean(self.session_ms)) if self.session_ms else None
         return {
             "model": self.model,
             "bytes": self.bytes,
-            "load_ms_mean": float(np.mean(self.load_ms)),
+            "load_ms_mean": load_mean,
             "load_ms_samples": [round(v, 3) for v in self.load_ms],
+            "session_ms_mean": session_mean,
+            "session_ms_samples": [round(v, 3) for v in self.session_ms],
+            "load_vs_session": load_mean / session_mean if session_mean else None,
             "first_inference_ms": self.first_inference_ms,
         }
 
 
 def measure_load(path: Path, repeats: int = 5) -> LoadResult:
-    """Load time (read, verify checksums, build the session) and the first inference after it."""
-    loads = []
+    """Load time (read, verify checksums, build the vocabulary tables and the session), the first
+    inference after it, and, interleaved, what onnxruntime alone takes to create the session."""
+    import onnxruntime as ort
+
+    data = path.read_bytes()
+    loads, sessions = [], []
     first = 0.0
     for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        ort.InferenceSession(data, sess_options=session_options(1), providers=["CPUExecutionProvider"])
+        sessions.append((time.perf_counter_ns() - t0) / 1e6)
         t0 = time.perf_counter_ns()
         classifier = Classifier.load(path, threads=1)
         loads.append((time.perf_counter_ns() - t0) / 1e6)
         t0 = time.perf_counter_ns()
         classifier.predict("A first review after loading.")
         first = first or (time.perf_counter_ns() - t0) / 1e6
-    return LoadResult(path.name, path.stat().st_size, loads, first)
+    return LoadResult(path.name, path.stat().st_size, loads, first, sessions)
+
+
+def ratios(results: list[CaseResult]) -> list[str]:
+    """One line per model: single-review end to end vs its own model-only time, and vs the first model."""
+    single = {
+        (r.model, r.mode): r.stats()["p50_ms"]
+        for r in results
+        if r.batch == 1 and r.threads == min(x.threads for x in results)
+    }
+    models = list(dict.fromkeys(r.model for r in results))
+    lines = []
+    first_e2e = single.get((models[0], "e2e")) if models else None
+    for model in models:
+        e2e, only = single.get((model, "e2e")), single.get((model, "model"))
+        if e2e is None:
+            continue
+        parts = [f"{model}: one review end to end p50 {1000 * e2e:.1f} µs"]
+        if only:
+            parts.append(f"{e2e / only:.2f}x its model-only p50 ({1000 * only:.1f} µs)")
+        if first_e2e and model != models[0]:
+            parts.append(f"{e2e / first_e2e:.2f}x {models[0]}")
+        lines.append(", ".join(parts))
+    return lines
 
 
 def iter_cases(
@@ -233,12 +270,19 @@ def markdown_table(results: list[CaseResult], loads: list[LoadResult]) -> str:
             f"| {s['reviews_per_s']:,.0f} |"
         )
     if loads:
-        lines += ["", "| model | size KB | load ms (mean of 5) | first inference ms |", "|---|---:|---:|---:|"]
+        lines += [
+            "",
+            "| model | size KB | load ms (mean of 5) | onnxruntime session alone ms | load / session "
+            "| first inference ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for load in loads:
             d = load.to_dict()
             lines.append(
-                f"| {load.model} | {load.bytes / 1024:.0f} | {d['load_ms_mean']:.2f} | {load.first_inference_ms:.3f} |"
+                f"| {load.model} | {load.bytes / 1024:.0f} | {d['load_ms_mean']:.2f} | {d['session_ms_mean']:.2f} "
+                f"| {d['load_vs_session']:.1f}x | {load.first_inference_ms:.3f} |"
             )
+    lines += ["", f"vectorizer: {implementation()}", *ratios(results)]
     return "\n".join(lines) + "\n"
 
 
@@ -250,6 +294,8 @@ def report_document(results: list[CaseResult], loads: list[LoadResult], settings
         "imdb_edge": __version__,
         "machine": describe_machine(),
         "settings": settings,
+        "vectorizer": implementation(),
+        "ratios": ratios(results),
         "recommendation": recommend(results),
         "load": [load.to_dict() for load in loads],
         "results": [r.to_dict() for r in results],

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from imdb_edge.runtime.model_file import read_model_file
+from imdb_edge.runtime.vectorizer import implementation
 
 
 def describe_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -23,6 +24,7 @@ def describe_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "threshold": entry["threshold"],
         "vocabulary_size": model_file.vectorizer.size,
         "tokenizer": config.to_dict()["tokenizer"],
+        "vectorizer": implementation(),
         "ngram_max": config.ngram_max,
         "architecture": training.get("config", {}).get("architecture", "dense"),
         "hidden": training.get("config", {}).get("hidden"),
@@ -64,7 +66,7 @@ def render_description(summary: dict[str, Any]) -> str:
         f"input           {summary['input_form']} ({summary['precision']}), labels {', '.join(summary['labels'])}, "
         f"threshold {summary['threshold']}",
         f"vocabulary      {summary['vocabulary_size']} terms, n-grams up to {summary['ngram_max']}, "
-        f"tokenizer {summary['tokenizer']}",
+        f"tokenizer {summary['tokenizer']} ({summary['vectorizer']} vectorizer)",
         f"model           {summary['architecture']}, hidden layers {summary['hidden']}",
     ]
     if summary["test_accuracy"] is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
 import string
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -45,6 +46,26 @@ _TABLE = bytes.maketrans(
 )
 _STOP_PADDED = tuple(b" " + t.encode("ascii") + b" " for t in STOP_TOKENS)
 WEIGHTINGS = ("binary", "nb")
+PURE_PYTHON_ENV = "IMDB_EDGE_PURE_PYTHON"
+
+
+def _load_native() -> Any:
+    """The compiled hot path (imdb_edge/runtime/_fastvec.c), or None: not built, or forced off."""
+    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+        return None
+    try:
+        from imdb_edge.runtime import _fastvec  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _fastvec
+
+
+_native = _load_native()
+
+
+def implementation() -> str:
+    """Which vectorizer runs here: "native" (compiled) or "python" (the definition)."""
+    return "native" if _native is not None else "python"
 
 
 def tokenize_bytes(text: str) -> list[bytes]:
@@ -162,6 +183,34 @@ class _NgramLookup:
         return ids
 
 
+def _native_lookup(vocabulary: list[str], ngram_max: int) -> Any:
+    """The compiled lookup tables of `vocabulary`, or None where the native vectorizer is not available."""
+    if _native is None:
+        return None
+    try:
+        return _native.Lookup(vocabulary, ngram_max)
+    except ValueError as exc:  # duplicate terms, or more distinct tokens than the native tables hold
+        if "duplicate" in str(exc):
+            raise ImdbEdgeError("the vocabulary has duplicate terms") from None
+        return None
+
+
+class _PythonLookup:
+    """The pure-Python lookup: the definition of which ids a token sequence has."""
+
+    def __init__(self, keys: list[bytes], ngram_max: int) -> None:
+        self.ngram_max = ngram_max
+        self.index = {key: i for i, key in enumerate(keys)}
+        self.grams = _NgramLookup(keys, ngram_max) if ngram_max > 1 and _NgramLookup.fits(keys, ngram_max) else None
+
+    def ids(self, tokens: list[bytes]) -> np.ndarray:
+        if self.grams is not None:
+            return self.grams.ids(tokens)
+        found = set(map(self.index.get, _ngrams(tokens, self.ngram_max)))
+        found.discard(None)
+        return np.array(sorted(found), dtype=np.int64)  # type: ignore[type-var]
+
+
 class Vectorizer:
     """Maps reviews to feature ids of a fixed vocabulary."""
 
@@ -173,22 +222,34 @@ class Vectorizer:
     ) -> None:
         if not vocabulary:
             raise ImdbEdgeError("the vocabulary is empty")
-        keys = [term.encode("utf-8", "surrogatepass") for term in vocabulary]
-        if len(set(keys)) != len(keys):
+        vocabulary = list(vocabulary)
+        native = _native_lookup(vocabulary, config.ngram_max)
+        # Duplicates: the native build finds them among the terms it stores, the rest are compared here (as
+        # strings: UTF-8 with surrogatepass keeps distinct strings distinct).
+        unchecked = vocabulary if native is None else [vocabulary[i] for i in native.skipped]
+        if len(set(unchecked)) != len(unchecked):
             raise ImdbEdgeError("the vocabulary has duplicate terms")
         if feature_weights is not None:
             feature_weights = np.asarray(feature_weights, dtype=np.float32)
-            if feature_weights.shape != (len(keys),):
-                raise ImdbEdgeError(f"feature_weights has shape {feature_weights.shape}, expected ({len(keys)},)")
+            if feature_weights.shape != (len(vocabulary),):
+                raise ImdbEdgeError(f"feature_weights has shape {feature_weights.shape}, expected ({len(vocabulary)},)")
         self.config = config
-        self.vocabulary = list(vocabulary)
+        self.vocabulary = vocabulary
         self.feature_weights = feature_weights
-        self._index = {key: i for i, key in enumerate(keys)}
-        self._grams = (
-            _NgramLookup(keys, config.ngram_max)
-            if config.ngram_max > 1 and _NgramLookup.fits(keys, config.ngram_max)
-            else None
-        )
+        self._native = native
+        self._python: _PythonLookup | None = None
+
+    @property
+    def implementation(self) -> str:
+        """Which implementation serves this vectorizer: "native" or "python"."""
+        return "python" if self._native is None else "native"
+
+    def _pure(self) -> _PythonLookup:
+        """The definition's lookup tables, built on first use (not at all when native runs)."""
+        if self._python is None:
+            keys = [term.encode("utf-8", "surrogatepass") for term in self.vocabulary]
+            self._python = _PythonLookup(keys, self.config.ngram_max)
+        return self._python
 
     @property
     def size(self) -> int:
@@ -197,6 +258,12 @@ class Vectorizer:
     def with_weights(self, feature_weights: np.ndarray | None) -> Vectorizer:
         """The same vocabulary with other per-feature weights (None: plain multi-hot)."""
         return Vectorizer(self.config, self.vocabulary, feature_weights)
+
+    def pure_python(self) -> Vectorizer:
+        """This vectorizer computed by the pure-Python definition (to compare or benchmark it)."""
+        twin = Vectorizer.__new__(Vectorizer)
+        twin.__dict__.update(self.__dict__, _native=None, _python=None)
+        return twin
 
     # ---- building -------------------------------------------------------------
     @classmethod
@@ -217,12 +284,9 @@ class Vectorizer:
     # ---- encoding -------------------------------------------------------------
     def feature_ids(self, text: str) -> np.ndarray:
         """Sorted unique ids of the vocabulary features present in `text` (int64): the hot path."""
-        tokens = tokenize_bytes(text)
-        if self._grams is not None:
-            return self._grams.ids(tokens)
-        found = set(map(self._index.get, _ngrams(tokens, self.config.ngram_max)))
-        found.discard(None)
-        return np.array(sorted(found), dtype=np.int64)  # type: ignore[type-var]
+        if self._native is not None:
+            return np.frombuffer(self._native.ids(text), dtype=np.int64)
+        return self._pure().ids(tokenize_bytes(text))
 
     def _rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         rows = [self.feature_ids(text) for text in texts]
@@ -232,6 +296,9 @@ class Vectorizer:
 
     def feature_ids_batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Ragged ids of many texts: (ids, offsets), text i owns ids[offsets[i]:offsets[i+1]]."""
+        if self._native is not None:
+            flat_bytes, offset_bytes = self._native.ragged(texts)
+            return np.frombuffer(flat_bytes, dtype=np.int64), np.frombuffer(offset_bytes, dtype=np.int64)
         flat, lengths = self._rows(texts)
         offsets = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -239,6 +306,9 @@ class Vectorizer:
 
     def padded_ids(self, texts: Sequence[str], min_length: int = 1) -> np.ndarray:
         """Ids padded to one length with the id `size` (a zero row in sparse graphs)."""
+        if self._native is not None:
+            data, width = self._native.padded(texts, min_length)
+            return np.frombuffer(data, dtype=np.int64).reshape(len(texts), width)
         if len(texts) == 1:  # one review: skip the ragged bookkeeping, it costs more than the lookups
             row = self.feature_ids(texts[0])
             if row.size < min_length:
@@ -252,7 +322,8 @@ class Vectorizer:
 
     def multi_hot(self, texts: Sequence[str]) -> np.ndarray:
         """Dense (n, size) float32 matrix: the reference model's input."""
-        flat, lengths = self._rows(texts)
+        flat, offsets = self.feature_ids_batch(texts)
+        lengths = np.diff(offsets)
         out = np.zeros((len(texts), self.size), dtype=np.float32)
         rows = np.repeat(np.arange(len(texts)), lengths)
         out[rows, flat] = 1.0 if self.feature_weights is None else self.feature_weights[flat]
@@ -285,7 +356,7 @@ class Vectorizer:
                 f"(this version reads {FORMAT_VERSION})"
             )
         vocabulary = data.get("vocabulary")
-        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+        if not isinstance(vocabulary, list) or not set(map(type, vocabulary)) <= {str}:
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
         config = data.get("config")
         if not isinstance(config, dict):

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Where the native vectorizer and the model load spend their time (CPU time, best of N).
+
+Stages of `Lookup.ids` are isolated by building the same tables three ways: a
+one-word vocabulary (tokenize + hash only), the model's vocabulary cut to unigrams
+(plus token lookups), and the full 1-3-gram vocabulary (plus n-gram lookups). Load
+is split into JSON parsing, the native tables, checksums and onnxruntime's session.
+
+    python benchmarks/vectorizer_profile.py --data ../shared/data/aclImdb_v1_labeled.tar.gz
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from imdb_edge.runtime.bench import load_reviews
+from imdb_edge.runtime.classifier import Classifier, default_model_path, session_options
+from imdb_edge.runtime.model_file import read_model_file
+from imdb_edge.runtime.vectorizer import Vectorizer, tokenize_bytes
+
+
+def best_cpu_ms(call: Callable[[], Any], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        call()
+        best = min(best, time.process_time() - start)
+    return 1000.0 * best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=default_model_path())
+    parser.add_argument("--data", help="the IMDB dataset (default: the 256 shipped sample reviews)")
+    parser.add_argument("--reviews", type=int, default=4096)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    model_file = read_model_file(args.model)
+    vectorizer = model_file.vectorizer
+    if vectorizer.implementation != "native":
+        parser.error("the native vectorizer is not available here")
+    texts = load_reviews(args.data)[: args.reviews]
+    native = vectorizer._native
+    lookup_type = type(native)
+    stages = {
+        "tokenize + hash (one-word vocabulary)": lookup_type(["a"], 1),
+        "+ token lookups (unigrams only)": lookup_type(vectorizer.vocabulary, 1),
+        f"+ n-gram lookups (the model: 1-{vectorizer.config.ngram_max}-grams)": native,
+    }
+    print(
+        f"{args.model.name}: {vectorizer.size:,} terms, {len(texts)} reviews, CPU µs per review (best of "
+        f"{args.repeats})"
+    )
+    for name, lookup in stages.items():
+        ms = best_cpu_ms(lambda lookup=lookup: [lookup.ids(t) for t in texts], args.repeats)
+        print(f"  {name}: {1000 * ms / len(texts):.1f}")
+    tokens = [tokenize_bytes(t) for t in texts]
+    print(
+        f"  tokens per review {sum(map(len, tokens)) / len(texts):.0f}, "
+        f"bytes per review {sum(len(t.encode('utf-8', 'surrogatepass')) for t in texts) / len(texts):.0f}"
+    )
+
+    raw = model_file.metadata["imdb_edge.vectorizer"]
+    data = args.model.read_bytes()
+    vocabulary = json.loads(raw)["vocabulary"]
+    loads = {
+        "onnxruntime session alone": lambda: ort.InferenceSession(
+            data, sess_options=session_options(1), providers=["CPUExecutionProvider"]
+        ),
+        "Classifier.load (all of it)": lambda: Classifier.load(args.model),
+        "read_model_file (checksums, metadata, vectorizer)": lambda: read_model_file(args.model),
+        "json.loads of the vectorizer": lambda: json.loads(raw),
+        "Vectorizer.from_json (parse, checks, native tables)": lambda: Vectorizer.from_json(raw),
+        "native tables alone": lambda: lookup_type(vocabulary, vectorizer.config.ngram_max),
+        "sha256 of the vectorizer JSON": lambda: hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+    }
+    print(f"load, CPU ms (best of {args.repeats + 2})")
+    for name, call in loads.items():
+        print(f"  {name}: {best_cpu_ms(call, args.repeats + 2):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,837 @@
+/* The vectorizer's hot path in C: text -> sorted unique feature ids.
+ *
+ * The definition is imdb_edge/runtime/vectorizer.py (tokenizer "ascii-split-v1");
+ * this file must give exactly the same ids:
+ *   1. the text is encoded as UTF-8 with "surrogatepass" (done under the GIL by
+ *      CPython itself, exactly as the Python path does);
+ *   2. every ASCII whitespace or punctuation byte separates tokens, ASCII letters
+ *      are lowercased, every other byte (including NUL and all bytes >= 0x80) is
+ *      part of a token;
+ *   3. the token "br" is dropped;
+ *   4. word n-grams (n = 1..ngram_max) of the remaining tokens are looked up in the
+ *      vocabulary; the found feature ids are returned sorted and unique.
+ *
+ * A Lookup is built once from the vocabulary (two open-addressing hash tables:
+ * token bytes -> token index and unigram feature, token-index sequence -> n-gram
+ * feature) and is read-only afterwards, so calls are thread-safe and run without
+ * the GIL. No numpy C API: results are returned as bytearrays of native int64,
+ * which the Python side wraps with numpy.frombuffer (no copy).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NGRAM 5
+
+/* ASCII whitespace (" \t\n\r\v\f") and punctuation (Python's string.punctuation). */
+static unsigned char SEPARATOR[256];
+static unsigned char LOWER[256];
+
+static void init_tables(void) {
+    const char *seps = " \t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+    for (int c = 0; c < 256; c++) {
+        SEPARATOR[c] = 0;
+        LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+    }
+    for (const char *p = seps; *p; p++) SEPARATOR[(unsigned char)*p] = 1;
+}
+
+/* ---- hashing --------------------------------------------------------------- */
+
+static inline uint64_t mix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* FNV-1a over bytes; `lower` applies the tokenizer's ASCII lowercasing on the fly. */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+static inline uint64_t hash_bytes(const unsigned char *s, size_t n, int lower) {
+    uint64_t h = FNV_OFFSET;
+    for (size_t i = 0; i < n; i++) h = (h ^ (lower ? LOWER[s[i]] : s[i])) * FNV_PRIME;
+    return mix64(h ^ n);
+}
+
+/* ---- tables ---------------------------------------------------------------- */
+
+/* An n-gram of token indices t0..t(n-1) is the 128-bit key of the digits t+1 (25 bits
+ * each, 0 = no token), so keys of different lengths differ and no key is 0. */
+#define DIGIT_BITS 25
+#define MAX_TOKENS ((1 << DIGIT_BITS) - 2)
+
+typedef struct {
+    uint64_t lo, hi;
+} GramKey;
+
+static inline GramKey gram_key(const int32_t *ids, int n) {
+    uint64_t d[MAX_NGRAM] = {0, 0, 0, 0, 0};
+    for (int i = 0; i < n; i++) d[i] = (uint64_t)ids[i] + 1;
+    GramKey key = {d[0] | d[1] << 25 | d[2] << 50, d[2] >> 14 | d[3] << 11 | d[4] << 36};
+    return key;
+}
+
+static inline GramKey bigram_key(const int32_t *ids) {
+    GramKey key = {((uint64_t)ids[0] + 1) | ((uint64_t)ids[1] + 1) << 25, 0};
+    return key;
+}
+
+/* Two multiplies; the final fold brings the product's well-mixed high bits down to the
+ * low bits that pick the slot (the filter uses the high half). */
+static inline uint64_t hash_key(GramKey key) {
+    uint64_t x = key.lo ^ ((key.hi * 0x9e3779b97f4a7c15ULL) << 32 | (key.hi * 0x9e3779b97f4a7c15ULL) >> 32);
+    uint64_t h = x * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 29);
+}
+
+typedef struct {
+    uint32_t check;   /* high bits of the hash */
+    uint32_t length;
+    uint32_t offset;  /* into the token arena */
+    int32_t index;    /* token index, -1: empty slot */
+    int32_t feature;  /* feature id of the unigram, -1: none */
+} TokenSlot;
+
+typedef struct {
+    GramKey key;      /* lo == 0: empty slot */
+    int32_t feature;
+} GramSlot;
+
+typedef struct {
+    PyObject_HEAD
+    int ngram_max;
+    Py_ssize_t size;
+    unsigned char *arena;
+    size_t arena_used, arena_cap;
+    TokenSlot *tokens;
+    size_t token_mask;
+    int32_t token_count;
+    GramSlot *grams;
+    size_t gram_mask;
+    uint64_t *filter; /* one bit per hash value of the n-grams: most absent n-grams stop here, in cache */
+    size_t filter_mask;
+    PyObject *skipped; /* list of the indices of terms that can never be found (not checked for duplicates) */
+} Lookup;
+
+static size_t capacity_for(size_t count) {
+    size_t cap = 16;
+    while (cap < count * 2) cap <<= 1;
+    return cap;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
+static inline const TokenSlot *probe_token(const Lookup *lk, uint64_t h, const unsigned char *s, size_t n, int lower) {
+    uint32_t check = (uint32_t)(h >> 32);
+    size_t i = (size_t)h & lk->token_mask;
+    for (;;) {
+        const TokenSlot *slot = &lk->tokens[i];
+        if (slot->index < 0) return NULL;
+        if (slot->check == check && slot->length == n) {
+            const unsigned char *k = lk->arena + slot->offset;
+            size_t j = 0;
+            if (lower) {
+                while (j < n && k[j] == LOWER[s[j]]) j++;
+            } else {
+                while (j < n && k[j] == s[j]) j++;
+            }
+            if (j == n) return slot;
+        }
+        i = (i + 1) & lk->token_mask;
+    }
+}
+
+static int grow_tokens(Lookup *lk, size_t cap) {
+    TokenSlot *grown = malloc(cap * sizeof(TokenSlot));
+    if (!grown) return -1;
+    for (size_t k = 0; k < cap; k++) grown[k].index = -1;
+    if (lk->tokens) {
+        for (size_t k = 0; k <= lk->token_mask; k++) {
+            const TokenSlot *old = &lk->tokens[k];
+            if (old->index < 0) continue;
+            uint64_t h = hash_bytes(lk->arena + old->offset, old->length, 0);
+            size_t at = (size_t)h & (cap - 1);
+            while (grown[at].index >= 0) at = (at + 1) & (cap - 1);
+            grown[at] = *old;
+        }
+        free(lk->tokens);
+    }
+    lk->tokens = grown;
+    lk->token_mask = cap - 1;
+    return 0;
+}
+
+/* The slot of token `s` (exact bytes), added if new. */
+static TokenSlot *add_token(Lookup *lk, const unsigned char *s, size_t n) {
+    uint64_t h = hash_bytes(s, n, 0);
+    const TokenSlot *found = probe_token(lk, h, s, n, 0);
+    if (found) return (TokenSlot *)found;
+    if (lk->token_count >= MAX_TOKENS || lk->arena_used + n > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "the vocabulary has too many distinct tokens for the native lookup");
+        return NULL;
+    }
+    if ((size_t)lk->token_count * 2 + 2 > lk->token_mask && grow_tokens(lk, (lk->token_mask + 1) * 2) < 0) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (lk->arena_used + n > lk->arena_cap) {
+        size_t cap = lk->arena_cap ? lk->arena_cap : 1 << 16;
+        while (cap < lk->arena_used + n) cap *= 2;
+        unsigned char *grown = realloc(lk->arena, cap);
+        if (!grown) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        lk->arena = grown;
+        lk->arena_cap = cap;
+    }
+    memcpy(lk->arena + lk->arena_used, s, n);
+    size_t i = (size_t)h & lk->token_mask;
+    while (lk->tokens[i].index >= 0) i = (i + 1) & lk->token_mask;
+    TokenSlot *slot = &lk->tokens[i];
+    slot->check = (uint32_t)(h >> 32);
+    slot->offset = (uint32_t)lk->arena_used;
+    slot->length = (uint32_t)n;
+    slot->index = lk->token_count++;
+    slot->feature = -1;
+    lk->arena_used += n;
+    return slot;
+}
+
+static inline int filter_has(const Lookup *lk, uint64_t h) {
+    size_t bit = (size_t)(h >> 32) & lk->filter_mask;
+    return (int)((lk->filter[bit >> 6] >> (bit & 63)) & 1);
+}
+
+static inline int32_t probe_gram(const Lookup *lk, uint64_t h, GramKey key) {
+    size_t i = (size_t)h & lk->gram_mask;
+    for (;;) {
+        const GramSlot *slot = &lk->grams[i];
+        if (slot->key.lo == 0) return -1;
+        if (slot->key.lo == key.lo && slot->key.hi == key.hi) return slot->feature;
+        i = (i + 1) & lk->gram_mask;
+    }
+}
+
+typedef struct {
+    GramKey key;
+    int32_t feature;
+} PendingGram;
+
+/* Build the n-gram table and its filter at their final size. Returns 1 on a duplicate term. */
+static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
+    size_t cap = capacity_for(count);
+    size_t bits = 64;
+    while (bits < count * 8) bits <<= 1;
+    lk->grams = calloc(cap, sizeof(GramSlot));
+    lk->filter = calloc(bits / 64, sizeof(uint64_t));
+    if (!lk->grams || !lk->filter) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    lk->gram_mask = cap - 1;
+    lk->filter_mask = bits - 1;
+    uint64_t hashes[64];
+    for (size_t k = 0; k < count; k++) {
+        if (k % 64 == 0) { /* hash and prefetch the next block: the inserts' cache misses then overlap */
+            for (size_t b = 0; b < 64 && k + b < count; b++) {
+                hashes[b] = hash_key(pending[k + b].key);
+                PREFETCH(&lk->grams[(size_t)hashes[b] & lk->gram_mask]);
+            }
+        }
+        uint64_t h = hashes[k % 64];
+        if (probe_gram(lk, h, pending[k].key) >= 0) return 1;
+        size_t i = (size_t)h & lk->gram_mask;
+        while (lk->grams[i].key.lo != 0) i = (i + 1) & lk->gram_mask;
+        lk->grams[i].key = pending[k].key;
+        lk->grams[i].feature = pending[k].feature;
+        size_t bit = (size_t)(h >> 32) & lk->filter_mask;
+        lk->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
+    }
+    return 0;
+}
+
+/* ---- the hot path (no Python objects touched: runs without the GIL) ---------- */
+
+/* Hash lookups are done in blocks: hash and prefetch a block, then probe it, so the
+ * cache misses of one block overlap instead of queueing one after another. */
+#define BLOCK 64
+
+typedef struct {
+    int32_t *token_ids; /* per token: token index or -1 (unknown) */
+    int32_t *found;     /* feature ids found, then sorted in place */
+    int32_t *spare;     /* radix sort buffer */
+    size_t cap_tokens, cap_found;
+} Scratch;
+
+static void scratch_free(Scratch *s) {
+    free(s->token_ids);
+    free(s->found);
+    free(s->spare);
+    memset(s, 0, sizeof(*s));
+}
+
+static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
+    if (tokens < 16) tokens = 16;
+    if (tokens > s->cap_tokens) {
+        int32_t *t = realloc(s->token_ids, tokens * sizeof(int32_t));
+        if (!t) return -1;
+        s->token_ids = t;
+        s->cap_tokens = tokens;
+    }
+    size_t found = tokens * (size_t)ngram_max;
+    if (found > s->cap_found) {
+        int32_t *f = realloc(s->found, found * sizeof(int32_t));
+        if (!f) return -1;
+        s->found = f;
+        int32_t *sp = realloc(s->spare, found * sizeof(int32_t));
+        if (!sp) return -1;
+        s->spare = sp;
+        s->cap_found = found;
+    }
+    return 0;
+}
+
+/* Sort ids in [0, size) in place (LSD radix, at most 11 bits a pass: two passes up to
+ * 4 million terms) and drop repeats. */
+static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size) {
+    if (n < 2) return n;
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            int32_t v = a[i];
+            size_t j = i;
+            while (j > 0 && a[j - 1] > v) {
+                a[j] = a[j - 1];
+                j--;
+            }
+            a[j] = v;
+        }
+    } else {
+        int bits = 1;
+        while (bits < 31 && ((uint64_t)1 << bits) < (uint64_t)size) bits++;
+        int passes = (bits + 10) / 11;
+        int digit = (bits + passes - 1) / passes;
+        uint32_t mask = ((uint32_t)1 << digit) - 1;
+        uint32_t count[2049];
+        int32_t *src = a, *dst = spare;
+        for (int pass = 0; pass < passes; pass++) {
+            int shift = pass * digit;
+            memset(count, 0, sizeof(uint32_t) * (mask + 2));
+            for (size_t i = 0; i < n; i++) count[(((uint32_t)src[i] >> shift) & mask) + 1]++;
+            for (uint32_t b = 0; b <= mask; b++) count[b + 1] += count[b];
+            for (size_t i = 0; i < n; i++) dst[count[((uint32_t)src[i] >> shift) & mask]++] = src[i];
+            int32_t *t = src;
+            src = dst;
+            dst = t;
+        }
+        if (src != a) memcpy(a, src, n * sizeof(int32_t));
+    }
+    size_t out = 1;
+    for (size_t i = 1; i < n; i++)
+        if (a[i] != a[out - 1]) a[out++] = a[i];
+    return out;
+}
+
+/* The next token at or after *pos: 1 and its [start, start + n) span, or 0 at the end.
+ * The one tokenizer of this file: separators split, the stop token "br" is skipped. */
+static inline int next_token(const unsigned char *text, size_t len, size_t *pos, size_t *start, size_t *n) {
+    size_t i = *pos;
+    for (;;) {
+        while (i < len && SEPARATOR[text[i]]) i++;
+        if (i >= len) {
+            *pos = i;
+            return 0;
+        }
+        size_t first = i;
+        while (i < len && !SEPARATOR[text[i]]) i++;
+        if (i - first == 2 && LOWER[text[first]] == 'b' && LOWER[text[first + 1]] == 'r') continue;
+        *pos = i;
+        *start = first;
+        *n = i - first;
+        return 1;
+    }
+}
+
+static size_t count_tokens(const unsigned char *text, size_t len) {
+    size_t pos = 0, start, n, count = 0;
+    while (next_token(text, len, &pos, &start, &n)) count++;
+    return count;
+}
+
+/* Feature ids of one UTF-8 text into s->found; returns how many (sorted, unique), or -1 without memory. */
+static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
+    /* Room for every token: the bound n/2 + 1 for short texts, the exact count for long ones. */
+    size_t bound = len < (1 << 16) ? len / 2 + 1 : count_tokens(text, len);
+    if (scratch_reserve(s, bound, lk->ngram_max) < 0) return -1;
+    size_t tokens = 0, found = 0;
+    size_t pos = 0;
+    size_t starts[BLOCK], lengths[BLOCK];
+    uint64_t hashes[BLOCK];
+    int more = 1;
+    while (more) {
+        int block = 0;
+        while (block < BLOCK) { /* next_token, with the hash of the lowercased token computed on the way */
+            while (pos < len && SEPARATOR[text[pos]]) pos++;
+            if (pos >= len) {
+                more = 0;
+                break;
+            }
+            size_t first = pos;
+            uint64_t h = FNV_OFFSET;
+            while (pos < len && !SEPARATOR[text[pos]]) {
+                h = (h ^ LOWER[text[pos]]) * FNV_PRIME;
+                pos++;
+            }
+            size_t n = pos - first;
+            if (n == 2 && LOWER[text[first]] == 'b' && LOWER[text[first + 1]] == 'r') continue;
+            starts[block] = first;
+            lengths[block] = n;
+            hashes[block] = mix64(h ^ n); /* = hash_bytes(text + first, n, 1) */
+            PREFETCH(&lk->tokens[(size_t)hashes[block] & lk->token_mask]);
+            block++;
+        }
+        for (int b = 0; b < block; b++) {
+            const TokenSlot *slot = probe_token(lk, hashes[b], text + starts[b], lengths[b], 1);
+            s->token_ids[tokens++] = slot ? slot->index : -1;
+            if (slot && slot->feature >= 0) s->found[found++] = slot->feature;
+        }
+    }
+    if (lk->grams) {
+        GramKey keys[BLOCK];
+        for (int n = 2; n <= lk->ngram_max; n++) {
+            size_t t = 0;
+            while (t + (size_t)n <= tokens) {
+                int block = 0;
+                for (; block < BLOCK && t + (size_t)n <= tokens; t++) {
+                    const int32_t *window = s->token_ids + t;
+                    int known = 1;
+                    for (int k = 0; k < n; k++) known &= window[k] >= 0;
+                    if (!known) continue;
+                    GramKey key = n == 2 ? bigram_key(window) : gram_key(window, n);
+                    uint64_t h = hash_key(key);
+                    if (!filter_has(lk, h)) continue;
+                    PREFETCH(&lk->grams[(size_t)h & lk->gram_mask]);
+                    keys[block] = key;
+                    hashes[block] = h;
+                    block++;
+                }
+                for (int b = 0; b < block; b++) {
+                    int32_t feature = probe_gram(lk, hashes[b], keys[b]);
+                    if (feature >= 0) s->found[found++] = feature;
+                }
+            }
+        }
+    }
+    return (Py_ssize_t)sort_unique(s->found, s->spare, found, lk->size);
+}
+
+/* ---- text access under the GIL ---------------------------------------------- */
+
+/* UTF-8 bytes of `text` as `.encode("utf-8", "surrogatepass")` gives them. ASCII
+ * strings are used in place (*owner = NULL); others get a new bytes object. */
+static int text_bytes(PyObject *text, const unsigned char **data, Py_ssize_t *len, PyObject **owner) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "expected str, got %.100s", Py_TYPE(text)->tp_name);
+        return -1;
+    }
+    if (PyUnicode_IS_COMPACT_ASCII(text)) {
+        *data = (const unsigned char *)PyUnicode_DATA(text);
+        *len = PyUnicode_GET_LENGTH(text);
+        *owner = NULL;
+        return 0;
+    }
+    PyObject *encoded = PyUnicode_AsEncodedString(text, "utf-8", "surrogatepass");
+    if (!encoded) return -1;
+    *data = (const unsigned char *)PyBytes_AS_STRING(encoded);
+    *len = PyBytes_GET_SIZE(encoded);
+    *owner = encoded;
+    return 0;
+}
+
+/* ---- Python methods ---------------------------------------------------------- */
+
+static void Lookup_dealloc(Lookup *self) {
+    free(self->arena);
+    free(self->tokens);
+    free(self->grams);
+    free(self->filter);
+    Py_XDECREF(self->skipped);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int duplicate_term(void) {
+    PyErr_SetString(PyExc_ValueError, "the vocabulary has duplicate terms");
+    return -1;
+}
+
+/* Lookup(vocabulary: list[str], ngram_max: int): feature id i is vocabulary[i]. */
+static int Lookup_init(Lookup *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"vocabulary", "ngram_max", NULL};
+    PyObject *vocabulary;
+    int ngram_max;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!i", kwlist, &PyList_Type, &vocabulary, &ngram_max)) return -1;
+    if (ngram_max < 1 || ngram_max > MAX_NGRAM) {
+        PyErr_Format(PyExc_ValueError, "ngram_max must be between 1 and %d", MAX_NGRAM);
+        return -1;
+    }
+    if (self->tokens) {
+        PyErr_SetString(PyExc_RuntimeError, "Lookup is already initialized");
+        return -1;
+    }
+    Py_ssize_t size = PyList_GET_SIZE(vocabulary);
+    if (size >= INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "vocabulary too large");
+        return -1;
+    }
+    self->ngram_max = ngram_max;
+    self->size = size;
+    if (grow_tokens(self, 1024) < 0) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->skipped = PyList_New(0);
+    if (!self->skipped) return -1;
+    PendingGram *pending = NULL;
+    size_t pending_count = 0, pending_cap = 0;
+    int rc = -1;
+    for (Py_ssize_t f = 0; f < size; f++) {
+        const unsigned char *term;
+        Py_ssize_t len;
+        PyObject *owner;
+        if (text_bytes(PyList_GET_ITEM(vocabulary, f), &term, &len, &owner) < 0) goto done;
+        /* Split on single spaces, like bytes.split(b" "). A term with an empty part
+         * or more parts than ngram_max can never be found: it is skipped. */
+        int32_t ids[MAX_NGRAM];
+        TokenSlot *slot = NULL;
+        int n = 0, usable = 1;
+        Py_ssize_t start = 0;
+        for (Py_ssize_t i = 0; i <= len; i++) {
+            if (i < len && term[i] != ' ') continue;
+            if (i == start || n == ngram_max) {
+                usable = 0;
+                break;
+            }
+            slot = add_token(self, term + start, (size_t)(i - start));
+            if (!slot) {
+                Py_XDECREF(owner);
+                goto done;
+            }
+            ids[n++] = slot->index;
+            start = i + 1;
+        }
+        Py_XDECREF(owner);
+        if (!usable) {
+            PyObject *index = PyLong_FromSsize_t(f);
+            if (!index || PyList_Append(self->skipped, index) < 0) {
+                Py_XDECREF(index);
+                goto done;
+            }
+            Py_DECREF(index);
+            continue;
+        }
+        if (n == 1) {
+            if (slot->feature >= 0) {
+                duplicate_term();
+                goto done;
+            }
+            slot->feature = (int32_t)f;
+            continue;
+        }
+        if (pending_count == pending_cap) {
+            pending_cap = pending_cap ? pending_cap * 2 : 1024;
+            PendingGram *grown = realloc(pending, pending_cap * sizeof(PendingGram));
+            if (!grown) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            pending = grown;
+        }
+        pending[pending_count].key = gram_key(ids, n);
+        pending[pending_count].feature = (int32_t)f;
+        pending_count++;
+    }
+    if (ngram_max > 1) {
+        int built = build_grams(self, pending, pending_count);
+        if (built < 0) goto done;
+        if (built > 0) {
+            duplicate_term();
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(pending);
+    return rc;
+}
+
+static PyObject *ids_bytearray(const int32_t *ids, size_t n) {
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(int64_t)));
+    if (!out) return NULL;
+    int64_t *dst = (int64_t *)PyByteArray_AS_STRING(out);
+    for (size_t i = 0; i < n; i++) dst[i] = ids[i];
+    return out;
+}
+
+/* ids(text) -> bytearray of int64: the sorted unique feature ids of one text. */
+static PyObject *Lookup_ids(Lookup *self, PyObject *text) {
+    const unsigned char *data;
+    Py_ssize_t len;
+    PyObject *owner;
+    if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
+    Scratch s = {0};
+    Py_ssize_t count;
+    if (len < 4096) { /* a short text: releasing the GIL would cost more than it gives */
+        count = text_ids(self, &s, data, (size_t)len);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        count = text_ids(self, &s, data, (size_t)len);
+        Py_END_ALLOW_THREADS
+    }
+    Py_XDECREF(owner);
+    PyObject *out = count < 0 ? PyErr_NoMemory() : ids_bytearray(s.found, (size_t)count);
+    scratch_free(&s);
+    return out;
+}
+
+typedef struct {
+    const unsigned char **data;
+    Py_ssize_t *len;
+    PyObject **owners;
+    Py_ssize_t n;
+} Batch;
+
+static void batch_free(Batch *b) {
+    if (b->owners)
+        for (Py_ssize_t i = 0; i < b->n; i++) Py_XDECREF(b->owners[i]);
+    free(b->data);
+    free(b->len);
+    free(b->owners);
+}
+
+static int batch_collect(PyObject *texts, Batch *b) {
+    memset(b, 0, sizeof(*b));
+    PyObject *seq = PySequence_Fast(texts, "expected a sequence of str");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    b->data = malloc(sizeof(*b->data) * (size_t)(n + 1));
+    b->len = malloc(sizeof(*b->len) * (size_t)(n + 1));
+    b->owners = calloc((size_t)(n + 1), sizeof(*b->owners));
+    if (!b->data || !b->len || !b->owners) {
+        Py_DECREF(seq);
+        batch_free(b);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (text_bytes(PySequence_Fast_GET_ITEM(seq, i), &b->data[i], &b->len[i], &b->owners[i]) < 0) {
+            b->n = i;
+            Py_DECREF(seq);
+            batch_free(b);
+            return -1;
+        }
+        b->n = i + 1;
+    }
+    /* ASCII texts are used in place: keep them alive through the sequence. */
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (!b->owners[i]) {
+            b->owners[i] = PySequence_Fast_GET_ITEM(seq, i);
+            Py_INCREF(b->owners[i]);
+        }
+    Py_DECREF(seq);
+    return 0;
+}
+
+/* All rows of a batch, flat, with offsets (n + 1 of them). No GIL needed. */
+static int batch_rows(const Lookup *lk, const Batch *b, int64_t **flat_out, int64_t *offsets) {
+    Scratch s = {0};
+    size_t cap = 1024, used = 0;
+    int64_t *flat = malloc(cap * sizeof(int64_t));
+    if (!flat) return -1;
+    offsets[0] = 0;
+    for (Py_ssize_t i = 0; i < b->n; i++) {
+        Py_ssize_t found = text_ids(lk, &s, b->data[i], (size_t)b->len[i]);
+        if (found < 0) goto fail;
+        size_t count = (size_t)found;
+        if (used + count > cap) {
+            while (used + count > cap) cap *= 2;
+            int64_t *grown = realloc(flat, cap * sizeof(int64_t));
+            if (!grown) goto fail;
+            flat = grown;
+        }
+        for (size_t k = 0; k < count; k++) flat[used + k] = s.found[k];
+        used += count;
+        offsets[i + 1] = (int64_t)used;
+    }
+    scratch_free(&s);
+    *flat_out = flat;
+    return 0;
+fail:
+    scratch_free(&s);
+    free(flat);
+    return -1;
+}
+
+/* ragged(texts) -> (ids, offsets) bytearrays of int64; text i owns ids[offsets[i]:offsets[i+1]]. */
+static PyObject *Lookup_ragged(Lookup *self, PyObject *texts) {
+    Batch b;
+    if (batch_collect(texts, &b) < 0) return NULL;
+    PyObject *offsets = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)((size_t)(b.n + 1) * sizeof(int64_t)));
+    if (!offsets) {
+        batch_free(&b);
+        return NULL;
+    }
+    int64_t *off = (int64_t *)PyByteArray_AS_STRING(offsets);
+    int64_t *flat = NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = batch_rows(self, &b, &flat, off);
+    Py_END_ALLOW_THREADS
+    batch_free(&b);
+    if (rc < 0) {
+        Py_DECREF(offsets);
+        return PyErr_NoMemory();
+    }
+    PyObject *ids = PyByteArray_FromStringAndSize((const char *)flat, (Py_ssize_t)(off[b.n] * (int64_t)sizeof(int64_t)));
+    free(flat);
+    if (!ids) {
+        Py_DECREF(offsets);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", ids, offsets);
+}
+
+/* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size. */
+static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
+    PyObject *texts;
+    Py_ssize_t min_length = 1;
+    if (!PyArg_ParseTuple(args, "O|n", &texts, &min_length)) return NULL;
+    Batch b;
+    if (batch_collect(texts, &b) < 0) return NULL;
+    int64_t *offsets = malloc(sizeof(int64_t) * (size_t)(b.n + 1));
+    if (!offsets) {
+        batch_free(&b);
+        return PyErr_NoMemory();
+    }
+    int64_t *flat = NULL;
+    int64_t *out = NULL;
+    Py_ssize_t width = min_length > 0 ? min_length : 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = batch_rows(self, &b, &flat, offsets);
+    if (rc == 0) {
+        for (Py_ssize_t i = 0; i < b.n; i++)
+            if (offsets[i + 1] - offsets[i] > width) width = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
+        out = malloc(sizeof(int64_t) * (size_t)(b.n * width + 1));
+        if (!out) {
+            rc = -1;
+        } else {
+            int64_t pad = (int64_t)self->size;
+            for (Py_ssize_t i = 0; i < b.n; i++) {
+                int64_t *row = out + i * width;
+                Py_ssize_t count = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
+                memcpy(row, flat + offsets[i], sizeof(int64_t) * (size_t)count);
+                for (Py_ssize_t k = count; k < width; k++) row[k] = pad;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    Py_ssize_t n = b.n;
+    batch_free(&b);
+    free(offsets);
+    free(flat);
+    if (rc < 0) {
+        free(out);
+        return PyErr_NoMemory();
+    }
+    PyObject *data = PyByteArray_FromStringAndSize((const char *)out, (Py_ssize_t)(sizeof(int64_t) * (size_t)(n * width)));
+    free(out);
+    if (!data) return NULL;
+    return Py_BuildValue("(Nn)", data, width);
+}
+
+/* tokens(text) -> list[bytes]: the token sequence, for tests against the definition. */
+static PyObject *Lookup_tokens(Lookup *self, PyObject *text) {
+    const unsigned char *data;
+    Py_ssize_t len;
+    PyObject *owner;
+    if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
+    PyObject *out = PyList_New(0);
+    size_t pos = 0, start, n;
+    while (out && next_token(data, (size_t)len, &pos, &start, &n)) {
+        PyObject *token = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+        if (!token) {
+            Py_CLEAR(out);
+            break;
+        }
+        unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(token);
+        for (size_t k = 0; k < n; k++) dst[k] = LOWER[data[start + k]];
+        if (PyList_Append(out, token) < 0) Py_CLEAR(out);
+        Py_DECREF(token);
+    }
+    Py_XDECREF(owner);
+    return out;
+}
+
+static PyMethodDef Lookup_methods[] = {
+    {"ids", (PyCFunction)Lookup_ids, METH_O, "ids(text) -> bytearray of int64 feature ids (sorted, unique)"},
+    {"ragged", (PyCFunction)Lookup_ragged, METH_O, "ragged(texts) -> (ids, offsets) as int64 bytearrays"},
+    {"padded", (PyCFunction)Lookup_padded, METH_VARARGS, "padded(texts, min_length) -> (int64 bytearray, width)"},
+    {"tokens", (PyCFunction)Lookup_tokens, METH_O, "tokens(text) -> list of token bytes"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyObject *Lookup_skipped(Lookup *self, void *closure) {
+    (void)closure;
+    if (!self->skipped) return PyList_New(0);
+    return PyList_GetSlice(self->skipped, 0, PyList_GET_SIZE(self->skipped));
+}
+
+static PyGetSetDef Lookup_getset[] = {
+    {"skipped", (getter)Lookup_skipped, NULL, "indices of terms that no text can match (empty part, too many words)",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject LookupType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Lookup",
+    .tp_basicsize = sizeof(Lookup),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Lookup(vocabulary, ngram_max): the vectorizer's tables, built once, read-only afterwards.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Lookup_init,
+    .tp_dealloc = (destructor)Lookup_dealloc,
+    .tp_methods = Lookup_methods,
+    .tp_getset = Lookup_getset,
+};
+
+static struct PyModuleDef fastvec_module = {
+    PyModuleDef_HEAD_INIT, "_fastvec", "Native hot path of imdb_edge.runtime.vectorizer.", -1, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fastvec(void) {
+    init_tables();
+    if (PyType_Ready(&LookupType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&fastvec_module);
+    if (!m) return NULL;
+    Py_INCREF(&LookupType);
+    if (PyModule_AddObject(m, "Lookup", (PyObject *)&LookupType) < 0) {
+        Py_DECREF(&LookupType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "MAX_NGRAM", MAX_NGRAM) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,234 @@
+"""The compiled vectorizer (runtime/_fastvec.c) gives exactly the ids of the Python definition."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sysconfig
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imdb_edge.runtime import vectorizer as module
+from imdb_edge.runtime.vectorizer import PURE_PYTHON_ENV, Vectorizer, VectorizerConfig, implementation
+
+
+def _can_compile() -> bool:
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return shutil.which(compiler) is not None and headers.is_file()
+
+
+native = pytest.mark.skipif(module._native is None, reason="native vectorizer not built or forced off")
+
+
+def test_native_vectorizer_is_loaded_where_it_can_be_built() -> None:
+    """CI has a compiler: if the extension did not build or load there, this fails."""
+    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+        assert implementation() == "python"
+        pytest.skip(f"{PURE_PYTHON_ENV} is set: pure Python forced")
+    if not _can_compile():
+        pytest.skip("no C compiler or Python headers here: the pure-Python path is expected")
+    assert implementation() == "native", "a compiler is present but imdb_edge.runtime._fastvec did not load"
+
+
+CORPUS = [
+    "A great movie.<br /><br />Great acting! Not good at all, not bad",
+    "Awful, awful film; a waste of time. Café crème: naïve but GREAT",
+    "The plot was great but the ending was awful ÉCOLE école \x00nul\x00 tab\there",
+    "not good at all, the movie, the movie was not good; was it? \ud800lone surrogate\udfff",
+    "日本語 のレビュー great great 🎬 movie 🎬 movie",
+]
+
+WORDS = [
+    "great", "GREAT", "Great", "not", "good", "at", "all", "the", "movie", "awful", "café", "Café", "naïve",
+    "école", "ÉCOLE", "\x00nul\x00", "nul", "\ud800lone", "surrogate\udfff", "日本語", "🎬", "br", "BR", "bR",
+]  # fmt: skip
+SEPARATORS = [" ", "  ", ",", ".", "<br />", "<br /><br />", "\t", "\n", "\r\n", "--", "'", "\x0b", "\x0c", "\u00a0"]
+
+# Arbitrary code points, surrogates and NUL included; the vocabulary's words, in any case; markup and long tokens.
+_ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blacklist_categories=())
+_PIECES = st.one_of(
+    st.sampled_from(WORDS),
+    st.sampled_from(SEPARATORS),
+    st.text(_ANY_CHAR, max_size=6),
+    st.text(st.sampled_from("abcXYZé\x00"), min_size=200, max_size=2000),
+)
+TEXTS = st.lists(st.tuples(_PIECES, st.sampled_from(["", *SEPARATORS])).map("".join), max_size=40).map("".join)
+
+
+def _vectorizers(ngram_max: int) -> Vectorizer:
+    """Every pair and many triples of WORDS are in the vocabulary, so a token out of place changes the ids."""
+    pairs = [f"{a} {b}, {b} {a}" for i, a in enumerate(WORDS) for b in WORDS[i:]]
+    triples = [" ".join(WORDS[i : i + 3] + WORDS[::-1][i : i + 3]) for i in range(len(WORDS))]
+    return Vectorizer.fit(CORPUS + pairs + triples, VectorizerConfig(max_features=5000, ngram_max=ngram_max))
+
+
+VECTORIZERS = {n: _vectorizers(n) for n in (1, 2, 3, 5)}
+
+
+@native
+@pytest.mark.parametrize("ngram_max", sorted(VECTORIZERS))
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS)
+def test_native_ids_equal_python_ids_on_any_text(ngram_max: int, text: str) -> None:
+    vec = VECTORIZERS[ngram_max]
+    assert vec.implementation == "native"
+    expected = vec.pure_python().feature_ids(text)
+    got = vec.feature_ids(text)
+    assert got.dtype == np.int64
+    assert got.tolist() == expected.tolist()
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS)
+def test_native_tokens_equal_python_tokens(text: str) -> None:
+    assert VECTORIZERS[1]._native.tokens(text) == module.tokenize_bytes(text)
+
+
+@native
+@pytest.mark.parametrize("ngram_max", [1, 3])
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(TEXTS, max_size=6), min_length=st.integers(0, 4))
+def test_native_batch_forms_equal_python_batch_forms(ngram_max: int, texts: list[str], min_length: int) -> None:
+    vec = VECTORIZERS[ngram_max]
+    pure = vec.pure_python()
+    np.testing.assert_array_equal(vec.padded_ids(texts, min_length), pure.padded_ids(texts, min_length))
+    for got, expected in zip(vec.feature_ids_batch(texts), pure.feature_ids_batch(texts), strict=True):
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(vec.multi_hot(texts), pure.multi_hot(texts))
+
+
+# Vocabularies a user could write by hand: uppercase, separators, empty parts, surrogates, long n-grams.
+_TERM = st.one_of(
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=6).map(" ".join),
+    st.text(_ANY_CHAR, max_size=5),
+    st.sampled_from(["", " ", "a  b", " great", "great ", "not good", "br", "at all", "a,b", "the\tmovie"]),
+)
+
+
+@native
+@settings(max_examples=200, deadline=None)
+@given(
+    vocabulary=st.lists(_TERM, min_size=1, max_size=30, unique=True),
+    ngram_max=st.integers(1, 5),
+    texts=st.lists(TEXTS, min_size=1, max_size=4),
+)
+def test_native_equals_python_for_any_vocabulary(vocabulary: list[str], ngram_max: int, texts: list[str]) -> None:
+    vec = Vectorizer(VectorizerConfig(max_features=len(vocabulary), ngram_max=ngram_max), vocabulary)
+    pure = vec.pure_python()
+    for text in [*texts, " ".join(vocabulary)]:
+        assert vec.feature_ids(text).tolist() == pure.feature_ids(text).tolist()
+
+
+@native
+def test_native_equals_python_where_integer_codes_do_not_fit() -> None:
+    """5-grams over 6,000 distinct tokens: the Python path falls back to strings, native is exact anyway."""
+    words = [f"w{i}" for i in range(6000)]
+    grams = [" ".join(words[i : i + 5]) for i in range(0, 6000, 5)]
+    vec = Vectorizer(VectorizerConfig(max_features=len(words) + len(grams), ngram_max=5), words + grams)
+    pure = vec.pure_python()
+    assert pure._pure().grams is None  # the string fallback really is what is compared
+    text = " ".join(words[:3000]) + " " + " ".join(reversed(words[3000:]))
+    assert vec.feature_ids(text).tolist() == pure.feature_ids(text).tolist()
+    assert vec.feature_ids(text).size > 3000
+
+
+@native
+def test_native_batch_runs_in_threads_with_identical_results() -> None:
+    vec = VECTORIZERS[3]
+    texts = [CORPUS[i % len(CORPUS)] * (1 + i % 7) for i in range(200)]
+    expected = vec.pure_python().padded_ids(texts)
+    results: list[np.ndarray] = []
+
+    def work() -> None:
+        results.append(vec.padded_ids(texts))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+@native
+def test_native_refuses_what_python_refuses() -> None:
+    vec = VECTORIZERS[1]
+    with pytest.raises(TypeError):
+        vec.feature_ids(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        vec.padded_ids(["ok", 3])  # type: ignore[list-item]
+
+
+def test_pure_python_env_forces_the_definition(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = "from imdb_edge.runtime.vectorizer import implementation; print(implementation())"
+    env = {**os.environ, PURE_PYTHON_ENV: "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "python"
+
+
+@native
+def test_classify_file_gives_the_same_lines_with_either_vectorizer(tmp_path: Path) -> None:
+    """The whole CLI path (workers included) with each implementation, in real processes."""
+    import subprocess
+    import sys
+
+    from imdb_edge.runtime.bench import sample_reviews
+
+    source = tmp_path / "reviews.txt"
+    source.write_text("".join(t.replace("\n", " ").replace("\r", " ") + "\n" for t in sample_reviews()[:64]))
+    outputs = {}
+    for pure in ("0", "1"):
+        out = tmp_path / f"out{pure}.jsonl"
+        command = [sys.executable, "-m", "imdb_edge", "classify", "--file", str(source), "--workers", "2"]
+        done = subprocess.run(
+            [*command, "--json", "--output", str(out)],
+            env={**os.environ, PURE_PYTHON_ENV: pure},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs[pure] = out.read_text()
+    assert outputs["0"] == outputs["1"] and outputs["0"].count("\n") == 64
+
+
+@pytest.mark.slow
+def test_install_without_a_compiler_succeeds_with_a_note(tmp_path: Path) -> None:
+    """No working C compiler: the wheel still builds (pure Python), and the build log says why."""
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).parent.parent
+    source = tmp_path / "source"  # a clean copy: no build/ folder or built extension from earlier builds
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / name, source / name)
+    shutil.copytree(root / "imdb_edge", source / "imdb_edge", ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    env = {**os.environ, "CC": "/bin/false"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "--wheel-dir", str(tmp_path), str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "imdb-edge: native vectorizer not built" in done.stdout + done.stderr
+    (wheel,) = tmp_path.glob("imdb_edge-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "imdb_edge/runtime/vectorizer.py" in names
+    assert not [n for n in names if n.endswith(".so")]
