@@ -60,14 +60,14 @@ def usable_texts(records: list[Record]) -> list[str]:
 def outcomes_for(classifier: Classifier, records: list[Record], scores: np.ndarray) -> list[Outcome]:
     """Pair each record with its score (usable ones, in order) or its error."""
     usable = iter(scores.tolist())
-    labels, threshold = classifier.labels, classifier.threshold
+    label_of = classifier.label_of
     outcomes = []
     for record in records:
         if record.text is None:
             outcomes.append(Outcome(record.key, error=record.error, note=record.note))
         else:
             score = next(usable)
-            outcomes.append(Outcome(record.key, labels[score >= threshold], score, note=record.note))
+            outcomes.append(Outcome(record.key, label_of(score), score, note=record.note))
     return outcomes
 
 

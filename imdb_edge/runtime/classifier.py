@@ -198,8 +198,12 @@ class Classifier:
             out[start : start + len(chunk)] = self.run(self.model_inputs(chunk))
         return out
 
+    def label_of(self, score: float) -> str:
+        """The decision rule, in one place: positive at or above the threshold."""
+        return self.labels[score >= self.threshold]
+
     def _prediction(self, score: float) -> Prediction:
-        return Prediction(self.labels[int(score >= self.threshold)], float(score))
+        return Prediction(self.label_of(score), float(score))
 
     def predict(self, text: str) -> Prediction:
         """Classify one review.
