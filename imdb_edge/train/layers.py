@@ -4,7 +4,9 @@ For a review with unique term ids T, output = activation(bias + sum_{t in T} sca
 That equals Dense(multi_hot * scale), the reference model's first layer on
 (optionally Naive-Bayes-scaled) multi-hot input, without ever building the
 vocabulary-wide vector: training and export scale to hundreds of thousands of terms.
-Id `vocabulary_size` is padding: its scale is 0.
+Id `vocabulary_size` is padding: its scale is 0. `dropout` drops whole terms of a
+review while training (scaled up like Keras's Dropout), so no single n-gram carries
+a review; at inference every term counts and the function above is unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class ScaledBag(keras.layers.Layer):
         units: int,
         activation: str | None = None,
         l2: float = 0.0,
+        dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -30,6 +33,8 @@ class ScaledBag(keras.layers.Layer):
         self.units = units
         self.activation = keras.activations.get(activation)
         self.l2 = l2
+        self.dropout = dropout
+        self.seed_generator = keras.random.SeedGenerator() if dropout > 0 else None
 
     def build(self, input_shape: Any) -> None:
         self.table = self.add_weight(
@@ -49,10 +54,13 @@ class ScaledBag(keras.layers.Layer):
         values = np.ones(self.vocabulary_size, np.float32) if weights is None else np.asarray(weights, np.float32)
         self.scale.assign(np.append(values, 0.0).astype(np.float32))
 
-    def call(self, ids: Any) -> Any:
+    def call(self, ids: Any, training: bool | None = None) -> Any:
         ops = keras.ops
         rows = ops.take(self.table, ids, axis=0)
-        weights = ops.expand_dims(ops.take(self.scale, ids, axis=0), -1)
+        weights = ops.take(self.scale, ids, axis=0)
+        if training and self.seed_generator is not None:
+            weights = keras.random.dropout(weights, self.dropout, seed=self.seed_generator)
+        weights = ops.expand_dims(weights, -1)
         return self.activation(ops.sum(rows * weights, axis=1) + self.bias)
 
     def folded_kernel(self) -> np.ndarray:
@@ -68,4 +76,42 @@ class ScaledBag(keras.layers.Layer):
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "l2": self.l2,
+            "dropout": self.dropout,
+        }
+
+
+@keras.saving.register_keras_serializable(package="imdb_edge")
+class WideHead(keras.layers.Layer):
+    """The output of a wide (linear + hidden) bag model: two models in one table.
+
+    Input: the bag's linear output [batch, 1 + units]. Column 0 is a linear model's
+    score; columns 1.. are a hidden layer before its activation. Output:
+    sigmoid(column 0 + Dense(1)(activation(columns 1..))). Both branches share one
+    Gather, so the ensemble costs one table lookup per term.
+    """
+
+    def __init__(self, units: int, activation: str = "relu", dropout: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = keras.activations.get(activation)
+        self.dropout = dropout
+        self.dropout_layer = keras.layers.Dropout(dropout) if dropout > 0 else None
+
+    def build(self, input_shape: Any) -> None:
+        self.kernel = self.add_weight(name="kernel", shape=(self.units, 1), initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        ops = keras.ops
+        hidden = self.activation(inputs[:, 1:])
+        if self.dropout_layer is not None:
+            hidden = self.dropout_layer(hidden, training=training)
+        return ops.sigmoid(inputs[:, :1] + ops.matmul(hidden, self.kernel) + self.bias)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "dropout": self.dropout,
         }

@@ -12,7 +12,7 @@ import numpy as np
 
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.data import holdout_split
-from imdb_edge.train.features import Features
+from imdb_edge.train.features import Features, fit_rows_of
 from imdb_edge.train.model import build_model
 
 EpochReporter = Callable[[int, int, dict[str, float], float], None]
@@ -27,9 +27,9 @@ class FitResult:
 
 def print_epoch(epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
     """Default progress: one line per epoch on stderr, so stdout stays clean for --json."""
+    validation = f"  val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}" if "val_loss" in logs else ""
     print(
-        f"epoch {epoch:>3}/{epochs}  loss {logs['loss']:.4f}  acc {logs['accuracy']:.4f}  "
-        f"val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}  {seconds:.1f}s",
+        f"epoch {epoch:>3}/{epochs}  loss {logs['loss']:.4f}  acc {logs['accuracy']:.4f}{validation}  {seconds:.1f}s",
         file=sys.stderr,
         flush=True,
     )
@@ -48,19 +48,41 @@ def _epoch_callback(epochs: int, report: EpochReporter) -> Any:
     return EpochProgress()
 
 
+def training_inputs(config: TrainConfig, features: Features) -> tuple[np.ndarray, np.ndarray]:
+    """The fit rows, plus the review fragments if any (bag ids padded to one width with id V)."""
+    fit_rows = fit_rows_of(len(features.y_train), config)
+    x, y = features.x_train[fit_rows], features.y_train[fit_rows]
+    if features.x_fragments is None or features.y_fragments is None:
+        return x, y
+    extra = features.x_fragments
+    if config.architecture == "bag" and extra.shape[1] != x.shape[1]:
+        width = max(extra.shape[1], x.shape[1])
+        pad = features.vectorizer.size
+        x = np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=pad)
+        extra = np.pad(extra, ((0, 0), (0, width - extra.shape[1])), constant_values=pad)
+    return np.concatenate([x, extra.astype(x.dtype)]), np.concatenate([y, features.y_fragments])
+
+
 def fit_and_evaluate(
     config: TrainConfig, features: Features, report: EpochReporter | None = print_epoch, evaluate_test: bool = True
 ) -> FitResult:
     """Train `config` on the training split minus validation, then evaluate on test.
 
     evaluate_test=False is for model selection, which must not look at the test set.
+    validation_size 0 is a refit on every training review for a fixed number of epochs
+    (chosen beforehand on validation); there are no validation figures then.
     """
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
-    fit_rows, val_rows = holdout_split(len(features.y_train), config.validation_size, config.split_seed)
+    x_fit, y_fit = training_inputs(config, features)
+    val_rows = (
+        holdout_split(len(features.y_train), config.validation_size, config.split_seed)[1]
+        if config.validation_size
+        else None
+    )
     bag_weights = features.vectorizer.feature_weights if config.architecture == "bag" else None
     model = build_model(config, features.vectorizer.size, bag_weights)
 
@@ -73,9 +95,9 @@ def fit_and_evaluate(
         )
     start = time.perf_counter()
     fitted = model.fit(
-        features.x_train[fit_rows],
-        features.y_train[fit_rows],
-        validation_data=(features.x_train[val_rows], features.y_train[val_rows]),
+        x_fit,
+        y_fit,
+        validation_data=None if val_rows is None else (features.x_train[val_rows], features.y_train[val_rows]),
         epochs=config.epochs,
         batch_size=config.batch_size,
         callbacks=callbacks,
@@ -84,8 +106,9 @@ def fit_and_evaluate(
     train_seconds = time.perf_counter() - start
     history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
     epochs_run = len(history["loss"])
-    best_index = int(np.argmin(history["val_loss"]))
+    best_index = int(np.argmin(history["val_loss"])) if val_rows is not None else epochs_run - 1
     used_index = best_index if config.early_stopping else epochs_run - 1
+    validation = val_rows is not None
 
     start = time.perf_counter()
     test_loss = test_accuracy = None
@@ -97,13 +120,13 @@ def fit_and_evaluate(
     metrics = {
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
-        "val_loss": history["val_loss"][used_index],
-        "val_accuracy": history["val_accuracy"][used_index],
-        "best_epoch": best_index + 1,
+        "val_loss": history["val_loss"][used_index] if validation else None,
+        "val_accuracy": history["val_accuracy"][used_index] if validation else None,
+        "best_epoch": best_index + 1 if validation else None,
         "used_epoch": used_index + 1,
         "epochs_run": epochs_run,
-        "train_rows": len(fit_rows),
-        "validation_rows": len(val_rows),
+        "train_rows": len(y_fit),
+        "validation_rows": len(val_rows) if validation else 0,
         "test_rows": len(features.y_test) if evaluate_test else 0,
         "parameters": int(model.count_params()),
         "train_seconds": round(train_seconds, 3),
