@@ -102,9 +102,9 @@ def accuracy_table(scores: np.ndarray, short: ShortSet, threshold: float = 0.5) 
 def to_markdown(results: dict[str, dict[str, tuple[float, int]]]) -> str:
     columns = list(dict.fromkeys(col for table in results.values() for col in table))
     header = "| model | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns) + "\n"
-    counts = "| (reviews) | " + " | ".join(
-        str(next(iter(results.values())).get(col, (0, 0))[1]) for col in columns
-    ) + " |\n"
+    counts = (
+        "| (reviews) | " + " | ".join(str(next(iter(results.values())).get(col, (0, 0))[1]) for col in columns) + " |\n"
+    )
     rows = []
     for model, table in results.items():
         cells = [f"{100 * table[col][0]:.2f}" if col in table else "-" for col in columns]
@@ -145,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(to_markdown(results), end="")
     if args.json is not None:
-        write_json(args.json, {model: {k: {"accuracy": a, "count": n} for k, (a, n) in t.items()} for model, t in results.items()})
+        figures = {model: {k: {"accuracy": a, "count": n} for k, (a, n) in t.items()} for model, t in results.items()}
+        write_json(args.json, figures)
     return 0
 
 
