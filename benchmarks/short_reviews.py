@@ -2,7 +2,8 @@
 """Short-review benchmark: accuracy on pieces of the test reviews, next to the full reviews.
 
 Users type a line, not 230 words. From each test review this makes its first
-sentence, its first 20 words and its last 30 words (labelled like the review),
+sentence, its first 20 words and its last 30 words (labelled like the review;
+imdb_edge/train/short_texts.py, pure Python),
 scores them and the full reviews with each exported .onnx file through the runtime
 `Classifier` (numpy + onnxruntime only), and prints accuracy per variant and per
 length bucket (words), so a model choice cannot trade short-text accuracy away
@@ -14,7 +15,6 @@ silently.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,36 +25,10 @@ import numpy as np
 from imdb_edge.atomic import write_json
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.train.short_texts import PIECES, plain_words
 
-_MARKUP = re.compile(r"<[^>]{0,20}>")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 BUCKETS = ((1, 5), (6, 10), (11, 20), (21, 30), (31, None))
-
-
-def plain_words(text: str) -> list[str]:
-    """Whitespace words of `text` with HTML markup (IMDB's `<br />`) removed."""
-    return _MARKUP.sub(" ", text).split()
-
-
-def first_sentence(text: str) -> str:
-    """Up to the first `.`, `!` or `?` followed by a space (or the whole text)."""
-    return _SENTENCE_END.split(" ".join(plain_words(text)), maxsplit=1)[0]
-
-
-def first_words(text: str, count: int = 20) -> str:
-    return " ".join(plain_words(text)[:count])
-
-
-def last_words(text: str, count: int = 30) -> str:
-    return " ".join(plain_words(text)[-count:])
-
-
-VARIANTS: dict[str, Callable[[str], str]] = {
-    "full": lambda text: text,
-    "first sentence": first_sentence,
-    "first 20 words": first_words,
-    "last 30 words": last_words,
-}
+VARIANTS: dict[str, Callable[[str], str]] = {"full": lambda text: text, **PIECES}
 
 
 def bucket_name(low: int, high: int | None) -> str:

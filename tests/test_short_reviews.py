@@ -17,14 +17,16 @@ sys.path.insert(0, str(SCRIPT.parent))
 
 import short_reviews  # noqa: E402
 
+from imdb_edge.train.short_texts import first_sentence, first_words, last_words  # noqa: E402
+
 
 def test_pieces_of_a_review() -> None:
     review = "A fine film. It drags<br /><br />in the middle! " + " ".join(f"w{i}" for i in range(40))
-    assert short_reviews.first_sentence(review) == "A fine film."
-    assert short_reviews.first_words(review, 5) == "A fine film. It drags"
-    assert short_reviews.last_words(review, 3) == "w37 w38 w39"
-    assert "<br" not in short_reviews.last_words(review, 44) and "drags in" in short_reviews.last_words(review, 44)
-    assert short_reviews.first_sentence("no end mark at all") == "no end mark at all"
+    assert first_sentence(review) == "A fine film."
+    assert first_words(review, 5) == "A fine film. It drags"
+    assert last_words(review, 3) == "w37 w38 w39"
+    assert "<br" not in last_words(review, 44) and "drags in" in last_words(review, 44)
+    assert first_sentence("no end mark at all") == "no end mark at all"
 
 
 def test_buckets_and_variants_count_every_piece() -> None:

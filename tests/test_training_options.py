@@ -96,3 +96,24 @@ def test_refit_with_fragments_trains_on_every_review_and_its_pieces(imdb_archive
     assert metrics["used_epoch"] == metrics["epochs_run"] == 2
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert (tmp_path / "run" / "learning_curves.png").exists()
+
+
+def test_selection_reports_short_text_accuracy_on_validation_only(imdb_archive: Path, tmp_path: Path) -> None:
+    import json
+
+    from imdb_edge.train.sweep import load_plan, run_sweep
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "seeds = [0]\n[defaults]\narchitecture = 'bag'\nhidden = []\nepochs = 2\nbatch_size = 16\n"
+        "validation_size = 20\n[[runs]]\nname = 'lin'\n"
+    )
+    table = run_sweep(load_plan(grid), tmp_path / "sweep", data=imdb_archive, validation_only=True)
+    row = json.loads((tmp_path / "sweep" / "results.jsonl").read_text())
+    kinds = row["val_short_by_kind"]
+    assert set(kinds) == {"first sentence", "first 20 words", "last 30 words", "all"}
+    assert all(0.0 <= value <= 1.0 for value in kinds.values())
+    assert row["val_short_accuracy"] == kinds["all"] and row["test_accuracy"] is None
+    assert table[0]["val_short_accuracy_mean"] == pytest.approx(kinds["all"])
+    line = next(line for line in (tmp_path / "sweep" / "results.md").read_text().splitlines() if "| lin |" in line)
+    assert f"| {100 * kinds['all']:.2f} ± 0.00 |" in line

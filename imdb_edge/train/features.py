@@ -11,6 +11,7 @@ import numpy as np
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.data import Dataset, holdout_split
+from imdb_edge.train.short_texts import PIECES, review_pieces
 
 
 @dataclass
@@ -23,6 +24,16 @@ class Features:
     seconds: float
     x_fragments: np.ndarray | None = None
     y_fragments: np.ndarray | None = None
+    val_pieces: ValidationPieces | None = None
+
+
+@dataclass
+class ValidationPieces:
+    """Short pieces of the validation reviews (short_texts.PIECES), to score short-text accuracy in selection."""
+
+    texts: list[str]
+    kinds: list[str]
+    labels: np.ndarray
 
 
 def features_key(config: TrainConfig) -> tuple[Any, ...]:
@@ -93,6 +104,12 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
         vectorizer = vectorizer.with_weights(
             nb_ratios(vectorizer, texts, dataset.train.labels[fit_rows], config.nb_alpha)
         )
+    val_pieces = None
+    if config.validation_size:
+        val_rows = holdout_split(len(dataset.train), config.validation_size, config.split_seed)[1]
+        pieces, kinds = review_pieces([dataset.train.texts[i] for i in val_rows])
+        labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(np.float32)
+        val_pieces = ValidationPieces(pieces, kinds, labels)
     x_fragments = y_fragments = None
     if config.fragments:
         fragments, y_fragments = review_fragments(
@@ -108,4 +125,5 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
         seconds=time.perf_counter() - start,
         x_fragments=x_fragments,
         y_fragments=y_fragments,
+        val_pieces=val_pieces,
     )

@@ -12,7 +12,7 @@ import numpy as np
 
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.data import holdout_split
-from imdb_edge.train.features import Features, fit_rows_of
+from imdb_edge.train.features import Features, ValidationPieces, encode, fit_rows_of
 from imdb_edge.train.model import build_model
 
 EpochReporter = Callable[[int, int, dict[str, float], float], None]
@@ -61,6 +61,25 @@ def training_inputs(config: TrainConfig, features: Features) -> tuple[np.ndarray
         x = np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=pad)
         extra = np.pad(extra, ((0, 0), (0, width - extra.shape[1])), constant_values=pad)
     return np.concatenate([x, extra.astype(x.dtype)]), np.concatenate([y, features.y_fragments])
+
+
+def short_text_accuracy(model: Any, features: Features, architecture: str) -> dict[str, float] | None:
+    """Validation accuracy on short pieces of the validation reviews, per kind and pooled ("all")."""
+    pieces: ValidationPieces | None = features.val_pieces
+    if pieces is None:
+        return None
+    scores = np.concatenate(
+        [
+            np.asarray(
+                model(encode(features.vectorizer, pieces.texts[i : i + 512], architecture), training=False)
+            ).reshape(-1)
+            for i in range(0, len(pieces.texts), 512)
+        ]
+    )
+    correct = (scores >= 0.5) == pieces.labels.astype(bool)
+    kinds = np.array(pieces.kinds)
+    result = {kind: float(correct[kinds == kind].mean()) for kind in dict.fromkeys(pieces.kinds)}
+    return {**result, "all": float(correct.mean())}
 
 
 def fit_and_evaluate(
@@ -117,11 +136,14 @@ def fit_and_evaluate(
         test_loss, test_accuracy = (
             float(v) for v in model.evaluate(features.x_test, features.y_test, batch_size=batch, verbose=0)
         )
+    short = short_text_accuracy(model, features, config.architecture)
     metrics = {
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
         "val_loss": history["val_loss"][used_index] if validation else None,
         "val_accuracy": history["val_accuracy"][used_index] if validation else None,
+        "val_short_accuracy": short["all"] if short else None,
+        "val_short_by_kind": short,
         "best_epoch": best_index + 1 if validation else None,
         "used_epoch": used_index + 1,
         "epochs_run": epochs_run,
