@@ -117,3 +117,31 @@ def test_selection_reports_short_text_accuracy_on_validation_only(imdb_archive: 
     assert table[0]["val_short_accuracy_mean"] == pytest.approx(kinds["all"])
     line = next(line for line in (tmp_path / "sweep" / "results.md").read_text().splitlines() if "| lin |" in line)
     assert f"| {100 * kinds['all']:.2f} ± 0.00 |" in line
+
+
+def test_fold_wide_mixes_the_two_models_logits() -> None:
+    """The folded model's logit is (1 - w) * linear logit + w * hidden logit, for any weights."""
+    from types import SimpleNamespace
+
+    import keras
+
+    from imdb_edge.train.model import build_model
+    from imdb_edge.train.training import fold_wide
+
+    size, weights = 30, np.linspace(-1, 1, 30).astype(np.float32)
+    keras.utils.set_random_seed(1)
+    linear = build_model(TrainConfig(architecture="bag", hidden=()), size, weights)
+    hidden = build_model(TrainConfig(architecture="bag", hidden=(3,)), size, weights)
+    for model in (linear, hidden):
+        model.set_weights([np.random.default_rng(2).normal(0, 0.5, w.shape) for w in model.get_weights()])
+        model.layers[0].set_scale(weights)
+    config = TrainConfig(architecture="bag", hidden=(3,), wide=True, wide_weight=0.3)
+    features = SimpleNamespace(vectorizer=SimpleNamespace(size=size, feature_weights=weights))
+    folded = fold_wide(config, features, linear, hidden)  # type: ignore[arg-type]
+    ids = np.array([[0, 5, 7, size], [2, 29, size, size], [size, size, size, size]], dtype=np.int32)
+
+    def logit(model: object) -> np.ndarray:
+        p = np.asarray(model(ids), dtype=np.float64).reshape(-1)  # type: ignore[operator]
+        return np.log(p / (1 - p))
+
+    np.testing.assert_allclose(logit(folded), 0.7 * logit(linear) + 0.3 * logit(hidden), atol=1e-4)

@@ -41,6 +41,8 @@ class TrainConfig:
     fragments: int = 0
     fragment_words: tuple[int, int] = (3, 40)
     wide: bool = False
+    wide_weight: float = 0.5
+    wide_epochs: int | None = None
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
 
     def __post_init__(self) -> None:
@@ -65,6 +67,11 @@ class TrainConfig:
             (
                 not self.wide or (self.architecture == "bag" and len(self.hidden) == 1),
                 "wide = true needs architecture bag with exactly one hidden layer (linear + hidden branch)",
+            ),
+            (0.0 < self.wide_weight < 1.0, f"wide_weight must be in (0, 1), got {self.wide_weight}"),
+            (
+                self.wide_epochs is None or self.wide_epochs >= 1,
+                f"wide_epochs must be >= 1, got {self.wide_epochs}",
             ),
             (self.validation_size >= 0, f"validation_size must be >= 0, got {self.validation_size}"),
             (

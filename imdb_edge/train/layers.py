@@ -82,36 +82,28 @@ class ScaledBag(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="imdb_edge")
 class WideHead(keras.layers.Layer):
-    """The output of a wide (linear + hidden) bag model: two models in one table.
+    """The output of a wide model: a linear model and a one-hidden-layer model in one table.
 
-    Input: the bag's linear output [batch, 1 + units]. Column 0 is a linear model's
-    score; columns 1.. are a hidden layer before its activation. Output:
-    sigmoid(column 0 + Dense(1)(activation(columns 1..))). Both branches share one
-    Gather, so the ensemble costs one table lookup per term.
+    Input: the bag's linear output [batch, 1 + units]. Column 0 is the linear model's
+    score; columns 1.. are the hidden layer before its activation. Output:
+    sigmoid(column 0 + activation(columns 1..) @ kernel + bias). Both models share one
+    Gather, so the ensemble costs one table lookup per term. Not trained as such: the
+    two models are trained apart and folded in (training.fold_wide).
     """
 
-    def __init__(self, units: int, activation: str = "relu", dropout: float = 0.0, **kwargs: Any) -> None:
+    def __init__(self, units: int, activation: str = "relu", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = units
         self.activation = keras.activations.get(activation)
-        self.dropout = dropout
-        self.dropout_layer = keras.layers.Dropout(dropout) if dropout > 0 else None
 
     def build(self, input_shape: Any) -> None:
         self.kernel = self.add_weight(name="kernel", shape=(self.units, 1), initializer="glorot_uniform")
         self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
 
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any) -> Any:
         ops = keras.ops
         hidden = self.activation(inputs[:, 1:])
-        if self.dropout_layer is not None:
-            hidden = self.dropout_layer(hidden, training=training)
         return ops.sigmoid(inputs[:, :1] + ops.matmul(hidden, self.kernel) + self.bias)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": keras.activations.serialize(self.activation),
-            "dropout": self.dropout,
-        }
+        return {**super().get_config(), "units": self.units, "activation": keras.activations.serialize(self.activation)}

@@ -22,8 +22,9 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
 
     dense: multi-hot [batch, V] -> Dense stack (the reference family).
     bag: term ids [batch, terms] (padded with V) -> ScaledBag -> Dense stack; the same
-    function, but cost grows with the review, not the vocabulary. wide: a linear model
-    and a one-hidden-layer model on the same bag, their scores added. `feature_weights`
+    function, but cost grows with the review, not the vocabulary. wide: the shape that
+    holds a linear model and a one-hidden-layer model in one bag (training.fold_wide
+    fills it from the two trained models). `feature_weights`
     (Naive-Bayes ratios) scale the bag's input; for dense they are applied to the input.
     """
     import keras
@@ -47,7 +48,7 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
         )
         layers.append(bag)
         if config.wide:
-            layers.append(WideHead(units, config.activation, config.dropout, name="wide_head"))
+            layers.append(WideHead(units, config.activation, name="wide_head"))
         elif config.dropout > 0 and config.hidden:
             layers.append(keras.layers.Dropout(config.dropout, name="dropout_bag"))
     else:
