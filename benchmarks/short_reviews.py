@@ -77,7 +77,7 @@ def to_markdown(results: dict[str, dict[str, tuple[float, int]]]) -> str:
     columns = list(dict.fromkeys(col for table in results.values() for col in table))
     header = "| model | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns) + "\n"
     counts = (
-        "| (reviews) | " + " | ".join(str(next(iter(results.values())).get(col, (0, 0))[1]) for col in columns) + " |\n"
+        "| (texts) | " + " | ".join(str(next(iter(results.values())).get(col, (0, 0))[1]) for col in columns) + " |\n"
     )
     rows = []
     for model, table in results.items():
