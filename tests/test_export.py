@@ -132,6 +132,17 @@ def test_int8_score_does_not_depend_on_the_batch(
             ["token_ids", "text"],
         ),
         ({"architecture": "bag", "hidden": [], "vectorizer": {"ngram_max": 3, "weighting": "nb"}}, ["token_ids"]),
+        (
+            {
+                "architecture": "bag",
+                "hidden": [4],
+                "wide": True,
+                "bag_dropout": 0.3,
+                "dropout": 0.2,
+                "vectorizer": {"ngram_max": 2, "weighting": "nb"},
+            },
+            ["token_ids", "text"],
+        ),
         ({"architecture": "dense", "hidden": [8], "vectorizer": {"weighting": "nb"}}, ["token_ids", "dense"]),
     ],
 )

@@ -32,6 +32,12 @@ class TrainConfig:
     dropout: float = 0.0
     l2: float = 0.0
     nb_alpha: float = 1.0
+    bag_dropout: float = 0.0
+    fragments: int = 0
+    fragment_words: tuple[int, int] = (3, 40)
+    wide: bool = False
+    wide_weight: float = 0.5
+    wide_epochs: int | None = None
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
 
     def __post_init__(self) -> None:
@@ -47,6 +53,26 @@ class TrainConfig:
             (self.patience >= 0, f"patience must be >= 0, got {self.patience}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (self.l2 >= 0.0, f"l2 must be >= 0, got {self.l2}"),
+            (0.0 <= self.bag_dropout < 1.0, f"bag_dropout must be in [0, 1), got {self.bag_dropout}"),
+            (self.fragments >= 0, f"fragments must be >= 0, got {self.fragments}"),
+            (
+                len(self.fragment_words) == 2 and 1 <= self.fragment_words[0] <= self.fragment_words[1],
+                f"fragment_words must be [shortest, longest] with 1 <= shortest <= longest, got {self.fragment_words}",
+            ),
+            (
+                not self.wide or (self.architecture == "bag" and len(self.hidden) == 1),
+                "wide = true needs architecture bag with exactly one hidden layer (linear + hidden branch)",
+            ),
+            (0.0 < self.wide_weight < 1.0, f"wide_weight must be in (0, 1), got {self.wide_weight}"),
+            (
+                self.wide_epochs is None or self.wide_epochs >= 1,
+                f"wide_epochs must be >= 1, got {self.wide_epochs}",
+            ),
+            (self.validation_size >= 0, f"validation_size must be >= 0, got {self.validation_size}"),
+            (
+                self.validation_size > 0 or not self.early_stopping,
+                "validation_size = 0 (refit on all training reviews) needs early_stopping = false and a fixed epochs",
+            ),
             (
                 self.learning_rate is None or self.learning_rate > 0,
                 f"learning rate must be > 0, got {self.learning_rate}",
@@ -59,6 +85,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["hidden"] = list(self.hidden)
+        data["fragment_words"] = list(self.fragment_words)
         data["vectorizer"] = self.vectorizer.to_dict()
         return data
 
@@ -93,6 +120,8 @@ def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> T
             check_type(item.name, data[item.name], str(item.type))
     if "hidden" in data:
         data["hidden"] = parse_hidden(data["hidden"])
+    if "fragment_words" in data:
+        data["fragment_words"] = tuple(int(v) for v in data["fragment_words"])
     if "vectorizer" in data:
         vec = data["vectorizer"]
         if isinstance(vec, dict):

@@ -11,6 +11,7 @@ import numpy as np
 from imdb_edge.data.dataset import Dataset, holdout_split
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.train.config import TrainConfig
+from imdb_edge.train.short_texts import PIECES, review_pieces
 
 
 @dataclass
@@ -21,11 +22,59 @@ class Features:
     x_test: np.ndarray
     y_test: np.ndarray
     seconds: float
+    x_fragments: np.ndarray | None = None
+    y_fragments: np.ndarray | None = None
+    val_pieces: ValidationPieces | None = None
+
+
+@dataclass
+class ValidationPieces:
+    """Short pieces of the validation reviews (short_texts.PIECES), to score short-text accuracy in selection."""
+
+    texts: list[str]
+    kinds: list[str]
+    labels: np.ndarray
 
 
 def features_key(config: TrainConfig) -> tuple[Any, ...]:
     """Everything the features depend on: runs that share it share one encoding."""
-    return (config.vectorizer, config.architecture, config.validation_size, config.split_seed, config.nb_alpha)
+    return (
+        config.vectorizer,
+        config.architecture,
+        config.validation_size,
+        config.split_seed,
+        config.nb_alpha,
+        config.fragments,
+        config.fragment_words,
+    )
+
+
+def fit_rows_of(n: int, config: TrainConfig) -> np.ndarray:
+    """The training rows the model learns from: all of them when validation_size is 0 (a refit)."""
+    if config.validation_size == 0:
+        return np.arange(n)
+    return holdout_split(n, config.validation_size, config.split_seed)[0]
+
+
+def review_fragments(
+    texts: list[str], labels: np.ndarray, per_review: int, words: tuple[int, int], seed: int
+) -> tuple[list[str], np.ndarray]:
+    """`per_review` random runs of consecutive words from each review, labelled like the review.
+
+    Short inputs ("meh", one sentence) look nothing like a 230-word review; training on
+    pieces of reviews teaches the model what a few words are worth on their own.
+    """
+    rng = np.random.default_rng(seed)
+    fragments: list[str] = []
+    fragment_labels: list[int] = []
+    for text, label in zip(texts, labels, strict=True):
+        tokens = text.split()
+        for _ in range(per_review):
+            length = min(int(rng.integers(words[0], words[1] + 1)), len(tokens))
+            start = int(rng.integers(0, len(tokens) - length + 1))
+            fragments.append(" ".join(tokens[start : start + length]))
+            fragment_labels.append(int(label))
+    return fragments, np.array(fragment_labels, dtype=np.float32)
 
 
 def nb_ratios(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alpha: float) -> np.ndarray:
@@ -49,12 +98,24 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
     """Fit the vocabulary on the training split only (Naive-Bayes ratios on its fit rows), encode both splits."""
     start = time.perf_counter()
     vectorizer = Vectorizer.fit(dataset.train.texts, config.vectorizer)
+    fit_rows = fit_rows_of(len(dataset.train), config)
+    texts = [dataset.train.texts[i] for i in fit_rows]
     if config.vectorizer.weighting == "nb":
-        fit_rows, _ = holdout_split(len(dataset.train), config.validation_size, config.split_seed)
-        texts = [dataset.train.texts[i] for i in fit_rows]
         vectorizer = vectorizer.with_weights(
             nb_ratios(vectorizer, texts, dataset.train.labels[fit_rows], config.nb_alpha)
         )
+    val_pieces = None
+    if config.validation_size:
+        val_rows = holdout_split(len(dataset.train), config.validation_size, config.split_seed)[1]
+        pieces, kinds = review_pieces([dataset.train.texts[i] for i in val_rows])
+        labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(np.float32)
+        val_pieces = ValidationPieces(pieces, kinds, labels)
+    x_fragments = y_fragments = None
+    if config.fragments:
+        fragments, y_fragments = review_fragments(
+            texts, dataset.train.labels[fit_rows], config.fragments, config.fragment_words, config.split_seed
+        )
+        x_fragments = encode(vectorizer, fragments, config.architecture)
     return Features(
         vectorizer=vectorizer,
         x_train=encode(vectorizer, dataset.train.texts, config.architecture),
@@ -62,4 +123,7 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
         x_test=encode(vectorizer, dataset.test.texts, config.architecture),
         y_test=dataset.test.labels.astype(np.float32),
         seconds=time.perf_counter() - start,
+        x_fragments=x_fragments,
+        y_fragments=y_fragments,
+        val_pieces=val_pieces,
     )

@@ -4,7 +4,9 @@ For a review with unique term ids T, output = activation(bias + sum_{t in T} sca
 That equals Dense(multi_hot * scale), the reference model's first layer on
 (optionally Naive-Bayes-scaled) multi-hot input, without ever building the
 vocabulary-wide vector: training and export scale to hundreds of thousands of terms.
-Id `vocabulary_size` is padding: its scale is 0.
+Id `vocabulary_size` is padding: its scale is 0. `dropout` drops whole terms of a
+review while training (scaled up like Keras's Dropout), so no single n-gram carries
+a review; at inference every term counts and the function above is unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class ScaledBag(keras.layers.Layer):
         units: int,
         activation: str | None = None,
         l2: float = 0.0,
+        dropout: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -30,6 +33,8 @@ class ScaledBag(keras.layers.Layer):
         self.units = units
         self.activation = keras.activations.get(activation)
         self.l2 = l2
+        self.dropout = dropout
+        self.seed_generator = keras.random.SeedGenerator() if dropout > 0 else None
 
     def build(self, input_shape: Any) -> None:
         self.table = self.add_weight(
@@ -49,10 +54,13 @@ class ScaledBag(keras.layers.Layer):
         values = np.ones(self.vocabulary_size, np.float32) if weights is None else np.asarray(weights, np.float32)
         self.scale.assign(np.append(values, 0.0).astype(np.float32))
 
-    def call(self, ids: Any) -> Any:
+    def call(self, ids: Any, training: bool | None = None) -> Any:
         ops = keras.ops
         rows = ops.take(self.table, ids, axis=0)
-        weights = ops.expand_dims(ops.take(self.scale, ids, axis=0), -1)
+        weights = ops.take(self.scale, ids, axis=0)
+        if training and self.seed_generator is not None:
+            weights = keras.random.dropout(weights, self.dropout, seed=self.seed_generator)
+        weights = ops.expand_dims(weights, -1)
         return self.activation(ops.sum(rows * weights, axis=1) + self.bias)
 
     def folded_kernel(self) -> np.ndarray:
@@ -68,4 +76,34 @@ class ScaledBag(keras.layers.Layer):
             "units": self.units,
             "activation": keras.activations.serialize(self.activation),
             "l2": self.l2,
+            "dropout": self.dropout,
         }
+
+
+@keras.saving.register_keras_serializable(package="imdb_edge")
+class WideHead(keras.layers.Layer):
+    """The output of a wide model: a linear model and a one-hidden-layer model in one table.
+
+    Input: the bag's linear output [batch, 1 + units]. Column 0 is the linear model's
+    score; columns 1.. are the hidden layer before its activation. Output:
+    sigmoid(column 0 + activation(columns 1..) @ kernel + bias). Both models share one
+    Gather, so the ensemble costs one table lookup per term. Not trained as such: the
+    two models are trained apart and folded in (training.fold_wide).
+    """
+
+    def __init__(self, units: int, activation: str = "relu", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape: Any) -> None:
+        self.kernel = self.add_weight(name="kernel", shape=(self.units, 1), initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+
+    def call(self, inputs: Any) -> Any:
+        ops = keras.ops
+        hidden = self.activation(inputs[:, 1:])
+        return ops.sigmoid(inputs[:, :1] + ops.matmul(hidden, self.kernel) + self.bias)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "units": self.units, "activation": keras.activations.serialize(self.activation)}

@@ -22,7 +22,9 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
 
     dense: multi-hot [batch, V] -> Dense stack (the reference family).
     bag: term ids [batch, terms] (padded with V) -> ScaledBag -> Dense stack; the same
-    function, but cost grows with the review, not the vocabulary. `feature_weights`
+    function, but cost grows with the review, not the vocabulary. wide: the shape that
+    holds a linear model and a one-hidden-layer model in one bag (training.fold_wide
+    fills it from the two trained models). `feature_weights`
     (Naive-Bayes ratios) scale the bag's input; for dense they are applied to the input.
     """
     import keras
@@ -34,10 +36,20 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
         from imdb_edge.train.layers import ScaledBag
 
         layers.append(keras.Input(shape=(None,), dtype="int32", name="token_ids"))
-        first_units, first_activation = (hidden.pop(0), config.activation) if hidden else (1, "sigmoid")
-        bag = ScaledBag(input_width, first_units, first_activation, l2=config.l2, name="bag")
+        if config.wide:  # linear model + one hidden layer, sharing the bag: ScaledBag(1 + units) -> WideHead
+            from imdb_edge.train.layers import WideHead
+
+            units = hidden.pop(0)
+            first_units, first_activation = 1 + units, None
+        else:
+            first_units, first_activation = (hidden.pop(0), config.activation) if hidden else (1, "sigmoid")
+        bag = ScaledBag(
+            input_width, first_units, first_activation, l2=config.l2, dropout=config.bag_dropout, name="bag"
+        )
         layers.append(bag)
-        if config.dropout > 0 and config.hidden:
+        if config.wide:
+            layers.append(WideHead(units, config.activation, name="wide_head"))
+        elif config.dropout > 0 and config.hidden:
             layers.append(keras.layers.Dropout(config.dropout, name="dropout_bag"))
     else:
         layers.append(keras.Input(shape=(input_width,), name="features"))
@@ -49,7 +61,7 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
         )
         if config.dropout > 0:
             layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{index}"))
-    if config.architecture == "dense" or config.hidden:
+    if config.architecture == "dense" or (config.hidden and not config.wide):
         layers.append(keras.layers.Dense(1, activation="sigmoid", name="score"))
     model = keras.Sequential(layers, name=f"imdb_{config.architecture}")
     if config.architecture == "bag":

@@ -18,7 +18,8 @@ def plot_learning_curves(history: dict[str, list[float]], path: Path, title: str
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for axis, metric, label in ((axes[0], "loss", "loss"), (axes[1], "accuracy", "accuracy")):
         axis.plot(epochs, history[metric], "o-", label=f"training {label}")
-        axis.plot(epochs, history[f"val_{metric}"], "s-", label=f"validation {label}")
+        if f"val_{metric}" in history:  # a refit on all training reviews has no validation curve
+            axis.plot(epochs, history[f"val_{metric}"], "s-", label=f"validation {label}")
         axis.axvline(best_epoch, color="grey", linestyle=":", label=f"selected epoch {best_epoch}")
         axis.set_xlabel("epoch")
         axis.set_ylabel(label)

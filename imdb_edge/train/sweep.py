@@ -145,8 +145,16 @@ def summarize(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any
             "optimizer": cfg.optimizer,
             "seeds": len(mine),
         }
-        for key in ("test_loss", "test_accuracy", "val_loss", "val_accuracy", "best_epoch", "train_seconds"):
-            entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([r[key] for r in mine])
+        for key in (
+            "test_loss",
+            "test_accuracy",
+            "val_loss",
+            "val_accuracy",
+            "val_short_accuracy",
+            "best_epoch",
+            "train_seconds",
+        ):
+            entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([r.get(key) for r in mine])
         entry["reference_split"] = ref_split
         entry["reference_loss"] = run.reference.get("loss")
         entry["reference_accuracy"] = run.reference.get("accuracy")
@@ -168,8 +176,8 @@ def _pm(entry: dict[str, Any], key: str, scale: float = 1.0, digits: int = 2) ->
 def to_markdown(table: list[dict[str, Any]]) -> str:
     header = (
         "| run | epochs | layers | units | loss fn | activation | test loss | test acc % | val acc % "
-        "| best epoch | train s | reference acc % (split) | Δ points |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| val short acc % | best epoch | train s | reference acc % (split) | Δ points |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for e in table:
@@ -182,7 +190,8 @@ def to_markdown(table: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {e['name']} | {e['epochs']}{' (early stop)' if e['early_stopping'] else ''} | {e['layers']} "
             f"| {e['units']} | {e['loss_fn']} | {e['activation']}, sigmoid | {_pm(e, 'test_loss', digits=3)} "
-            f"| {_pm(e, 'test_accuracy', 100)} | {_pm(e, 'val_accuracy', 100)} | {_pm(e, 'best_epoch', digits=1)} "
+            f"| {_pm(e, 'test_accuracy', 100)} | {_pm(e, 'val_accuracy', 100)} | {_pm(e, 'val_short_accuracy', 100)} "
+            f"| {_pm(e, 'best_epoch', digits=1)} "
             f"| {_pm(e, 'train_seconds', digits=1)} | {reference} | {delta} |"
         )
     return header + "\n".join(lines) + "\n"

@@ -12,9 +12,10 @@ import numpy as np
 from imdb_edge.console import info
 from imdb_edge.data.dataset import holdout_split
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.features import Features
+from imdb_edge.train.features import Features, ValidationPieces, encode, fit_rows_of
 from imdb_edge.train.model import build_model
 
+WIDE_WEIGHT_SCAN = (0.25, 0.5, 0.75)  # validation accuracy of each mix is recorded, to choose wide_weight
 EpochReporter = Callable[[int, int, dict[str, float], float], None]
 
 
@@ -27,10 +28,8 @@ class FitResult:
 
 def print_epoch(epoch: int, epochs: int, logs: dict[str, float], seconds: float) -> None:
     """Default progress: one line per epoch on stderr, so stdout stays clean for --json."""
-    info(
-        f"epoch {epoch:>3}/{epochs}  loss {logs['loss']:.4f}  acc {logs['accuracy']:.4f}  "
-        f"val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}  {seconds:.1f}s"
-    )
+    validation = f"  val_loss {logs['val_loss']:.4f}  val_acc {logs['val_accuracy']:.4f}" if "val_loss" in logs else ""
+    info(f"epoch {epoch:>3}/{epochs}  loss {logs['loss']:.4f}  acc {logs['accuracy']:.4f}{validation}  {seconds:.1f}s")
 
 
 def _epoch_callback(epochs: int, report: EpochReporter) -> Any:
@@ -46,22 +45,60 @@ def _epoch_callback(epochs: int, report: EpochReporter) -> Any:
     return EpochProgress()
 
 
-def fit_and_evaluate(
-    config: TrainConfig, features: Features, report: EpochReporter | None = print_epoch, evaluate_test: bool = True
-) -> FitResult:
-    """Train `config` on the training split minus validation, then evaluate on test.
+def training_inputs(config: TrainConfig, features: Features) -> tuple[np.ndarray, np.ndarray]:
+    """The fit rows, plus the review fragments if any (bag ids padded to one width with id V)."""
+    fit_rows = fit_rows_of(len(features.y_train), config)
+    x, y = features.x_train[fit_rows], features.y_train[fit_rows]
+    if features.x_fragments is None or features.y_fragments is None:
+        return x, y
+    extra = features.x_fragments
+    if config.architecture == "bag" and extra.shape[1] != x.shape[1]:
+        width = max(extra.shape[1], x.shape[1])
+        pad = features.vectorizer.size
+        x = np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=pad)
+        extra = np.pad(extra, ((0, 0), (0, width - extra.shape[1])), constant_values=pad)
+    return np.concatenate([x, extra.astype(x.dtype)]), np.concatenate([y, features.y_fragments])
 
-    evaluate_test=False is for model selection, which must not look at the test set.
-    """
+
+def short_text_accuracy(model: Any, features: Features, architecture: str) -> dict[str, float] | None:
+    """Validation accuracy on short pieces of the validation reviews, per kind and pooled ("all")."""
+    pieces: ValidationPieces | None = features.val_pieces
+    if pieces is None:
+        return None
+    scores = np.concatenate(
+        [
+            np.asarray(
+                model(encode(features.vectorizer, pieces.texts[i : i + 512], architecture), training=False)
+            ).reshape(-1)
+            for i in range(0, len(pieces.texts), 512)
+        ]
+    )
+    correct = (scores >= 0.5) == pieces.labels.astype(bool)
+    kinds = np.array(pieces.kinds)
+    result = {kind: float(correct[kinds == kind].mean()) for kind in dict.fromkeys(pieces.kinds)}
+    return {**result, "all": float(correct.mean())}
+
+
+@dataclass
+class _Fitted:
+    model: Any
+    history: dict[str, list[float]]
+    seconds: float
+
+
+def _fit(
+    config: TrainConfig,
+    features: Features,
+    training: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    report: EpochReporter | None,
+) -> _Fitted:
+    """One Keras model trained on `training`, stopped early on `validation` if the config says so."""
     import keras
-    import tensorflow as tf
 
     keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
-    fit_rows, val_rows = holdout_split(len(features.y_train), config.validation_size, config.split_seed)
     bag_weights = features.vectorizer.feature_weights if config.architecture == "bag" else None
     model = build_model(config, features.vectorizer.size, bag_weights)
-
     callbacks: list[Any] = []
     if report is not None:
         callbacks.append(_epoch_callback(config.epochs, report))
@@ -71,37 +108,110 @@ def fit_and_evaluate(
         )
     start = time.perf_counter()
     fitted = model.fit(
-        features.x_train[fit_rows],
-        features.y_train[fit_rows],
-        validation_data=(features.x_train[val_rows], features.y_train[val_rows]),
+        *training,
+        validation_data=validation,
         epochs=config.epochs,
         batch_size=config.batch_size,
         callbacks=callbacks,
         verbose=0,
     )
-    train_seconds = time.perf_counter() - start
     history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
-    epochs_run = len(history["loss"])
-    best_index = int(np.argmin(history["val_loss"]))
+    return _Fitted(model, history, time.perf_counter() - start)
+
+
+def fold_wide(config: TrainConfig, features: Features, linear: Any, hidden: Any) -> Any:
+    """One model scoring sigmoid((1 - w) * linear logit + w * hidden logit), w = wide_weight.
+
+    The linear model's bag column and the hidden model's bag columns become one table
+    (ScaledBag with 1 + units columns), the hidden model's output layer the WideHead.
+    """
+    bag_weights = features.vectorizer.feature_weights
+    model = build_model(config, features.vectorizer.size, bag_weights)
+    weight = config.wide_weight
+    linear_table, linear_bias = (np.asarray(v) for v in linear.layers[0].get_weights()[:2])
+    hidden_table, hidden_bias = (np.asarray(v) for v in hidden.layers[0].get_weights()[:2])
+    bag, head = model.layers[0], model.layers[-1]
+    bag.table.assign(np.concatenate([(1 - weight) * linear_table, hidden_table], axis=1))
+    bag.bias.assign(np.concatenate([(1 - weight) * linear_bias, hidden_bias]))
+    kernel, bias = (np.asarray(v) for v in hidden.layers[-1].get_weights())
+    head.kernel.assign(weight * kernel)
+    head.bias.assign(weight * bias)
+    return model
+
+
+def fit_and_evaluate(
+    config: TrainConfig, features: Features, report: EpochReporter | None = print_epoch, evaluate_test: bool = True
+) -> FitResult:
+    """Train `config` on the training split minus validation, then evaluate on test.
+
+    evaluate_test=False is for model selection, which must not look at the test set.
+    validation_size 0 is a refit on every training review for a fixed number of epochs
+    (chosen beforehand on validation); there are no validation figures then.
+    wide: a linear model and a one-hidden-layer model, each trained (and stopped) on
+    its own, folded into one model (fold_wide); the history holds both.
+    """
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    training = training_inputs(config, features)
+    validation = None
+    if config.validation_size:
+        val_rows = holdout_split(len(features.y_train), config.validation_size, config.split_seed)[1]
+        validation = (features.x_train[val_rows], features.y_train[val_rows])
+    batch = 256 if config.architecture == "bag" else 2048  # bag inputs are [batch, longest review]
+
+    first_config = config.updated(wide=False, hidden=[]) if config.wide else config
+    first = _fit(first_config, features, training, validation, report)
+    model, history, train_seconds = first.model, first.history, first.seconds
+    extra: dict[str, Any] = {}
+    if config.wide:
+        second_config = config.updated(wide=False, epochs=config.wide_epochs or config.epochs)
+        second = _fit(second_config, features, training, validation, report)
+        model = fold_wide(config, features, first.model, second.model)
+        history = {**history, **{f"hidden_{key}": values for key, values in second.history.items()}}
+        train_seconds += second.seconds
+        if validation is not None:
+            extra["hidden_best_epoch"] = int(np.argmin(second.history["val_loss"])) + 1
+            extra["hidden_val_accuracy"] = second.history["val_accuracy"][int(np.argmin(second.history["val_loss"]))]
+    epochs_run = len(first.history["loss"])
+    best_index = int(np.argmin(first.history["val_loss"])) if validation is not None else epochs_run - 1
     used_index = best_index if config.early_stopping else epochs_run - 1
+    val_loss = val_accuracy = None
+    if validation is not None:
+        if config.wide:
+            val_loss, val_accuracy = (float(v) for v in model.evaluate(*validation, batch_size=batch, verbose=0))
+            extra["linear_val_accuracy"] = first.history["val_accuracy"][used_index]
+            extra["val_accuracy_by_wide_weight"] = {
+                str(weight): float(
+                    fold_wide(config.updated(wide_weight=weight), features, first.model, second.model).evaluate(
+                        *validation, batch_size=batch, verbose=0
+                    )[1]
+                )
+                for weight in WIDE_WEIGHT_SCAN
+            }
+        else:
+            val_loss, val_accuracy = history["val_loss"][used_index], history["val_accuracy"][used_index]
 
     start = time.perf_counter()
     test_loss = test_accuracy = None
     if evaluate_test:
-        batch = 256 if config.architecture == "bag" else 2048  # bag inputs are [batch, longest review]
         test_loss, test_accuracy = (
             float(v) for v in model.evaluate(features.x_test, features.y_test, batch_size=batch, verbose=0)
         )
+    short = short_text_accuracy(model, features, config.architecture)
     metrics = {
         "test_loss": test_loss,
         "test_accuracy": test_accuracy,
-        "val_loss": history["val_loss"][used_index],
-        "val_accuracy": history["val_accuracy"][used_index],
-        "best_epoch": best_index + 1,
+        "val_loss": val_loss,
+        "val_accuracy": val_accuracy,
+        "val_short_accuracy": short["all"] if short else None,
+        "val_short_by_kind": short,
+        "best_epoch": best_index + 1 if validation is not None else None,
         "used_epoch": used_index + 1,
         "epochs_run": epochs_run,
-        "train_rows": len(fit_rows),
-        "validation_rows": len(val_rows),
+        **extra,
+        "train_rows": len(training[1]),
+        "validation_rows": len(validation[1]) if validation is not None else 0,
         "test_rows": len(features.y_test) if evaluate_test else 0,
         "parameters": int(model.count_params()),
         "train_seconds": round(train_seconds, 3),
