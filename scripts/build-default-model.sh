@@ -14,8 +14,8 @@ if [ -z "${IMDB_EDGE_BIN:-}" ]; then
 fi
 RUN=runs/default-best
 MODEL=imdb_edge/runtime/models/default.int8.onnx
-$IMDB_EDGE_BIN train --profile best --seed 0 --out "$RUN" --overwrite
-$IMDB_EDGE_BIN export "$RUN" --quantize int8 --out "$MODEL"
+$IMDB_EDGE_BIN train --profile best --seed 0 --output "$RUN" --overwrite
+$IMDB_EDGE_BIN export "$RUN" --quantize int8 --output "$MODEL"
 $IMDB_EDGE_BIN info "$MODEL" --json > "$RUN/shipped-info.json"
 python3 - "$RUN/shipped-info.json" imdb_edge/runtime/models/README.md <<'PY'
 """Write the shipped model's README from its own metadata (what `imdb-edge info` reads)."""
@@ -33,8 +33,8 @@ docs/edge-model.md): {info["architecture"]} (Naive-Bayes-scaled logistic regress
 1-{info["ngram_max"]}-grams, {info["vocabulary_size"]:,} terms, seed 0, int8, token-id input. Made by
 `scripts/build-default-model.sh` (this file is written by it too):
 
-    imdb-edge train --profile best --seed 0 --out runs/default-best --overwrite
-    imdb-edge export runs/default-best --quantize int8 --out imdb_edge/runtime/models/default.int8.onnx
+    imdb-edge train --profile best --seed 0 --output runs/default-best --overwrite
+    imdb-edge export runs/default-best --quantize int8 --output imdb_edge/runtime/models/default.int8.onnx
 
 | figure | value |
 |---|---|

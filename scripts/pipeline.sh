@@ -9,11 +9,11 @@ cd "$(dirname "$0")/.."
 source scripts/setup-env.sh
 OUT=${OUT:-runs/pipeline}
 mkdir -p "$OUT"
-.venv/bin/imdb-edge train --profile best --seed 0 --out "$OUT/train" --overwrite
-.venv/bin/imdb-edge export "$OUT/train" --out "$OUT/model.onnx"
-.venv/bin/imdb-edge export "$OUT/train" --out "$OUT/model.int8.onnx" --quantize int8
-.venv/bin/imdb-edge train --hidden 16 --epochs 4 --seed 0 --out "$OUT/train-ref16" --overwrite
-.venv/bin/imdb-edge export "$OUT/train-ref16" --out "$OUT/ref16.int8.onnx" --quantize int8
+.venv/bin/imdb-edge train --profile best --seed 0 --output "$OUT/train" --overwrite
+.venv/bin/imdb-edge export "$OUT/train" --output "$OUT/model.onnx"
+.venv/bin/imdb-edge export "$OUT/train" --output "$OUT/model.int8.onnx" --quantize int8
+.venv/bin/imdb-edge train --hidden 16 --epochs 4 --seed 0 --output "$OUT/train-ref16" --overwrite
+.venv/bin/imdb-edge export "$OUT/train-ref16" --output "$OUT/ref16.int8.onnx" --quantize int8
 .venv/bin/imdb-edge info "$OUT/model.int8.onnx"
 .venv/bin/imdb-edge classify --model "$OUT/model.int8.onnx" \
   "An absolute masterpiece, I loved every minute." "This movie was a waste of time"

@@ -100,3 +100,36 @@ def test_settings_of_the_wrong_type_are_named_in_one_line(tmp_path: Path, toml: 
 
 def test_a_float_setting_accepts_a_whole_number(tmp_path: Path) -> None:
     assert config_from_dict({"dropout": 0, "learning_rate": 1}).learning_rate == 1
+
+
+def test_sweep_rows_are_reused_only_for_unchanged_settings(tmp_path: Path) -> None:
+    from imdb_edge.train.sweep import load_plan, run_key, summarize
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text('seeds = [0]\n[[runs]]\nname = "r"\nhidden = [8]\nepochs = 3\n')
+    old_plan = load_plan(grid)
+    old_row = {
+        "name": "r",
+        "seed": 0,
+        "key": run_key(old_plan.runs[0].config, False),
+        "test_accuracy": 0.9,
+        "test_loss": 0.3,
+        "val_accuracy": 0.9,
+        "val_loss": 0.3,
+        "best_epoch": 3,
+        "train_seconds": 1.0,
+    }
+    assert summarize(old_plan, [old_row])[0]["seeds"] == 1
+    grid.write_text('seeds = [0]\n[[runs]]\nname = "r"\nhidden = [8]\nepochs = 4\n')  # edited: one more epoch
+    assert summarize(load_plan(grid), [old_row])[0]["seeds"] == 0
+    assert summarize(old_plan, [old_row], validation_only=True)[0]["seeds"] == 0  # test was evaluated there
+
+
+def test_sweep_table_names_the_activations_a_model_really_has(tmp_path: Path) -> None:
+    from imdb_edge.train.sweep import load_plan, summarize
+
+    grid = tmp_path / "grid.toml"
+    runs = '[[runs]]\nname = "linear"\narchitecture = "bag"\nhidden = []\n[[runs]]\nname = "mlp"\n'
+    grid.write_text("seeds = [0]\n" + runs)
+    linear, mlp = summarize(load_plan(grid), [])
+    assert linear["activation"] == "sigmoid" and mlp["activation"] == "relu, sigmoid"

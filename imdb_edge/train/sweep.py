@@ -7,6 +7,7 @@ sweep resumes where it stopped. Features are computed once per vectorizer config
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import statistics
@@ -90,8 +91,15 @@ def run_sweep(
 
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS_FILE
-    done = {(row["name"], row["seed"]) for row in read_results(results_path)}
-    todo = [(run, seed) for run in plan.runs for seed in plan.seeds if (run.name, seed) not in done]
+    earlier = read_results(results_path)
+    done = {(row_key(row), row["seed"]) for row in earlier}
+    todo = [
+        (run, seed)
+        for run in plan.runs
+        for seed in plan.seeds
+        if (run_key(run.config, validation_only), seed) not in done
+    ]
+    _warn_about_stale_rows(plan, earlier, validation_only)
     if done:
         info(f"resuming: {len(done)} run(s) already in {results_path}, {len(todo)} to go")
     if todo:
@@ -108,15 +116,52 @@ def run_sweep(
                     features_cache[key] = build_features(dataset, run.config)
                 config = run.config.updated(seed=seed)
                 result = fit_and_evaluate(config, features_cache[key], report=None, evaluate_test=not validation_only)
-                row = {"name": run.name, "seed": seed, "config": config.to_dict(), **result.metrics}
+                row = {
+                    "name": run.name,
+                    "seed": seed,
+                    "key": run_key(run.config, validation_only),
+                    "validation_only": validation_only,
+                    "config": config.to_dict(),
+                    **result.metrics,
+                }
                 with open(results_path, "a", encoding="utf-8") as handle:
                     handle.write(json.dumps(row) + "\n")
                 bar.advance(task)
     rows = read_results(results_path)
-    table = summarize(plan, rows)
+    table = summarize(plan, rows, validation_only)
     write_text(out / "results.md", to_markdown(table))
     write_text(out / "results.csv", to_csv(table))
     return table
+
+
+def run_key(config: TrainConfig, validation_only: bool) -> str:
+    """Names a sweep row's settings (every config field but the seed, and whether test was
+    evaluated), so a resumed sweep reuses a row only if nothing that decides it has changed."""
+    settings = {k: v for k, v in config.to_dict().items() if k != "seed"}
+    document = json.dumps({"config": settings, "validation_only": validation_only}, sort_keys=True)
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()[:16]
+
+
+def row_key(row: dict[str, Any]) -> str:
+    """The key of a finished row (rows written before keys existed get theirs from their config)."""
+    if "key" in row:
+        return str(row["key"])
+    try:
+        config = config_from_dict(row.get("config", {}))
+    except ImdbEdgeError:  # settings this version no longer knows: never the same run
+        return ""
+    return run_key(config, bool(row.get("validation_only", row.get("test_accuracy") is None)))
+
+
+def _warn_about_stale_rows(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool) -> None:
+    for run in plan.runs:
+        key = run_key(run.config, validation_only)
+        stale = [r for r in rows if r.get("name") == run.name and row_key(r) != key]
+        if stale:
+            warn(
+                f"run {run.name}: {len(stale)} earlier result(s) were made with other settings; "
+                "they are kept in results.jsonl but not used"
+            )
 
 
 def _mean_std(values: list[float | None]) -> tuple[float, float]:
@@ -126,11 +171,12 @@ def _mean_std(values: list[float | None]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def summarize(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarize(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool = False) -> list[dict[str, Any]]:
     """One row per config: mean and std over its seeds, beside the reference figure."""
     table = []
     for run in plan.runs:
-        mine = [r for r in rows if r["name"] == run.name and r["seed"] in plan.seeds]
+        key = run_key(run.config, validation_only)
+        mine = [r for r in rows if row_key(r) == key and r["seed"] in plan.seeds]
         cfg = run.config
         ref_split = run.reference.get("split", "test")
         ours_key = "val_accuracy" if ref_split == "validation" else "test_accuracy"
@@ -141,7 +187,7 @@ def summarize(plan: SweepPlan, rows: list[dict[str, Any]]) -> list[dict[str, Any
             "layers": len(cfg.hidden),
             "units": ",".join(map(str, cfg.hidden)),
             "loss_fn": cfg.loss,
-            "activation": cfg.activation,
+            "activation": f"{cfg.activation}, sigmoid" if cfg.hidden else "sigmoid",
             "optimizer": cfg.optimizer,
             "seeds": len(mine),
         }
@@ -189,7 +235,7 @@ def to_markdown(table: list[dict[str, Any]]) -> str:
         delta = f"{e['delta_points']:+.2f}" if e["delta_points"] is not None else ""
         lines.append(
             f"| {e['name']} | {e['epochs']}{' (early stop)' if e['early_stopping'] else ''} | {e['layers']} "
-            f"| {e['units']} | {e['loss_fn']} | {e['activation']}, sigmoid | {_pm(e, 'test_loss', digits=3)} "
+            f"| {e['units']} | {e['loss_fn']} | {e['activation']} | {_pm(e, 'test_loss', digits=3)} "
             f"| {_pm(e, 'test_accuracy', 100)} | {_pm(e, 'val_accuracy', 100)} | {_pm(e, 'val_short_accuracy', 100)} "
             f"| {_pm(e, 'best_epoch', digits=1)} "
             f"| {_pm(e, 'train_seconds', digits=1)} | {reference} | {delta} |"
