@@ -120,7 +120,12 @@ def validate_fp32(reference: np.ndarray, scores: np.ndarray, force: bool = False
 
 
 def validate_int8(
-    reference: np.ndarray, fp32_accuracy: float, int8_scores: np.ndarray, labels: np.ndarray, force: bool = False
+    reference: np.ndarray,
+    fp32_accuracy: float,
+    int8_scores: np.ndarray,
+    labels: np.ndarray,
+    force: bool = False,
+    sizes: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """int8 may lose at most MAX_INT8_DROP_POINTS of test accuracy; returns the int8 report.
 
@@ -130,9 +135,10 @@ def validate_int8(
     int8_accuracy = accuracy(int8_scores, labels, THRESHOLD)
     drop = 100 * (fp32_accuracy - int8_accuracy)
     passed = drop <= MAX_INT8_DROP_POINTS
+    size = f", size {sizes[0] / 1024:.0f} KB -> {sizes[1] / 1024:.0f} KB" if sizes else ""
     info(
         f"{'PASS' if passed else 'FAIL'}  int8: accuracy {100 * fp32_accuracy:.2f}% -> {100 * int8_accuracy:.2f}% "
-        f"({drop:+.2f} points lost, limit {MAX_INT8_DROP_POINTS})"
+        f"({drop:+.2f} points lost, limit {MAX_INT8_DROP_POINTS}){size}"
     )
     if not passed and not force:
         raise AccuracyDropError(
@@ -228,10 +234,10 @@ def export_run(
     report["size_fp32_bytes"] = fp32_size  # as validated; `info` shows a written file's own size
     if quantize == "int8":
         graph, entry, int8_scores, int8_size = candidate("int8")
-        report["int8"] = validate_int8(reference, report["test_accuracy_fp32"], int8_scores, labels, force)
+        sizes = (fp32_size, int8_size)
+        report["int8"] = validate_int8(reference, report["test_accuracy_fp32"], int8_scores, labels, force, sizes)
         report["int8"]["size_bytes"] = int8_size
         report["test_accuracy"] = report["int8"]["test_accuracy"]
-        info(f"size {fp32_size / 1024:.0f} KB (fp32) -> {int8_size / 1024:.0f} KB (int8)")
 
     data_bytes, model_file = stamp_model(graph, entry, vectorizer_json, training, report)
     Classifier(model_file)  # the file we are about to write loads in the runtime
