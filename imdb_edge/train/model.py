@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.runtime.schema import DENSE, INPUT_NAMES, SCORE_OUTPUT, TOKEN_IDS
 from imdb_edge.train.config import TrainConfig
 
 
@@ -35,7 +36,7 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
     if config.architecture == "bag":
         from imdb_edge.train.layers import ScaledBag
 
-        layers.append(keras.Input(shape=(None,), dtype="int32", name="token_ids"))
+        layers.append(keras.Input(shape=(None,), dtype="int32", name=INPUT_NAMES[TOKEN_IDS]))
         if config.wide:  # linear model + one hidden layer, sharing the bag: ScaledBag(1 + units) -> WideHead
             from imdb_edge.train.layers import WideHead
 
@@ -52,7 +53,7 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
         elif config.dropout > 0 and config.hidden:
             layers.append(keras.layers.Dropout(config.dropout, name="dropout_bag"))
     else:
-        layers.append(keras.Input(shape=(input_width,), name="features"))
+        layers.append(keras.Input(shape=(input_width,), name=INPUT_NAMES[DENSE]))
     for index, units in enumerate(hidden):
         layers.append(
             keras.layers.Dense(
@@ -62,7 +63,7 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
         if config.dropout > 0:
             layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{index}"))
     if config.architecture == "dense" or (config.hidden and not config.wide):
-        layers.append(keras.layers.Dense(1, activation="sigmoid", name="score"))
+        layers.append(keras.layers.Dense(1, activation="sigmoid", name=SCORE_OUTPUT))
     model = keras.Sequential(layers, name=f"imdb_{config.architecture}")
     if config.architecture == "bag":
         model.build((None, None))
