@@ -67,8 +67,8 @@ classifier = Classifier.load()
 print(platform.machine(), classifier.vectorizer.implementation)
 ids = classifier.vectorizer.padded_ids(texts)
 print("ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
-for p in classifier.predict_batch(texts):
-    print(p.label, repr(p.score))
+for score in classifier.scores(texts):  # scores(): empty text too (predict_batch refuses it)
+    print(classifier.label_of(float(score)), repr(float(score)))
 '
 # Feature ids and labels must be identical; scores may differ in the last float32 bits
 # (onnxruntime's ARM and x86 kernels sum in different orders), by at most 1e-6.
