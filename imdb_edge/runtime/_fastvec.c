@@ -710,7 +710,8 @@ static PyObject *Lookup_ragged(Lookup *self, PyObject *texts) {
     return Py_BuildValue("(NN)", ids, offsets);
 }
 
-/* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size. */
+/* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size.
+ * The rows are computed without the GIL, then written once, straight into the result. */
 static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
     PyObject *texts;
     Py_ssize_t min_length = 1;
@@ -723,38 +724,35 @@ static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     int64_t *flat = NULL;
-    int64_t *out = NULL;
     Py_ssize_t width = min_length > 0 ? min_length : 0;
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = batch_rows(self, &b, &flat, offsets);
-    if (rc == 0) {
-        for (Py_ssize_t i = 0; i < b.n; i++)
-            if (offsets[i + 1] - offsets[i] > width) width = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
-        out = malloc(sizeof(int64_t) * (size_t)(b.n * width + 1));
-        if (!out) {
-            rc = -1;
-        } else {
-            int64_t pad = (int64_t)self->size;
-            for (Py_ssize_t i = 0; i < b.n; i++) {
-                int64_t *row = out + i * width;
-                Py_ssize_t count = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
-                memcpy(row, flat + offsets[i], sizeof(int64_t) * (size_t)count);
-                for (Py_ssize_t k = count; k < width; k++) row[k] = pad;
-            }
-        }
-    }
     Py_END_ALLOW_THREADS
     Py_ssize_t n = b.n;
     batch_free(&b);
+    PyObject *data = NULL;
+    if (rc < 0) {
+        PyErr_NoMemory();
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (offsets[i + 1] - offsets[i] > width) width = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
+        data = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(int64_t) * (size_t)(n * width)));
+    }
+    if (data) {
+        int64_t *out = (int64_t *)PyByteArray_AS_STRING(data);
+        int64_t pad = (int64_t)self->size;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t *row = out + i * width;
+            Py_ssize_t count = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
+            memcpy(row, flat + offsets[i], sizeof(int64_t) * (size_t)count);
+            for (Py_ssize_t k = count; k < width; k++) row[k] = pad;
+        }
+        Py_END_ALLOW_THREADS
+    }
     free(offsets);
     free(flat);
-    if (rc < 0) {
-        free(out);
-        return PyErr_NoMemory();
-    }
-    PyObject *data = PyByteArray_FromStringAndSize((const char *)out, (Py_ssize_t)(sizeof(int64_t) * (size_t)(n * width)));
-    free(out);
     if (!data) return NULL;
     return Py_BuildValue("(Nn)", data, width);
 }

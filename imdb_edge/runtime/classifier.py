@@ -193,10 +193,12 @@ class Classifier:
         """Positive-class probabilities for `texts`, float32, computed in chunks (no checks: the fast path)."""
         if isinstance(texts, str):
             raise TypeError("scores() takes a list of texts; use predict() for one text")
-        if len(texts) <= CHUNK:  # one chunk (a single review, every call of the file job): no copy, no loop
+        if len(texts) <= CHUNK:  # a single review, a small batch: one run, no copy, no loop
             if not len(texts):
                 return np.empty(0, dtype=np.float32)
             return self.run(self.model_inputs(texts)).astype(np.float32, copy=False)
+        # Runs of CHUNK texts in input order: a run's padding width can change a score's last bit
+        # (onnxruntime's ReduceSum), so regrouping rows (e.g. by length) would change results.
         out = np.empty(len(texts), dtype=np.float32)
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start : start + CHUNK]
