@@ -74,7 +74,8 @@ def test_classifier_takes_a_path_and_shows_what_it_holds(tmp_path: Path) -> None
     for classifier in (Classifier(path), Classifier(str(path))):
         text = repr(classifier)
         assert str(path) in text and "input_form='token_ids'" in text
-        assert "vocabulary_size=10000" in text and "precision='int8'" in text
+        assert f"vocabulary_size={classifier.vectorizer.size}" in text and "precision='int8'" in text
+        assert classifier.vectorizer.size == 200_000  # the shipped model
     with pytest.raises(ImdbEdgeError, match="does not exist"):
         Classifier(tmp_path / "missing.onnx")
 
