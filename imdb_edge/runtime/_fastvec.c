@@ -224,24 +224,17 @@ static inline const GramSlot *probe_gram(const Lookup *lk, uint64_t h, GramKey k
     }
 }
 
-/* How many tokens an n-gram key has (its non-zero digits). */
-static inline int gram_length(GramKey key) {
+/* The token indices of an n-gram key (the inverse of gram_key); returns n. */
+static int gram_tokens(GramKey key, int32_t ids[MAX_NGRAM]) {
     const uint64_t m = ((uint64_t)1 << DIGIT_BITS) - 1;
     uint64_t d[MAX_NGRAM] = {key.lo & m, (key.lo >> 25) & m, ((key.lo >> 50) | (key.hi << 14)) & m, (key.hi >> 11) & m,
                              (key.hi >> 36) & m};
     int n = 0;
-    while (n < MAX_NGRAM && d[n]) n++;
+    while (n < MAX_NGRAM && d[n]) {
+        ids[n] = (int32_t)d[n] - 1;
+        n++;
+    }
     return n;
-}
-
-/* The key of the first n tokens of `key`. */
-static inline GramKey gram_prefix(GramKey key, int n) {
-    const uint64_t m = ((uint64_t)1 << DIGIT_BITS) - 1;
-    int32_t ids[MAX_NGRAM];
-    uint64_t d[MAX_NGRAM] = {key.lo & m, (key.lo >> 25) & m, ((key.lo >> 50) | (key.hi << 14)) & m, (key.hi >> 11) & m,
-                             (key.hi >> 36) & m};
-    for (int k = 0; k < n; k++) ids[k] = (int32_t)d[k] - 1;
-    return gram_key(ids, n);
 }
 
 /* The slot of `key`, added (feature -1) if absent; also marks it in the filter. */
@@ -274,8 +267,9 @@ typedef struct {
  * (k-1)-gram prefix was found so flagged, which skips most trigram windows. */
 static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
     size_t prefixes = 0;
+    int32_t ids[MAX_NGRAM];
     for (size_t k = 0; k < count; k++) {
-        int n = gram_length(pending[k].key);
+        int n = gram_tokens(pending[k].key, ids);
         if (n > 2) prefixes += (size_t)(n - 2);
     }
     size_t cap = capacity_for(count + prefixes);
@@ -303,8 +297,8 @@ static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
         slot->feature = pending[k].feature;
     }
     for (size_t k = 0; k < count; k++) {
-        for (int n = gram_length(pending[k].key) - 1; n >= 2; n--) {
-            GramKey prefix = gram_prefix(pending[k].key, n);
+        for (int n = gram_tokens(pending[k].key, ids) - 1; n >= 2; n--) {
+            GramKey prefix = gram_key(ids, n);
             int added;
             GramSlot *slot = gram_slot(lk, prefix, hash_key(prefix), &added);
             if (slot->prefix) break; /* its own prefixes are flagged already */
