@@ -58,8 +58,10 @@ def main() -> int:
     for name in builds:
         per_review, build_ms = 1e6 * ids_s[name] / len(texts), 1e3 * build_s[name]
         print(f"{name}: {per_review:.1f} µs per review, tables built in {build_ms:.1f} ms")
-    print(f"this tree / baseline: {ids_s['this tree'] / ids_s['baseline']:.2f} (ids), "
-          f"{build_s['this tree'] / build_s['baseline']:.2f} (build)")
+    print(
+        f"this tree / baseline: {ids_s['this tree'] / ids_s['baseline']:.2f} (ids), "
+        f"{build_s['this tree'] / build_s['baseline']:.2f} (build)"
+    )
     return 0
 
 

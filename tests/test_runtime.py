@@ -135,3 +135,17 @@ def test_readme_embedding_example_runs() -> None:
     exec(compile(code, "README.md", "exec"), namespace)  # the README's own example, verbatim
     assert namespace["prediction"].label == "negative"
     assert json.dumps(namespace["results"])
+
+
+def test_scores_of_one_chunk_or_many_are_the_runs_of_chunks(shipped: Classifier) -> None:
+    """scores() skips its chunk loop for one chunk; results and dtype stay those of chunk-by-chunk runs."""
+    from imdb_edge.runtime.classifier import CHUNK
+
+    texts = [f"review {i}: {'great' if i % 3 else 'awful'} acting, {i % 7} stars" for i in range(CHUNK * 2 + 5)]
+    for part in (texts[:1], texts[:CHUNK], texts):
+        runs = [shipped.run(shipped.model_inputs(part[i : i + CHUNK])) for i in range(0, len(part), CHUNK)]
+        scores = shipped.scores(part)
+        assert scores.dtype == np.float32 and scores.shape == (len(part),)
+        np.testing.assert_array_equal(scores, np.concatenate(runs))
+    assert shipped.scores([]).dtype == np.float32 and shipped.scores([]).shape == (0,)
+    assert shipped.predict(texts[0]).score == float(shipped.scores(texts[:1])[0])
