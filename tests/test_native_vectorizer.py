@@ -127,6 +127,32 @@ def test_native_equals_python_for_any_vocabulary(vocabulary: list[str], ngram_ma
         assert vec.feature_ids(text).tolist() == pure.feature_ids(text).tolist()
 
 
+_FEW_WORDS = st.sampled_from(["a", "b", "the", "br", "x"])
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(
+    grams=st.lists(st.lists(_FEW_WORDS, min_size=1, max_size=5), min_size=1, max_size=25),
+    ngram_max=st.integers(2, 5),
+    text=st.lists(_FEW_WORDS, max_size=60),
+)
+def test_native_equals_python_when_prefixes_of_terms_are_not_terms(
+    grams: list[list[str]], ngram_max: int, text: list[str]
+) -> None:
+    """Long n-grams are probed only after their prefix: prefixes that are not terms must still lead to them."""
+    vocabulary = sorted({" ".join(words) for words in grams})
+    vec = Vectorizer(VectorizerConfig(max_features=len(vocabulary), ngram_max=ngram_max), vocabulary)
+    assert vec.feature_ids(" ".join(text)).tolist() == vec.pure_python().feature_ids(" ".join(text)).tolist()
+
+
+@native
+def test_trigrams_are_found_without_their_bigram_prefix_in_the_vocabulary() -> None:
+    vec = Vectorizer(VectorizerConfig(max_features=3, ngram_max=4), ["a b c", "b c d e", "c"])
+    assert vec.feature_ids("x a b c d e").tolist() == [0, 1, 2]
+    assert vec.feature_ids("a b x c d e").tolist() == [2]
+
+
 @native
 def test_native_equals_python_where_integer_codes_do_not_fit() -> None:
     """5-grams over 6,000 distinct tokens: the Python path falls back to strings, native is exact anyway."""

@@ -100,7 +100,8 @@ typedef struct {
 
 typedef struct {
     GramKey key;      /* lo == 0: empty slot */
-    int32_t feature;
+    int32_t feature;  /* -1: not a term, only the prefix of longer ones */
+    int32_t prefix;   /* 1: some longer term starts with this n-gram */
 } GramSlot;
 
 typedef struct {
@@ -213,14 +214,46 @@ static inline int filter_has(const Lookup *lk, uint64_t h) {
     return (int)((lk->filter[bit >> 6] >> (bit & 63)) & 1);
 }
 
-static inline int32_t probe_gram(const Lookup *lk, uint64_t h, GramKey key) {
+static inline const GramSlot *probe_gram(const Lookup *lk, uint64_t h, GramKey key) {
     size_t i = (size_t)h & lk->gram_mask;
     for (;;) {
         const GramSlot *slot = &lk->grams[i];
-        if (slot->key.lo == 0) return -1;
-        if (slot->key.lo == key.lo && slot->key.hi == key.hi) return slot->feature;
+        if (slot->key.lo == 0) return NULL;
+        if (slot->key.lo == key.lo && slot->key.hi == key.hi) return slot;
         i = (i + 1) & lk->gram_mask;
     }
+}
+
+/* The token indices of an n-gram key (the inverse of gram_key); returns n. */
+static int gram_tokens(GramKey key, int32_t ids[MAX_NGRAM]) {
+    const uint64_t m = ((uint64_t)1 << DIGIT_BITS) - 1;
+    uint64_t d[MAX_NGRAM] = {key.lo & m, (key.lo >> 25) & m, ((key.lo >> 50) | (key.hi << 14)) & m, (key.hi >> 11) & m,
+                             (key.hi >> 36) & m};
+    int n = 0;
+    while (n < MAX_NGRAM && d[n]) {
+        ids[n] = (int32_t)d[n] - 1;
+        n++;
+    }
+    return n;
+}
+
+/* The slot of `key`, added (feature -1) if absent; also marks it in the filter. */
+static GramSlot *gram_slot(Lookup *lk, GramKey key, uint64_t h, int *added) {
+    size_t i = (size_t)h & lk->gram_mask;
+    while (lk->grams[i].key.lo != 0) {
+        if (lk->grams[i].key.lo == key.lo && lk->grams[i].key.hi == key.hi) {
+            *added = 0;
+            return &lk->grams[i];
+        }
+        i = (i + 1) & lk->gram_mask;
+    }
+    lk->grams[i].key = key;
+    lk->grams[i].feature = -1;
+    lk->grams[i].prefix = 0;
+    size_t bit = (size_t)(h >> 32) & lk->filter_mask;
+    lk->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
+    *added = 1;
+    return &lk->grams[i];
 }
 
 typedef struct {
@@ -228,9 +261,18 @@ typedef struct {
     int32_t feature;
 } PendingGram;
 
-/* Build the n-gram table and its filter at their final size. Returns 1 on a duplicate term. */
+/* Build the n-gram table and its filter at their final size. Returns 1 on a duplicate term.
+ * Every proper prefix (2 tokens or more) of a term is in the table too, flagged `prefix`
+ * (feature -1 unless it is a term itself): a text's k-gram is looked up only where its
+ * (k-1)-gram prefix was found so flagged, which skips most trigram windows. */
 static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
-    size_t cap = capacity_for(count);
+    size_t prefixes = 0;
+    int32_t ids[MAX_NGRAM];
+    for (size_t k = 0; k < count; k++) {
+        int n = gram_tokens(pending[k].key, ids);
+        if (n > 2) prefixes += (size_t)(n - 2);
+    }
+    size_t cap = capacity_for(count + prefixes);
     size_t bits = 64;
     while (bits < count * 8) bits <<= 1;
     lk->grams = calloc(cap, sizeof(GramSlot));
@@ -249,14 +291,19 @@ static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
                 PREFETCH(&lk->grams[(size_t)hashes[b] & lk->gram_mask]);
             }
         }
-        uint64_t h = hashes[k % 64];
-        if (probe_gram(lk, h, pending[k].key) >= 0) return 1;
-        size_t i = (size_t)h & lk->gram_mask;
-        while (lk->grams[i].key.lo != 0) i = (i + 1) & lk->gram_mask;
-        lk->grams[i].key = pending[k].key;
-        lk->grams[i].feature = pending[k].feature;
-        size_t bit = (size_t)(h >> 32) & lk->filter_mask;
-        lk->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
+        int added;
+        GramSlot *slot = gram_slot(lk, pending[k].key, hashes[k % 64], &added);
+        if (!added) return 1;
+        slot->feature = pending[k].feature;
+    }
+    for (size_t k = 0; k < count; k++) {
+        for (int n = gram_tokens(pending[k].key, ids) - 1; n >= 2; n--) {
+            GramKey prefix = gram_key(ids, n);
+            int added;
+            GramSlot *slot = gram_slot(lk, prefix, hash_key(prefix), &added);
+            if (slot->prefix) break; /* its own prefixes are flagged already */
+            slot->prefix = 1;
+        }
     }
     return 0;
 }
@@ -271,6 +318,7 @@ typedef struct {
     int32_t *token_ids; /* per token: token index or -1 (unknown) */
     int32_t *found;     /* feature ids found, then sorted in place */
     int32_t *spare;     /* radix sort buffer */
+    uint8_t *ok;        /* per position: the n-gram starting there is the prefix of some longer term */
     size_t cap_tokens, cap_found;
 } Scratch;
 
@@ -278,6 +326,7 @@ static void scratch_free(Scratch *s) {
     free(s->token_ids);
     free(s->found);
     free(s->spare);
+    free(s->ok);
     memset(s, 0, sizeof(*s));
 }
 
@@ -287,6 +336,9 @@ static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
         int32_t *t = realloc(s->token_ids, tokens * sizeof(int32_t));
         if (!t) return -1;
         s->token_ids = t;
+        uint8_t *ok = realloc(s->ok, tokens);
+        if (!ok) return -1;
+        s->ok = ok;
         s->cap_tokens = tokens;
     }
     size_t found = tokens * (size_t)ngram_max;
@@ -408,26 +460,32 @@ static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *te
     }
     if (lk->grams) {
         GramKey keys[BLOCK];
+        size_t at[BLOCK];
         for (int n = 2; n <= lk->ngram_max; n++) {
             size_t t = 0;
             while (t + (size_t)n <= tokens) {
                 int block = 0;
                 for (; block < BLOCK && t + (size_t)n <= tokens; t++) {
                     const int32_t *window = s->token_ids + t;
-                    int known = 1;
-                    for (int k = 0; k < n; k++) known &= window[k] >= 0;
-                    if (!known) continue;
+                    /* a bigram needs both tokens known; a longer n-gram needs its (n-1)-gram prefix found
+                     * as the prefix of some term (ok[t], from the previous n) and its last token known */
+                    int candidate = n == 2 ? (window[0] >= 0 && window[1] >= 0) : (s->ok[t] && window[n - 1] >= 0);
+                    s->ok[t] = 0;
+                    if (!candidate) continue;
                     GramKey key = n == 2 ? bigram_key(window) : gram_key(window, n);
                     uint64_t h = hash_key(key);
                     if (!filter_has(lk, h)) continue;
                     PREFETCH(&lk->grams[(size_t)h & lk->gram_mask]);
                     keys[block] = key;
                     hashes[block] = h;
+                    at[block] = t;
                     block++;
                 }
                 for (int b = 0; b < block; b++) {
-                    int32_t feature = probe_gram(lk, hashes[b], keys[b]);
-                    if (feature >= 0) s->found[found++] = feature;
+                    const GramSlot *slot = probe_gram(lk, hashes[b], keys[b]);
+                    if (!slot) continue;
+                    if (slot->feature >= 0) s->found[found++] = slot->feature;
+                    s->ok[at[b]] = (uint8_t)slot->prefix;
                 }
             }
         }
@@ -710,7 +768,8 @@ static PyObject *Lookup_ragged(Lookup *self, PyObject *texts) {
     return Py_BuildValue("(NN)", ids, offsets);
 }
 
-/* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size. */
+/* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size.
+ * The rows are computed without the GIL, then written once, straight into the result. */
 static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
     PyObject *texts;
     Py_ssize_t min_length = 1;
@@ -723,38 +782,35 @@ static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     int64_t *flat = NULL;
-    int64_t *out = NULL;
     Py_ssize_t width = min_length > 0 ? min_length : 0;
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = batch_rows(self, &b, &flat, offsets);
-    if (rc == 0) {
-        for (Py_ssize_t i = 0; i < b.n; i++)
-            if (offsets[i + 1] - offsets[i] > width) width = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
-        out = malloc(sizeof(int64_t) * (size_t)(b.n * width + 1));
-        if (!out) {
-            rc = -1;
-        } else {
-            int64_t pad = (int64_t)self->size;
-            for (Py_ssize_t i = 0; i < b.n; i++) {
-                int64_t *row = out + i * width;
-                Py_ssize_t count = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
-                memcpy(row, flat + offsets[i], sizeof(int64_t) * (size_t)count);
-                for (Py_ssize_t k = count; k < width; k++) row[k] = pad;
-            }
-        }
-    }
     Py_END_ALLOW_THREADS
     Py_ssize_t n = b.n;
     batch_free(&b);
+    PyObject *data = NULL;
+    if (rc < 0) {
+        PyErr_NoMemory();
+    } else {
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (offsets[i + 1] - offsets[i] > width) width = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
+        data = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(int64_t) * (size_t)(n * width)));
+    }
+    if (data) {
+        int64_t *out = (int64_t *)PyByteArray_AS_STRING(data);
+        int64_t pad = (int64_t)self->size;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n; i++) {
+            int64_t *row = out + i * width;
+            Py_ssize_t count = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
+            memcpy(row, flat + offsets[i], sizeof(int64_t) * (size_t)count);
+            for (Py_ssize_t k = count; k < width; k++) row[k] = pad;
+        }
+        Py_END_ALLOW_THREADS
+    }
     free(offsets);
     free(flat);
-    if (rc < 0) {
-        free(out);
-        return PyErr_NoMemory();
-    }
-    PyObject *data = PyByteArray_FromStringAndSize((const char *)out, (Py_ssize_t)(sizeof(int64_t) * (size_t)(n * width)));
-    free(out);
     if (!data) return NULL;
     return Py_BuildValue("(Nn)", data, width);
 }

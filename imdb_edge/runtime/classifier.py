@@ -104,6 +104,7 @@ class Classifier:
         self.threshold = float(threshold if threshold is not None else model_file.model["threshold"])
         self._input = model_file.model["input_name"]
         self._output = model_file.model["output_name"]
+        self._outputs = [self._output]  # built once: session.run takes a list on every call
         try:
             self.session = ort.InferenceSession(
                 model_file.data,
@@ -186,12 +187,18 @@ class Classifier:
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Model-only: scores for prepared inputs."""
-        return self.session.run([self._output], {self._input: inputs})[0].reshape(-1)
+        return self.session.run(self._outputs, {self._input: inputs})[0].reshape(-1)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Positive-class probabilities for `texts`, float32, computed in chunks (no checks: the fast path)."""
         if isinstance(texts, str):
             raise TypeError("scores() takes a list of texts; use predict() for one text")
+        if len(texts) <= CHUNK:  # a single review, a small batch: one run, no copy, no loop
+            if not len(texts):
+                return np.empty(0, dtype=np.float32)
+            return self.run(self.model_inputs(texts)).astype(np.float32, copy=False)
+        # Runs of CHUNK texts in input order: a run's padding width can change a score's last bit
+        # (onnxruntime's ReduceSum), so regrouping rows (e.g. by length) would change results.
         out = np.empty(len(texts), dtype=np.float32)
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start : start + CHUNK]
@@ -227,7 +234,8 @@ class Classifier:
         reason = empty_reason(text)
         if reason:
             raise ImdbEdgeError(f"cannot classify: {reason}")
-        return self._prediction(float(self.scores([text])[0]))
+        score = float(self.run(self.model_inputs((text,)))[0])
+        return Prediction(self.labels[score >= self.threshold], score)
 
     def predict_batch(self, texts: Iterable[str]) -> list[Prediction]:
         """Classify many reviews in one vectorized pass.

@@ -65,11 +65,16 @@ def structure_sha256(model_without_metadata: bytes) -> str:
 
 def metadata_sha256(metadata: dict[str, str]) -> str:
     """sha256 of every imdb_edge entry except the checksum itself, in a fixed order."""
+    return _metadata_sha256_of_bytes({key: value.encode("utf-8") for key, value in metadata.items()})
+
+
+def _metadata_sha256_of_bytes(metadata: dict[str, bytes]) -> str:
+    """metadata_sha256 of the entries' UTF-8 bytes as stored (a load need not encode 3 MB again)."""
     digest = hashlib.sha256()
     for key in sorted(k for k in metadata if k.startswith("imdb_edge.") and k != CHECKSUM_KEY):
-        for part in (key, metadata[key]):
-            encoded = part.encode("utf-8")
-            digest.update(len(encoded).to_bytes(8, "big") + encoded)
+        for encoded in (key.encode("utf-8"), metadata[key]):
+            digest.update(len(encoded).to_bytes(8, "big"))
+            digest.update(encoded)
     return digest.hexdigest()
 
 
@@ -111,16 +116,19 @@ def _json_entry(metadata: dict[str, str], key: str, where: str) -> dict[str, Any
     return value
 
 
-def _metadata_entries(fields_: list[tuple[int, int, Any]], where: str) -> dict[str, str]:
+def _metadata_entries(fields_: list[tuple[int, int, Any]], where: str) -> tuple[dict[str, str], dict[str, bytes]]:
+    """The metadata entries as text, and as the UTF-8 bytes stored (which the checksums cover)."""
     metadata: dict[str, str] = {}
+    stored: dict[str, bytes] = {}
     for number, wire, value in fields_:
         if number == _METADATA_FIELD and wire == 2:
             entry = {n: v for n, w, v in fields(value) if w == 2}
             key = entry.get(1, b"").decode("utf-8")
             if key in metadata:
                 raise ImdbEdgeError(f"{where}: metadata entry {key} appears twice")
-            metadata[key] = entry.get(2, b"").decode("utf-8")
-    return metadata
+            stored[key] = bytes(entry.get(2, b""))
+            metadata[key] = stored[key].decode("utf-8")
+    return metadata, stored
 
 
 def _check_schema(metadata: dict[str, str], where: str) -> None:
@@ -140,7 +148,7 @@ def _check_schema(metadata: dict[str, str], where: str) -> None:
         )
 
 
-def _check_checksums(metadata: dict[str, str], graph: bytes, data: bytes, where: str) -> None:
+def _check_checksums(metadata: dict[str, str], stored: dict[str, bytes], graph: bytes, data: bytes, where: str) -> None:
     checksum = _json_entry(metadata, CHECKSUM_KEY, where)
     if checksum.get("graph_sha256") != graph_sha256(graph):
         raise ImdbEdgeError(f"{where} is damaged: its weights do not match the checksum stored at export")
@@ -150,10 +158,9 @@ def _check_checksums(metadata: dict[str, str], graph: bytes, data: bytes, where:
         )
     if VECTORIZER_KEY not in metadata:
         raise ImdbEdgeError(f"{where}: metadata entry {VECTORIZER_KEY} (the vocabulary) is missing")
-    vectorizer_text = metadata[VECTORIZER_KEY]
-    if checksum.get("vectorizer_sha256") != hashlib.sha256(vectorizer_text.encode("utf-8")).hexdigest():
+    if checksum.get("vectorizer_sha256") != hashlib.sha256(stored[VECTORIZER_KEY]).hexdigest():
         raise ImdbEdgeError(f"{where} is damaged: its vocabulary does not match the checksum stored at export")
-    if checksum.get("metadata_sha256") != metadata_sha256(metadata):
+    if checksum.get("metadata_sha256") != _metadata_sha256_of_bytes(stored):
         raise ImdbEdgeError(
             f"{where} is damaged: its metadata (labels, threshold, input form) does not match the checksum "
             "stored at export"
@@ -190,13 +197,13 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     try:
         top = fields(data)
         graph = [value for number, wire, value in top if number == _GRAPH_FIELD and wire == 2]
-        metadata = _metadata_entries(top, where)
+        metadata, stored = _metadata_entries(top, where)
     except (Corrupt, UnicodeDecodeError) as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged or truncated: {exc})") from None
     if len(graph) != 1:
         raise ImdbEdgeError(f"{where} is not an ONNX model (no graph found)")
     _check_schema(metadata, where)
-    _check_checksums(metadata, graph[0], data, where)
+    _check_checksums(metadata, stored, graph[0], data, where)
     model = _json_entry(metadata, MODEL_KEY, where)
     vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, where)
     _check_model_entry(model, vectorizer, where)
