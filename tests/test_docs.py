@@ -19,6 +19,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Every page a user reads speaks of the project only (no internal paths, no issue numbers).
 PROJECT_PAGES = [
     "README.md",
+    "docs/benchmarks.md",
     "docs/cli.md",
     "docs/edge-model.md",
     "docs/export.md",
