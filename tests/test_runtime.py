@@ -135,3 +135,20 @@ def test_readme_embedding_example_runs() -> None:
     exec(compile(code, "README.md", "exec"), namespace)  # the README's own example, verbatim
     assert namespace["prediction"].label == "negative"
     assert json.dumps(namespace["results"])
+
+
+def test_batch_scores_match_one_review_at_a_time(shipped: Classifier) -> None:
+    """Batches run grouped by length (GROUP rows each); every score stays that review's own,
+    to float32 summation noise, in input order, and the same call gives the same bits."""
+    from imdb_edge.runtime.classifier import CHUNK, GROUP
+
+    texts = [f"review {i}: {'great' if i % 3 else 'awful'} acting " * (1 + i % 9) for i in range(CHUNK * 2 + 5)]
+    for part in (texts[:1], texts[:GROUP], texts[: GROUP + 1], texts):
+        scores = shipped.scores(part)
+        alone = np.concatenate([shipped.run(shipped.model_inputs([t])) for t in part])
+        assert scores.dtype == np.float32 and scores.shape == (len(part),)
+        np.testing.assert_allclose(scores, alone, atol=1e-6)
+        assert ((scores >= 0.5) == (alone >= 0.5)).all()
+        np.testing.assert_array_equal(scores, shipped.scores(part))
+    assert shipped.scores([]).dtype == np.float32 and shipped.scores([]).shape == (0,)
+    assert shipped.predict(texts[0]).score == float(shipped.scores(texts[:1])[0])
