@@ -606,16 +606,6 @@ def info(
         typer.echo(render_description(summary))
 
 
-def _int_list(value: str, what: str) -> list[int]:
-    try:
-        items = [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise ImdbEdgeError(f"{what} must be comma-separated whole numbers, got {value!r}") from None
-    if not items or min(items) < 1:
-        raise ImdbEdgeError(f"{what} must be whole numbers >= 1, got {value!r}")
-    return items
-
-
 @app.command(rich_help_panel=RUN_PANEL)
 @cli_errors
 def bench(
@@ -660,24 +650,14 @@ def bench(
     imdb-edge bench -m ref.onnx -m ref.int8.onnx --threads 1 --batch 1,64
     ```
     """
-    import os
-
     if plot:
         require_extra("plot", "bench --plot")
-
     from imdb_edge.runtime import bench as bench_module
     from imdb_edge.runtime.classifier import default_model_path
 
     models = list(model or [default_model_path()])
-    modes = [m.strip() for m in mode.split(",") if m.strip()]
-    if not modes or set(modes) - set(bench_module.MODES):
-        raise ImdbEdgeError(f"--mode takes e2e and/or model, got {mode!r}")
-    if min_runs < 1 or min_seconds < 0:
-        raise ImdbEdgeError("--min-runs must be >= 1 and --min-seconds >= 0")
-    thread_counts = _int_list(threads, "--threads") if threads else list(range(1, (os.cpu_count() or 1) + 1))
-    batch_sizes = _int_list(batch, "--batch")
+    settings = bench_module.BenchSettings.from_options(models, batch, threads, mode, min_runs, min_seconds)
     texts = bench_module.load_reviews(data)
-    settings = bench_module.BenchSettings(models, batch_sizes, thread_counts, modes, min_runs, min_seconds)
 
     def progress(index: int, total: int, result: bench_module.CaseResult) -> None:
         console.info(f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}")
@@ -692,15 +672,8 @@ def bench(
         bench_module.plot_histogram(results, plot)
     if as_json:
         _emit_json(document)
-        return
-    machine = document["machine"]
-    typer.echo(
-        f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), "
-        f"onnxruntime {machine['onnxruntime']}, {len(texts)} reviews from {document['settings']['review_source']}\n"
-    )
-    typer.echo(bench_module.markdown_table(results, loads))
-    if document["recommendation"]:
-        typer.echo(document["recommendation"])
+    else:
+        typer.echo(bench_module.summary_text(document, results, loads))
 
 
 @app.command("spark-classify")

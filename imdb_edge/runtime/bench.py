@@ -8,6 +8,7 @@ Markdown table or JSON with the raw samples and a machine description.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -205,6 +206,19 @@ class BenchSettings:
     def cases(self) -> int:
         return len(self.models) * len(self.threads) * len(self.batch_sizes) * len(self.modes)
 
+    @classmethod
+    def from_options(
+        cls, models: list[Path], batch: str, threads: str | None, mode: str, min_runs: int, min_seconds: float
+    ) -> BenchSettings:
+        """The `bench` command's options, checked: comma lists of whole numbers, known modes."""
+        modes = [m.strip() for m in mode.split(",") if m.strip()]
+        if not modes or set(modes) - set(MODES):
+            raise ImdbEdgeError(f"--mode takes e2e and/or model, got {mode!r}")
+        if min_runs < 1 or min_seconds < 0:
+            raise ImdbEdgeError("--min-runs must be >= 1 and --min-seconds >= 0")
+        thread_counts = _whole_numbers(threads, "--threads") if threads else list(range(1, (os.cpu_count() or 1) + 1))
+        return cls(models, _whole_numbers(batch, "--batch"), thread_counts, modes, min_runs, min_seconds)
+
     def to_dict(self, reviews: int, source: str) -> dict[str, Any]:
         return {
             "models": [str(p) for p in self.models],
@@ -216,6 +230,16 @@ class BenchSettings:
             "min_runs": self.min_runs,
             "min_seconds": self.min_seconds,
         }
+
+
+def _whole_numbers(value: str, what: str) -> list[int]:
+    try:
+        items = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise ImdbEdgeError(f"{what} must be comma-separated whole numbers, got {value!r}") from None
+    if not items or min(items) < 1:
+        raise ImdbEdgeError(f"{what} must be whole numbers >= 1, got {value!r}")
+    return items
 
 
 def run_bench(
@@ -300,6 +324,19 @@ def report_document(results: list[CaseResult], loads: list[LoadResult], settings
         "load": [load.to_dict() for load in loads],
         "results": [r.to_dict() for r in results],
     }
+
+
+def summary_text(document: dict[str, Any], results: list[CaseResult], loads: list[LoadResult]) -> str:
+    """What `bench` prints without --json: the machine line, the table, the recommendation."""
+    machine, settings = document["machine"], document["settings"]
+    lines = [
+        f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), "
+        f"onnxruntime {machine['onnxruntime']}, {settings['reviews']} reviews from {settings['review_source']}\n",
+        markdown_table(results, loads),
+    ]
+    if document["recommendation"]:
+        lines.append(document["recommendation"])
+    return "\n".join(lines)
 
 
 def plot_histogram(results: list[CaseResult], path: Path) -> None:
