@@ -74,7 +74,7 @@ def outcomes_for(classifier: Classifier, records: list[Record], scores: np.ndarr
 def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcome]:
     """One vectorized pass over the usable texts of a chunk; unusable ones keep their error."""
     texts = usable_texts(records)
-    return outcomes_for(classifier, records, classifier.scores(texts) if texts else np.zeros(0, np.float32))
+    return outcomes_for(classifier, records, classifier.scores(texts))
 
 
 def encode_lines(outcomes: list[Outcome], as_json: bool) -> bytes:
@@ -108,7 +108,7 @@ class _Runner:
             self.pool = WorkerPool(model.data, model.path, self.classifier.threshold, self.workers)
         if self.pool is None:
             with self.stop.interruptible():
-                return self.classifier.scores(texts) if texts else np.zeros(0, np.float32)
+                return self.classifier.scores(texts)
         return self.pool.submit(texts)
 
     def collect(self, ticket: Any, give_up_at: float | None = None) -> np.ndarray | None:

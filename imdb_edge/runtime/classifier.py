@@ -104,8 +104,7 @@ class Classifier:
         self.labels: tuple[str, str] = tuple(model_file.model["labels"])  # type: ignore[assignment]
         self.threshold = float(threshold if threshold is not None else model_file.model["threshold"])
         self._input = model_file.model["input_name"]
-        self._output = model_file.model["output_name"]
-        self._outputs = [self._output]  # built once: session.run takes a list on every call
+        self._outputs = [model_file.model["output_name"]]  # built once: session.run takes a list on every call
         try:
             self.session = ort.InferenceSession(
                 model_file.data,
@@ -137,8 +136,7 @@ class Classifier:
         timer = threading.Timer(PROBE_SECONDS, setattr, (run_options, "terminate", True))
         timer.start()
         try:
-            inputs = self.model_inputs(["", self.vectorizer.vocabulary[-1]])
-            probe = self.session.run([self._output], {self._input: inputs}, run_options)[0].reshape(-1)
+            probe = self.run(self.model_inputs(["", self.vectorizer.vocabulary[-1]]), run_options)
         except Exception as exc:  # onnxruntime raises several private exception types
             reason = "it ran too long" if run_options.terminate else str(exc).strip().splitlines()[0]
             raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({reason})") from None
@@ -186,9 +184,9 @@ class Classifier:
             return self.vectorizer.multi_hot(texts)
         return np.array(list(texts), dtype=object)
 
-    def run(self, inputs: np.ndarray) -> np.ndarray:
+    def run(self, inputs: np.ndarray, run_options: ort.RunOptions | None = None) -> np.ndarray:
         """Model-only: scores for prepared inputs."""
-        return self.session.run(self._outputs, {self._input: inputs})[0].reshape(-1)
+        return self.session.run(self._outputs, {self._input: inputs}, run_options)[0].reshape(-1)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Positive-class probabilities for `texts`, float32, computed in chunks (no checks: the fast path)."""
@@ -261,8 +259,7 @@ class Classifier:
         reason = empty_reason(text)
         if reason:
             raise ImdbEdgeError(f"cannot classify: {reason}")
-        score = float(self.run(self.model_inputs((text,)))[0])
-        return Prediction(self.labels[score >= self.threshold], score)
+        return self._prediction(float(self.run(self.model_inputs((text,)))[0]))
 
     def predict_batch(self, texts: Iterable[str]) -> list[Prediction]:
         """Classify many reviews in one vectorized pass.

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from imdb_edge.runtime.model_file import read_model_file
-from imdb_edge.runtime.vectorizer import implementation
 
 
 def describe_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -24,7 +23,7 @@ def describe_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "threshold": entry["threshold"],
         "vocabulary_size": model_file.vectorizer.size,
         "tokenizer": config.to_dict()["tokenizer"],
-        "vectorizer": implementation(),
+        "vectorizer": model_file.vectorizer.implementation,  # the python fallback is per vocabulary
         "ngram_max": config.ngram_max,
         "architecture": training.get("config", {}).get("architecture", "dense"),
         "hidden": training.get("config", {}).get("hidden"),

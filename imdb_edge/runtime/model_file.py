@@ -37,7 +37,7 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime import safe_json
 from imdb_edge.runtime.graph_check import check_graph
 from imdb_edge.runtime.protowire import Corrupt, fields, without_field
-from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TEXT, TOKEN_IDS, input_width
+from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TOKEN_IDS, input_width
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 SCHEMA_KEY = "imdb_edge.schema"
@@ -206,7 +206,7 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     _check_checksums(metadata, stored, graph[0], data, where)
     model = _json_entry(metadata, MODEL_KEY, where)
     vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, where)
-    _check_model_entry(model, vectorizer, where)
+    _check_model_entry(model, where)
     training = _json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {}
     export = _json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {}
     _check_report_types(training, export, where)
@@ -254,7 +254,7 @@ def _check_label(label: Any) -> bool:
     return isinstance(label, str) and 0 < len(label) <= 64 and label.isprintable() and label.strip() == label
 
 
-def _check_model_entry(model: dict[str, Any], vectorizer: Vectorizer, where: str) -> None:
+def _check_model_entry(model: dict[str, Any], where: str) -> None:
     form = model.get("input_form")
     if form not in INPUT_FORMS:
         raise ImdbEdgeError(f"{where}: unknown input form {form!r} (expected one of {', '.join(INPUT_FORMS)})")
@@ -271,13 +271,6 @@ def _check_model_entry(model: dict[str, Any], vectorizer: Vectorizer, where: str
     threshold = model.get("threshold")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
         raise ImdbEdgeError(f"{where}: decision threshold must be a number in (0, 1), got {threshold!r}")
-    width = model.get("input_width")
-    expected = input_width(form, vectorizer.size)
-    if form != TEXT and width != expected:
-        raise ImdbEdgeError(
-            f"{where}: the graph expects {width} features but the vocabulary gives {expected}; "
-            "model and vocabulary do not belong together"
-        )
 
 
 def _read_regular_file(path: Path) -> bytes:

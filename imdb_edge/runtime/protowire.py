@@ -64,18 +64,3 @@ def submessages(data: bytes, number: int) -> list[bytes]:
     """Every length-delimited field `number` of a message (repeated submessages, strings)."""
     return [value for n, wire, value in fields(data) if n == number and wire == 2]
 
-
-def packed_or_repeated_ints(data: bytes, number: int) -> list[int]:
-    """A repeated int64 field, whether written packed or one value per field."""
-    values: list[int] = []
-    for n, wire, value in fields(data):
-        if n != number:
-            continue
-        if wire == 0:
-            values.append(value)
-        elif wire == 2:
-            pos = 0
-            while pos < len(value):
-                item, pos = _varint(value, pos)
-                values.append(item)
-    return values

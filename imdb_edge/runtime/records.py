@@ -254,7 +254,7 @@ def _json_array_source(path: Path, handle: BinaryIO, max_chars: int, identity: d
         raise ImdbEdgeError(f"{path}: a .json input must hold an array of texts or objects, or JSON Lines")
 
     def chunks(size: int, skip: int) -> Iterator[list[Record]]:
-        records = [_object_record(n, item, max_chars, "item") for n, item in enumerate(items, start=1)][skip:]
+        records = [_object_record(n, item, max_chars, "item") for n, item in enumerate(items[skip:], start=skip + 1)]
         for start in range(0, len(records), size):
             yield records[start : start + size]
 

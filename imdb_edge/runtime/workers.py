@@ -55,7 +55,7 @@ def _worker_main(conn: Any, model_bytes: bytes, where: str, threshold: float, pa
         if texts is None:
             return
         try:
-            scores = classifier.scores(texts) if texts else np.zeros(0, np.float32)
+            scores = classifier.scores(texts)
         except Exception as exc:
             conn.send(("error", f"{exc.__class__.__name__}: {exc}"))
             return
