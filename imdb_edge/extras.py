@@ -14,6 +14,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "train": ("tensorflow", "keras", "tf2onnx", "onnx", "matplotlib"),
     "onnx": ("onnx",),
     "plot": ("matplotlib",),
+    "spark": ("pyspark", "pandas", "pyarrow"),
 }
 
 

@@ -63,4 +63,3 @@ def _spans(data: bytes) -> list[tuple[int, int, Any, int, int]]:
 def submessages(data: bytes, number: int) -> list[bytes]:
     """Every length-delimited field `number` of a message (repeated submessages, strings)."""
     return [value for n, wire, value in fields(data) if n == number and wire == 2]
-

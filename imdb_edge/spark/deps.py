@@ -11,21 +11,23 @@ import sys
 import warnings
 
 from imdb_edge.errors import ImdbEdgeError
-
-INSTALL_HINT = 'pip install "imdb-edge[spark]"'
-EXTRA_MODULES = ("pyspark", "pandas", "pyarrow")
+from imdb_edge.extras import EXTRAS, install_hint
 
 
 def require_spark() -> None:
-    """Raise a one-line ImdbEdgeError naming the install command if the extra is missing."""
+    """Raise a one-line ImdbEdgeError naming the install command if the extra is missing.
+
+    Imports each module (unlike `extras.require_extra`'s `find_spec`): a pyspark that is
+    present but cannot be imported is as missing as an absent one.
+    """
     missing = []
-    for name in EXTRA_MODULES:
+    for name in EXTRAS["spark"]:
         try:
             importlib.import_module(name)
         except ImportError:
             missing.append(name)
     if missing:
-        raise ImdbEdgeError(f"{', '.join(missing)} not installed: Spark support needs {INSTALL_HINT}")
+        raise ImdbEdgeError(f"{', '.join(missing)} not installed: Spark support needs {install_hint('spark')}")
 
 
 def use_this_python_on_executors() -> None:

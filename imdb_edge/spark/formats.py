@@ -68,7 +68,9 @@ def write_table(df: DataFrame, path: str, fmt: str, prefix: str) -> None:
     elif fmt == "jsonl":
         df.write.json(path)
     else:
-        label, score, error = (F.col(prefix + name) for name in ("label", "score", "error"))
+        from imdb_edge.spark.dataframe import RESULT_COLUMNS
+
+        label, score, error = (F.col(prefix + name) for name in RESULT_COLUMNS)
         line = F.when(error.isNull(), F.format_string("%s\t%.6f", label, score)).otherwise(
             F.concat(F.lit("error\t"), error)
         )

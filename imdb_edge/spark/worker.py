@@ -20,7 +20,6 @@ from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.model_file import parse_model_bytes
 from imdb_edge.runtime.records import DEFAULT_MAX_CHARS, Record, check_text
 
-RESULT_COLUMNS = ("label", "score", "error")
 NULL_TEXT = "no text (null)"
 _classifiers: dict[tuple[str, float], Classifier] = {}
 loads = 0  # models this process has parsed and loaded: one per cache key, however many batches
