@@ -103,7 +103,7 @@ def test_a_float_setting_accepts_a_whole_number(tmp_path: Path) -> None:
 
 
 def test_sweep_rows_are_reused_only_for_unchanged_settings(tmp_path: Path) -> None:
-    from imdb_edge.train.sweep import load_plan, run_key, summarize
+    from imdb_edge.train.sweep import load_plan, summarize
 
     grid = tmp_path / "grid.toml"
     grid.write_text('seeds = [0]\n[[runs]]\nname = "r"\nhidden = [8]\nepochs = 3\n')
@@ -111,7 +111,8 @@ def test_sweep_rows_are_reused_only_for_unchanged_settings(tmp_path: Path) -> No
     old_row = {
         "name": "r",
         "seed": 0,
-        "key": run_key(old_plan.runs[0].config, False),
+        "validation_only": False,
+        "config": old_plan.runs[0].config.updated(seed=0).to_dict(),  # as the sweep writes it
         "test_accuracy": 0.9,
         "test_loss": 0.3,
         "val_accuracy": 0.9,

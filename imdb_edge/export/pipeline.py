@@ -37,7 +37,6 @@ CONVERTERS = {
     TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
     TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
 }
-KERAS_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -83,13 +82,9 @@ def load_run(run_dir: Path) -> TrainedRun:
 
 def keras_scores(run: TrainedRun, texts: list[str]) -> np.ndarray:
     """The reference answers: the Keras model's scores for `texts`, in batches."""
-    from imdb_edge.train.features import encode
+    from imdb_edge.train.features import model_scores
 
-    batches = (
-        run.model(encode(run.vectorizer, texts[i : i + KERAS_BATCH], run.architecture), training=False)
-        for i in range(0, len(texts), KERAS_BATCH)
-    )
-    return np.concatenate([np.asarray(batch).reshape(-1) for batch in batches])
+    return model_scores(run.model, run.vectorizer, run.architecture, texts)
 
 
 def build_graph(run: TrainedRun, input_form: str, precision: str) -> Any:

@@ -13,6 +13,8 @@ from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.short_texts import PIECES, review_pieces
 
+SCORE_BATCH = 512  # reviews per Keras call when scoring
+
 
 @dataclass
 class Features:
@@ -92,6 +94,15 @@ def encode(vectorizer: Vectorizer, texts: list[str], architecture: str) -> np.nd
     if architecture == "bag":
         return vectorizer.padded_ids(texts).astype(np.int32)
     return vectorizer.multi_hot(texts)
+
+
+def model_scores(model: Any, vectorizer: Vectorizer, architecture: str, texts: list[str]) -> np.ndarray:
+    """A Keras model's scores for `texts`, encoded and run in batches of SCORE_BATCH."""
+    batches = (
+        model(encode(vectorizer, texts[i : i + SCORE_BATCH], architecture), training=False)
+        for i in range(0, len(texts), SCORE_BATCH)
+    )
+    return np.concatenate([np.asarray(batch).reshape(-1) for batch in batches])
 
 
 def build_features(dataset: Dataset, config: TrainConfig) -> Features:

@@ -119,7 +119,6 @@ def run_sweep(
                 row = {
                     "name": run.name,
                     "seed": seed,
-                    "key": run_key(run.config, validation_only),
                     "validation_only": validation_only,
                     "config": config.to_dict(),
                     **result.metrics,
@@ -143,9 +142,8 @@ def run_key(config: TrainConfig, validation_only: bool) -> str:
 
 
 def row_key(row: dict[str, Any]) -> str:
-    """The key of a finished row (rows written before keys existed get theirs from their config)."""
-    if "key" in row:
-        return str(row["key"])
+    """The key of a finished row, from the config it stores: read with today's defaults, so a
+    setting added since keeps old rows usable while a changed one does not."""
     try:
         config = config_from_dict(row.get("config", {}))
     except ImdbEdgeError:  # settings this version no longer knows: never the same run
@@ -154,9 +152,10 @@ def row_key(row: dict[str, Any]) -> str:
 
 
 def _warn_about_stale_rows(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool) -> None:
+    keys = [row_key(r) for r in rows]
     for run in plan.runs:
         key = run_key(run.config, validation_only)
-        stale = [r for r in rows if r.get("name") == run.name and row_key(r) != key]
+        stale = [r for r, k in zip(rows, keys, strict=True) if r.get("name") == run.name and k != key]
         if stale:
             warn(
                 f"run {run.name}: {len(stale)} earlier result(s) were made with other settings; "
@@ -174,9 +173,10 @@ def _mean_std(values: list[float | None]) -> tuple[float, float]:
 def summarize(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool = False) -> list[dict[str, Any]]:
     """One row per config: mean and std over its seeds, beside the reference figure."""
     table = []
+    keys = [row_key(r) for r in rows]
     for run in plan.runs:
         key = run_key(run.config, validation_only)
-        mine = [r for r in rows if row_key(r) == key and r["seed"] in plan.seeds]
+        mine = [r for r, k in zip(rows, keys, strict=True) if k == key and r["seed"] in plan.seeds]
         cfg = run.config
         ref_split = run.reference.get("split", "test")
         ours_key = "val_accuracy" if ref_split == "validation" else "test_accuracy"

@@ -11,8 +11,9 @@ import numpy as np
 
 from imdb_edge.console import info
 from imdb_edge.data.dataset import holdout_split
+from imdb_edge.runtime.schema import THRESHOLD
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.features import Features, ValidationPieces, encode, fit_rows_of
+from imdb_edge.train.features import Features, ValidationPieces, fit_rows_of, model_scores
 from imdb_edge.train.model import build_model
 
 WIDE_WEIGHT_SCAN = (0.25, 0.5, 0.75)  # validation accuracy of each mix is recorded, to choose wide_weight
@@ -65,15 +66,8 @@ def short_text_accuracy(model: Any, features: Features, architecture: str) -> di
     pieces: ValidationPieces | None = features.val_pieces
     if pieces is None:
         return None
-    scores = np.concatenate(
-        [
-            np.asarray(
-                model(encode(features.vectorizer, pieces.texts[i : i + 512], architecture), training=False)
-            ).reshape(-1)
-            for i in range(0, len(pieces.texts), 512)
-        ]
-    )
-    correct = (scores >= 0.5) == pieces.labels.astype(bool)
+    scores = model_scores(model, features.vectorizer, architecture, pieces.texts)
+    correct = (scores >= THRESHOLD) == pieces.labels.astype(bool)
     kinds = np.array(pieces.kinds)
     result = {kind: float(correct[kinds == kind].mean()) for kind in dict.fromkeys(pieces.kinds)}
     return {**result, "all": float(correct.mean())}
@@ -171,8 +165,9 @@ def fit_and_evaluate(
         history = {**history, **{f"hidden_{key}": values for key, values in second.history.items()}}
         train_seconds += second.seconds
         if validation is not None:
-            extra["hidden_best_epoch"] = int(np.argmin(second.history["val_loss"])) + 1
-            extra["hidden_val_accuracy"] = second.history["val_accuracy"][int(np.argmin(second.history["val_loss"]))]
+            hidden_best = int(np.argmin(second.history["val_loss"]))
+            extra["hidden_best_epoch"] = hidden_best + 1
+            extra["hidden_val_accuracy"] = second.history["val_accuracy"][hidden_best]
     epochs_run = len(first.history["loss"])
     best_index = int(np.argmin(first.history["val_loss"])) if validation is not None else epochs_run - 1
     used_index = best_index if config.early_stopping else epochs_run - 1
@@ -182,7 +177,9 @@ def fit_and_evaluate(
             val_loss, val_accuracy = (float(v) for v in model.evaluate(*validation, batch_size=batch, verbose=0))
             extra["linear_val_accuracy"] = first.history["val_accuracy"][used_index]
             extra["val_accuracy_by_wide_weight"] = {
-                str(weight): float(
+                str(weight): val_accuracy  # the model just evaluated
+                if weight == config.wide_weight
+                else float(
                     fold_wide(config.updated(wide_weight=weight), features, first.model, second.model).evaluate(
                         *validation, batch_size=batch, verbose=0
                     )[1]
