@@ -14,6 +14,15 @@ Features are the word n-grams (n = 1..ngram_max) of that token sequence, joined 
 a single space. The vocabulary holds the `max_features` n-grams found in the most
 training documents. A review becomes the set of feature ids it contains (multi-hot),
 optionally scaled per feature (`feature_weights`).
+
+With ``hash_buckets`` set there is no vocabulary: every n-gram is hashed into one of
+that many buckets (``crc32-mix64-v1``, the fastText idea), so nothing is stored,
+parsed or looked up, and every n-gram of any review counts:
+
+1. each token's key is its zlib CRC-32 (t);
+2. a unigram's hash is mix(t1), an n-gram's is mix(hash of its (n-1)-gram prefix XOR
+   t_n), with mix the splitmix64 finalizer on wrapping 64-bit integers;
+3. the bucket is ((hash >> 32) * hash_buckets) >> 32.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import itertools
 import json
 import os
 import string
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -46,6 +56,8 @@ _TABLE = bytes.maketrans(
 )
 _STOP_PADDED = tuple(b" " + t.encode("ascii") + b" " for t in STOP_TOKENS)
 WEIGHTINGS = ("binary", "nb")
+HASH_NAME = "crc32-mix64-v1"
+MAX_HASH_BUCKETS = 2**28
 PURE_PYTHON_ENV = "IMDB_EDGE_PURE_PYTHON"
 
 
@@ -100,6 +112,8 @@ class VectorizerConfig:
     ngram_max: int = 1
     min_df: int = 1
     weighting: str = "binary"
+    hash_buckets: int = 0
+    """0: a vocabulary of `max_features` terms; N: every n-gram hashed into N buckets (no vocabulary)."""
 
     def __post_init__(self) -> None:
         if self.max_features < 1:
@@ -110,9 +124,20 @@ class VectorizerConfig:
             raise ImdbEdgeError(f"min_df must be >= 1, got {self.min_df}")
         if self.weighting not in WEIGHTINGS:
             raise ImdbEdgeError(f"unknown weighting {self.weighting!r}; choose from {', '.join(WEIGHTINGS)}")
+        if not 0 <= self.hash_buckets <= MAX_HASH_BUCKETS:
+            raise ImdbEdgeError(f"hash_buckets must be between 0 (off) and {MAX_HASH_BUCKETS}, got {self.hash_buckets}")
+
+    @property
+    def hashed(self) -> bool:
+        return self.hash_buckets > 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"tokenizer": TOKENIZER_NAME, **asdict(self)}
+        data: dict[str, Any] = {"tokenizer": TOKENIZER_NAME, **asdict(self)}
+        if self.hashed:
+            data["hash"] = HASH_NAME
+        else:  # vocabulary models keep the JSON that runtimes before hashing read
+            del data["hash_buckets"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VectorizerConfig:
@@ -120,6 +145,9 @@ class VectorizerConfig:
         tokenizer = data.pop("tokenizer", TOKENIZER_NAME)
         if tokenizer != TOKENIZER_NAME:
             raise ImdbEdgeError(f"unsupported tokenizer {tokenizer!r} (this version knows {TOKENIZER_NAME})")
+        hash_name = data.pop("hash", None)
+        if hash_name not in (None, HASH_NAME):
+            raise ImdbEdgeError(f"unsupported n-gram hash {hash_name!r} (this version knows {HASH_NAME})")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
@@ -211,49 +239,98 @@ class _PythonLookup:
         return np.array(sorted(found), dtype=np.int64)  # type: ignore[type-var]
 
 
+_MIX_SHIFTS = (np.uint64(30), np.uint64(27), np.uint64(31))
+_MIX_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
+_HIGH = np.uint64(32)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer on uint64 arrays (numpy wraps array arithmetic modulo 2**64)."""
+    x = x ^ (x >> _MIX_SHIFTS[0])
+    x = x * _MIX_MULTIPLIERS[0]
+    x = x ^ (x >> _MIX_SHIFTS[1])
+    x = x * _MIX_MULTIPLIERS[1]
+    return x ^ (x >> _MIX_SHIFTS[2])
+
+
+class _PythonHasher:
+    """The pure-Python hashed n-grams: the definition of which buckets a token sequence has."""
+
+    def __init__(self, buckets: int, ngram_max: int) -> None:
+        self.buckets = np.uint64(buckets)
+        self.ngram_max = ngram_max
+
+    def ids(self, tokens: list[bytes]) -> np.ndarray:
+        keys = np.fromiter(map(zlib.crc32, tokens), np.uint64, len(tokens))
+        hashes = _mix64(keys)
+        levels = [hashes]
+        for n in range(2, min(self.ngram_max, len(tokens)) + 1):
+            hashes = _mix64(hashes[:-1] ^ keys[n - 1 :])
+            levels.append(hashes)
+        buckets = ((np.concatenate(levels) >> _HIGH) * self.buckets) >> _HIGH
+        return np.unique(buckets).astype(np.int64)
+
+
+def _native_hasher(buckets: int, ngram_max: int) -> Any:
+    """The compiled hashed n-grams, or None where the native vectorizer (or its hashing) is not available."""
+    hasher = getattr(_native, "Hasher", None)
+    return None if hasher is None else hasher(buckets, ngram_max)
+
+
 class Vectorizer:
-    """Maps reviews to feature ids of a fixed vocabulary."""
+    """Maps reviews to feature ids of a fixed vocabulary (or of hashed n-gram buckets)."""
 
     def __init__(
         self,
         config: VectorizerConfig,
-        vocabulary: Sequence[str],
+        vocabulary: Sequence[str] | None,
         feature_weights: np.ndarray | None = None,
     ) -> None:
-        if not vocabulary:
-            raise ImdbEdgeError("the vocabulary is empty")
-        vocabulary = list(vocabulary)
-        native = _native_lookup(vocabulary, config.ngram_max)
-        # Duplicates: the native build finds them among the terms it stores, the rest are compared here (as
-        # strings: UTF-8 with surrogatepass keeps distinct strings distinct).
-        unchecked = vocabulary if native is None else [vocabulary[i] for i in native.skipped]
-        if len(set(unchecked)) != len(unchecked):
-            raise ImdbEdgeError("the vocabulary has duplicate terms")
+        if config.hashed:
+            if vocabulary:
+                raise ImdbEdgeError("a hashed vectorizer has no vocabulary")
+            vocabulary = []
+            native = _native_hasher(config.hash_buckets, config.ngram_max)
+        else:
+            if not vocabulary:
+                raise ImdbEdgeError("the vocabulary is empty")
+            vocabulary = list(vocabulary)
+            native = _native_lookup(vocabulary, config.ngram_max)
+            # Duplicates: the native build finds them among the terms it stores, the rest are compared here (as
+            # strings: UTF-8 with surrogatepass keeps distinct strings distinct).
+            unchecked = vocabulary if native is None else [vocabulary[i] for i in native.skipped]
+            if len(set(unchecked)) != len(unchecked):
+                raise ImdbEdgeError("the vocabulary has duplicate terms")
+        size = config.hash_buckets or len(vocabulary)
         if feature_weights is not None:
             feature_weights = np.asarray(feature_weights, dtype=np.float32)
-            if feature_weights.shape != (len(vocabulary),):
-                raise ImdbEdgeError(f"feature_weights has shape {feature_weights.shape}, expected ({len(vocabulary)},)")
+            if feature_weights.shape != (size,):
+                raise ImdbEdgeError(f"feature_weights has shape {feature_weights.shape}, expected ({size},)")
         self.config = config
         self.vocabulary = vocabulary
         self.feature_weights = feature_weights
         self._native = native
-        self._python: _PythonLookup | None = None
+        self._python: _PythonLookup | _PythonHasher | None = None
 
     @property
     def implementation(self) -> str:
         """Which implementation serves this vectorizer: "native" or "python"."""
         return "python" if self._native is None else "native"
 
-    def _pure(self) -> _PythonLookup:
+    def _pure(self) -> _PythonLookup | _PythonHasher:
         """The definition's lookup tables, built on first use (not at all when native runs)."""
         if self._python is None:
-            keys = [term.encode("utf-8", "surrogatepass") for term in self.vocabulary]
-            self._python = _PythonLookup(keys, self.config.ngram_max)
+            if self.config.hashed:
+                self._python = _PythonHasher(self.config.hash_buckets, self.config.ngram_max)
+            else:
+                keys = [term.encode("utf-8", "surrogatepass") for term in self.vocabulary]
+                self._python = _PythonLookup(keys, self.config.ngram_max)
         return self._python
 
     @property
     def size(self) -> int:
-        return len(self.vocabulary)
+        """Feature count: the vocabulary's terms, or the hash buckets."""
+        return self.config.hash_buckets or len(self.vocabulary)
 
     def with_weights(self, feature_weights: np.ndarray | None) -> Vectorizer:
         """The same vocabulary with other per-feature weights (None: plain multi-hot)."""
@@ -268,8 +345,10 @@ class Vectorizer:
     # ---- building -------------------------------------------------------------
     @classmethod
     def fit(cls, texts: Iterable[str], config: VectorizerConfig | None = None) -> Vectorizer:
-        """Pick the n-grams present in the most documents (ties: byte order)."""
+        """Pick the n-grams present in the most documents (ties: byte order); hashed: nothing to pick."""
         config = config or VectorizerConfig()
+        if config.hashed:
+            return cls(config, None)
         doc_freq: Counter[bytes] = Counter()
         for text in texts:
             doc_freq.update(set(_ngrams(tokenize_bytes(text), config.ngram_max)))
@@ -335,7 +414,7 @@ class Vectorizer:
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "config": self.config.to_dict(),
-            "vocabulary": self.vocabulary,
+            "vocabulary": None if self.config.hashed else self.vocabulary,
             "feature_weights": None if self.feature_weights is None else self.feature_weights.tolist(),
         }
 
@@ -356,7 +435,7 @@ class Vectorizer:
                 f"(this version reads {FORMAT_VERSION})"
             )
         vocabulary = data.get("vocabulary")
-        if not isinstance(vocabulary, list) or not set(map(type, vocabulary)) <= {str}:
+        if vocabulary is not None and (not isinstance(vocabulary, list) or not set(map(type, vocabulary)) <= {str}):
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
         config = data.get("config")
         if not isinstance(config, dict):
