@@ -288,6 +288,14 @@ def train(
     min_df: Annotated[
         Optional[int], typer.Option(metavar="N", help="Keep terms found in at least this many reviews (default 1).")
     ] = None,
+    hash_buckets: Annotated[
+        Optional[int],
+        typer.Option(
+            metavar="N",
+            help="Hash every n-gram into N buckets instead of keeping a vocabulary (0: vocabulary, the default). "
+            "Nothing to store or look up: faster to load and run; needs --architecture bag.",
+        ),
+    ] = None,
     weighting: Annotated[
         Optional[Weighting],  # type: ignore[valid-type]
         typer.Option(

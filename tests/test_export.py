@@ -133,6 +133,10 @@ def test_int8_score_does_not_depend_on_the_batch(
         ),
         ({"architecture": "bag", "hidden": [], "vectorizer": {"ngram_max": 3, "weighting": "nb"}}, ["token_ids"]),
         (
+            {"architecture": "bag", "hidden": [], "vectorizer": {"ngram_max": 3, "hash_buckets": 8192}},
+            ["token_ids"],
+        ),
+        (
             {
                 "architecture": "bag",
                 "hidden": [4],

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.export.errors import ExportError
 from imdb_edge.export.graphs import IDS_INPUT, OUTPUT
 from imdb_edge.runtime.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT, THRESHOLD
 from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer
@@ -125,6 +126,12 @@ def _constants(vectorizer: Vectorizer) -> list[Any]:
 def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = THRESHOLD) -> Any:
     """Wrap a token-id graph (fp32 or int8) with the string front end."""
     from onnx import TensorProto, helper
+
+    if vectorizer.config.hashed:
+        raise ExportError(
+            "the text form needs a vocabulary, and this model hashes its n-grams (ONNX string operators cannot "
+            "compute the hash): export it with --input-form token_ids"
+        )
 
     weights = {init.name for init in token_ids_proto.graph.initializer}
     once = [n for n in token_ids_proto.graph.node if all(i in weights for i in n.input if i)]

@@ -124,6 +124,10 @@ class Classifier:
             f"threshold={self.threshold})"
         )
 
+    def _probe_text(self) -> str:
+        """A text with a feature: the vocabulary's last (highest-id) term; any word for hashed n-grams."""
+        return self.vectorizer.vocabulary[-1] if self.vectorizer.vocabulary else "probe"
+
     def _check_graph_matches_metadata(self) -> None:
         """The checksum proves the file is as exported; this proves the parts belong together."""
         where = self.model_file.path
@@ -136,7 +140,7 @@ class Classifier:
         timer = threading.Timer(PROBE_SECONDS, setattr, (run_options, "terminate", True))
         timer.start()
         try:
-            probe = self.run(self.model_inputs(["", self.vectorizer.vocabulary[-1]]), run_options)
+            probe = self.run(self.model_inputs(["", self._probe_text()]), run_options)
         except Exception as exc:  # onnxruntime raises several private exception types
             reason = "it ran too long" if run_options.terminate else str(exc).strip().splitlines()[0]
             raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({reason})") from None

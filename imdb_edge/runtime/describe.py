@@ -25,6 +25,7 @@ def describe_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "tokenizer": config.to_dict()["tokenizer"],
         "vectorizer": model_file.vectorizer.implementation,  # the python fallback is per vocabulary
         "ngram_max": config.ngram_max,
+        "hash_buckets": config.hash_buckets or None,
         "architecture": training.get("config", {}).get("architecture", "dense"),
         "hidden": training.get("config", {}).get("hidden"),
         "test_accuracy": export_entry.get("test_accuracy"),
@@ -58,13 +59,19 @@ def _int8_check(entry: dict[str, Any] | None) -> dict[str, Any] | None:
     return shown
 
 
+def _features_line(summary: dict[str, Any]) -> str:
+    if summary.get("hash_buckets"):
+        return f"features        {summary['hash_buckets']} hashed n-gram buckets (no vocabulary)"
+    return f"vocabulary      {summary['vocabulary_size']} terms"
+
+
 def render_description(summary: dict[str, Any]) -> str:
     parity = summary["parity_fp32"] or {}
     lines = [
         f"file            {summary['file']} ({summary['bytes'] / 1024:.0f} KB, schema {summary['schema']})",
         f"input           {summary['input_form']} ({summary['precision']}), labels {', '.join(summary['labels'])}, "
         f"threshold {summary['threshold']}",
-        f"vocabulary      {summary['vocabulary_size']} terms, n-grams up to {summary['ngram_max']}, "
+        f"{_features_line(summary)}, n-grams up to {summary['ngram_max']}, "
         f"tokenizer {summary['tokenizer']} ({summary['vectorizer']} vectorizer)",
         f"model           {summary['architecture']}, hidden layers {summary['hidden']}",
     ]

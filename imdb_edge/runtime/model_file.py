@@ -167,6 +167,17 @@ def _check_checksums(metadata: dict[str, str], stored: dict[str, bytes], graph: 
         )
 
 
+def _feature_count(data: Any) -> int | None:
+    """The vocabulary's length, or the hash buckets of a hashed vectorizer (None: neither is readable)."""
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("vocabulary"), list):
+        return len(data["vocabulary"])
+    config = data.get("config")
+    buckets = config.get("hash_buckets") if isinstance(config, dict) else None
+    return buckets if type(buckets) is int else None
+
+
 def _vectorizer(text: str, graph: bytes, model: dict[str, Any], where: str) -> Vectorizer:
     """Parse the vocabulary only when its size fits the graph that must carry a weight per term."""
     if text.count('"') // 2 > len(graph) + 1024:  # each term is a quoted string and owns >= 1 byte of weights
@@ -175,10 +186,10 @@ def _vectorizer(text: str, graph: bytes, model: dict[str, Any], where: str) -> V
         data = safe_json.loads(text)
     except safe_json.JsonRefused as exc:
         raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
-    vocabulary = data.get("vocabulary") if isinstance(data, dict) else None
+    size = _feature_count(data)
     width = model.get("input_width")
-    if isinstance(vocabulary, list) and model.get("input_form") in (TOKEN_IDS, DENSE):
-        expected = input_width(model["input_form"], len(vocabulary))
+    if size is not None and model.get("input_form") in (TOKEN_IDS, DENSE):
+        expected = input_width(model["input_form"], size)
         if width != expected:
             raise ImdbEdgeError(
                 f"{where}: the graph expects {width} features but the vocabulary gives {expected}; "

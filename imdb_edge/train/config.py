@@ -63,6 +63,10 @@ class TrainConfig:
                 not self.wide or (self.architecture == "bag" and len(self.hidden) == 1),
                 "wide = true needs architecture bag with exactly one hidden layer (linear + hidden branch)",
             ),
+            (
+                not self.vectorizer.hashed or self.architecture == "bag",
+                "hashed n-grams (hash_buckets) need architecture bag: a dense input would be one float per bucket",
+            ),
             (0.0 < self.wide_weight < 1.0, f"wide_weight must be in (0, 1), got {self.wide_weight}"),
             (
                 self.wide_epochs is None or self.wide_epochs >= 1,

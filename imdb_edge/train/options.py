@@ -14,7 +14,13 @@ from typing import Any
 
 from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
 
-VECTORIZER_FLAGS = {"max_features": "max_features", "ngrams": "ngram_max", "min_df": "min_df", "weighting": "weighting"}
+VECTORIZER_FLAGS = {
+    "max_features": "max_features",
+    "ngrams": "ngram_max",
+    "min_df": "min_df",
+    "weighting": "weighting",
+    "hash_buckets": "hash_buckets",
+}
 """Flags that set a vectorizer field, and that field's name."""
 
 
