@@ -156,17 +156,18 @@ def test_fast_tokenizer_matches_its_definition_on_any_text(text: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["not", "good", "bad", "at", "all", "the", "movie", "br", "x", ",", " ", "<br />"])))
-def test_integer_coded_ngram_lookup_equals_string_lookup(words: list[str]) -> None:
-    """The fast n-gram path (token ids -> integer codes) finds exactly the string n-grams."""
+def test_fingerprint_lookup_finds_exactly_the_string_ngrams(words: list[str]) -> None:
+    """Terms are matched by their 64-bit fingerprints: the ids are those of the n-gram strings."""
     from imdb_edge.runtime import vectorizer as module
 
     corpus = ["not good at all", "not bad", "the movie not good", "all the movie x x"]
-    for n in (2, 3):
+    text = " ".join(words)
+    for n in (1, 2, 3):
         vec = Vectorizer.fit(corpus, VectorizerConfig(max_features=100, ngram_max=n))
-        lookup = vec.pure_python()._pure()
-        assert lookup.grams is not None
-        text = " ".join(words)
-        strings = set(map(lookup.index.get, module._ngrams(module.tokenize_bytes(text), n)))
+        index = {term.encode(): i for i, term in enumerate(vec.vocabulary)}
+        strings = set(map(index.get, module._ngrams(module.tokenize_bytes(text), n)))
         strings.discard(None)
-        assert lookup.ids(module.tokenize_bytes(text)).tolist() == sorted(strings)
+        assert vec.pure_python().feature_ids(text).tolist() == sorted(strings)
         assert vec.feature_ids(text).tolist() == sorted(strings)
+        stored = Vectorizer.from_json(vec.to_json(compact=True))
+        assert stored.vocabulary == vec.vocabulary and stored.feature_ids(text).tolist() == sorted(strings)

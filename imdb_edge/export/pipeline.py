@@ -212,7 +212,9 @@ def export_run(
 
     opset = TEXT_OPSET if input_form == TEXT else OPSET
     # Only the dense form applies feature weights at run time; the others carry them in the table.
-    vectorizer_json = (run.vectorizer if input_form == DENSE else run.vectorizer.with_weights(None)).to_json()
+    # Model files store term fingerprints and packed terms; the text form's string operators read the terms.
+    stored = run.vectorizer if input_form == DENSE else run.vectorizer.with_weights(None)
+    vectorizer_json = stored.to_json(compact=input_form != TEXT)
     training, report = training_entry(run), export_entry(run, input_form, dataset)
 
     def candidate(precision: str) -> tuple[Any, dict[str, Any], np.ndarray, int]:

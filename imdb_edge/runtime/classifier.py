@@ -124,9 +124,17 @@ class Classifier:
             f"threshold={self.threshold})"
         )
 
-    def _probe_text(self) -> str:
-        """A text with a feature: the vocabulary's last (highest-id) term; any word for hashed n-grams."""
-        return self.vectorizer.vocabulary[-1] if self.vectorizer.vocabulary else "probe"
+    def _probe_inputs(self) -> np.ndarray:
+        """Two rows for the load probe: no feature at all, and the highest feature id (the table's last row)."""
+        last = self.vectorizer.size - 1
+        if self.input_form == TOKEN_IDS:
+            return np.array([[last + 1], [last]], dtype=np.int64)
+        if self.input_form == DENSE:
+            rows = np.zeros((2, self.vectorizer.size), dtype=np.float32)
+            rows[1, last] = 1.0
+            return rows
+        vocabulary = self.vectorizer.vocabulary or ["probe"]
+        return self.model_inputs(["", vocabulary[-1]])
 
     def _check_graph_matches_metadata(self) -> None:
         """The checksum proves the file is as exported; this proves the parts belong together."""
@@ -140,7 +148,7 @@ class Classifier:
         timer = threading.Timer(PROBE_SECONDS, setattr, (run_options, "terminate", True))
         timer.start()
         try:
-            probe = self.run(self.model_inputs(["", self._probe_text()]), run_options)
+            probe = self.run(self._probe_inputs(), run_options)
         except Exception as exc:  # onnxruntime raises several private exception types
             reason = "it ran too long" if run_options.terminate else str(exc).strip().splitlines()[0]
             raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({reason})") from None

@@ -173,6 +173,8 @@ def _feature_count(data: Any) -> int | None:
         return None
     if isinstance(data.get("vocabulary"), list):
         return len(data["vocabulary"])
+    if isinstance(data.get("fingerprints"), str):  # base64 of 8 bytes a term (the padding never adds a term)
+        return len(data["fingerprints"]) * 3 // 4 // 8
     config = data.get("config")
     buckets = config.get("hash_buckets") if isinstance(config, dict) else None
     return buckets if type(buckets) is int else None

@@ -27,6 +27,8 @@ parsed or looked up, and every n-gram of any review counts:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import itertools
 import json
@@ -48,6 +50,8 @@ SEPARATORS = string.whitespace + string.punctuation
 STOP_TOKENS = ("br",)
 FORMAT_NAME = "imdb-edge-vectorizer"
 FORMAT_VERSION = 1
+FINGERPRINTS_VERSION = 2
+"""Version of documents that store term fingerprints instead of terms (older readers refuse them clearly)."""
 
 _SEP_BYTES = SEPARATORS.encode("ascii")
 _TABLE = bytes.maketrans(
@@ -157,88 +161,6 @@ class VectorizerConfig:
         return cls(**data)
 
 
-class _NgramLookup:
-    """Exact n-gram lookup with integer codes instead of new strings.
-
-    Each token costs one dict lookup (its token id t); an n-gram of token ids is the
-    base-W number with digits t+1 (W = number of tokens + 1; no digit is 0, so codes
-    of different lengths never collide). All codes of a review are found with one
-    searchsorted in one sorted table. Exact, like the string path.
-    """
-
-    def __init__(self, keys: list[bytes], ngram_max: int) -> None:
-        self.ngram_max = ngram_max
-        self.tokens: dict[bytes, int] = {}
-        parts_of = [key.split(b" ") for key in keys]
-        for parts in parts_of:
-            for part in parts:
-                self.tokens.setdefault(part, len(self.tokens))
-        self.base = len(self.tokens) + 1
-        codes = np.array([self._code([self.tokens[p] for p in parts]) for parts in parts_of], dtype=np.int64)
-        order = np.argsort(codes, kind="stable")
-        self.codes, self.features = codes[order], order.astype(np.int64)
-
-    def _code(self, token_ids: list[int]) -> int:
-        code = 0
-        for token_id in token_ids:
-            code = code * self.base + token_id + 1
-        return code
-
-    @staticmethod
-    def fits(keys: list[bytes], ngram_max: int) -> bool:
-        """Codes must stay below 2**62: true for any realistic vocabulary up to trigrams."""
-        distinct = len({part for key in keys for part in key.split(b" ")})
-        return (distinct + 1) ** ngram_max < 2**62
-
-    def ids(self, tokens: list[bytes]) -> np.ndarray:
-        digits = np.fromiter(map(self.tokens.get, tokens, itertools.repeat(-1)), np.int64, len(tokens)) + 1
-        known = digits > 0
-        found = [digits[known]]
-        code, valid = digits, known
-        for n in range(2, self.ngram_max + 1):
-            if len(tokens) < n:
-                break
-            code = code[:-1] * self.base + digits[n - 1 :]
-            valid = valid[:-1] & known[n - 1 :]
-            found.append(code[valid])
-        wanted = np.concatenate(found)
-        wanted.sort()  # repeats become neighbours, and numpy's binary search is much faster on sorted needles
-        if wanted.size:
-            wanted = wanted[np.concatenate(([True], wanted[1:] != wanted[:-1]))]
-        position = np.minimum(np.searchsorted(self.codes, wanted), self.codes.size - 1)
-        ids = self.features[position[self.codes[position] == wanted]]
-        ids.sort()
-        return ids
-
-
-def _native_lookup(vocabulary: list[str], ngram_max: int) -> Any:
-    """The compiled lookup tables of `vocabulary`, or None where the native vectorizer is not available."""
-    if _native is None:
-        return None
-    try:
-        return _native.Lookup(vocabulary, ngram_max)
-    except ValueError as exc:  # duplicate terms, or more distinct tokens than the native tables hold
-        if "duplicate" in str(exc):
-            raise ImdbEdgeError("the vocabulary has duplicate terms") from None
-        return None
-
-
-class _PythonLookup:
-    """The pure-Python lookup: the definition of which ids a token sequence has."""
-
-    def __init__(self, keys: list[bytes], ngram_max: int) -> None:
-        self.ngram_max = ngram_max
-        self.index = {key: i for i, key in enumerate(keys)}
-        self.grams = _NgramLookup(keys, ngram_max) if ngram_max > 1 and _NgramLookup.fits(keys, ngram_max) else None
-
-    def ids(self, tokens: list[bytes]) -> np.ndarray:
-        if self.grams is not None:
-            return self.grams.ids(tokens)
-        found = set(map(self.index.get, _ngrams(tokens, self.ngram_max)))
-        found.discard(None)
-        return np.array(sorted(found), dtype=np.int64)  # type: ignore[type-var]
-
-
 _MIX_SHIFTS = (np.uint64(30), np.uint64(27), np.uint64(31))
 _MIX_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 _HIGH = np.uint64(32)
@@ -253,6 +175,52 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _MIX_SHIFTS[2])
 
 
+def _ngram_hashes(tokens: list[bytes], ngram_max: int) -> np.ndarray:
+    """The 64-bit hash of every n-gram (n = 1..ngram_max) of a token sequence, unigrams first."""
+    keys = np.fromiter(map(zlib.crc32, tokens), np.uint64, len(tokens))
+    hashes = _mix64(keys)
+    levels = [hashes]
+    for n in range(2, min(ngram_max, len(tokens)) + 1):
+        hashes = _mix64(hashes[:-1] ^ keys[n - 1 :])
+        levels.append(hashes)
+    return np.concatenate(levels)
+
+
+def term_fingerprints(terms: Sequence[str]) -> np.ndarray:
+    """Each term's fingerprint: the hash its n-gram gets in a text (terms are tokens joined by single spaces)."""
+    out = np.empty(len(terms), dtype=np.uint64)
+    by_length: dict[int, list[int]] = {}
+    parts = [term.encode("utf-8", "surrogatepass").split(b" ") for term in terms]
+    for index, tokens in enumerate(parts):
+        by_length.setdefault(len(tokens), []).append(index)
+    for length, indexes in by_length.items():
+        keys = np.array([list(map(zlib.crc32, parts[i])) for i in indexes], dtype=np.uint64).reshape(-1, length)
+        hashes = _mix64(keys[:, 0])
+        for column in range(1, length):
+            hashes = _mix64(hashes ^ keys[:, column])
+        out[indexes] = hashes
+    return out
+
+
+class _PythonFingerprints:
+    """The pure-Python vocabulary lookup: the definition of which ids a token sequence has.
+
+    An n-gram of the text has the feature whose term has the same fingerprint (a 64-bit
+    hash of its tokens): no strings are compared, so a model file stores 8 bytes per term
+    and loads without building string tables.
+    """
+
+    def __init__(self, fingerprints: np.ndarray, ngram_max: int) -> None:
+        self.ngram_max = ngram_max
+        self.order = np.argsort(fingerprints, kind="stable")
+        self.sorted = fingerprints[self.order]
+
+    def ids(self, tokens: list[bytes]) -> np.ndarray:
+        hashes = _ngram_hashes(tokens, self.ngram_max)
+        position = np.minimum(np.searchsorted(self.sorted, hashes), self.sorted.size - 1)
+        return np.unique(self.order[position[self.sorted[position] == hashes]]).astype(np.int64)
+
+
 class _PythonHasher:
     """The pure-Python hashed n-grams: the definition of which buckets a token sequence has."""
 
@@ -261,20 +229,64 @@ class _PythonHasher:
         self.ngram_max = ngram_max
 
     def ids(self, tokens: list[bytes]) -> np.ndarray:
-        keys = np.fromiter(map(zlib.crc32, tokens), np.uint64, len(tokens))
-        hashes = _mix64(keys)
-        levels = [hashes]
-        for n in range(2, min(self.ngram_max, len(tokens)) + 1):
-            hashes = _mix64(hashes[:-1] ^ keys[n - 1 :])
-            levels.append(hashes)
-        buckets = ((np.concatenate(levels) >> _HIGH) * self.buckets) >> _HIGH
+        buckets = ((_ngram_hashes(tokens, self.ngram_max) >> _HIGH) * self.buckets) >> _HIGH
         return np.unique(buckets).astype(np.int64)
+
+
+def _native_lookup(fingerprints: np.ndarray, ngram_max: int) -> Any:
+    """The compiled lookup of these fingerprints, or None where the native vectorizer is not available."""
+    lookup = getattr(_native, "Fingerprints", None)
+    return None if lookup is None else lookup(fingerprints.astype("<u8").tobytes(), ngram_max)
 
 
 def _native_hasher(buckets: int, ngram_max: int) -> Any:
     """The compiled hashed n-grams, or None where the native vectorizer (or its hashing) is not available."""
     hasher = getattr(_native, "Hasher", None)
     return None if hasher is None else hasher(buckets, ngram_max)
+
+
+MAX_UNPACKED_TERMS = 256 * 2**20
+"""Bytes the packed terms may unpack to: a forged file cannot make a small entry fill the memory."""
+
+
+def _decode_base64(text: Any, what: str) -> bytes:
+    try:
+        if isinstance(text, str):
+            return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        pass
+    raise ImdbEdgeError(f"the vectorizer {what} are not base64")
+
+
+def _decode_fingerprints(text: Any) -> np.ndarray | None:
+    if text is None:
+        return None
+    raw = _decode_base64(text, "fingerprints")
+    if len(raw) % 8:
+        raise ImdbEdgeError("the vectorizer fingerprints are not 8-byte integers")
+    return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+
+
+def _pack_terms(terms: Sequence[str]) -> bytes | None:
+    """zlib of the terms joined by newlines (None when a term holds one: never for terms fit() picks)."""
+    if any("\n" in term for term in terms):
+        return None
+    return zlib.compress("\n".join(terms).encode("utf-8", "surrogatepass"), 9)
+
+
+def _unpack_terms(packed: bytes, fingerprints: np.ndarray) -> list[str]:
+    """The packed terms, checked against the fingerprints they must have."""
+    unpacker = zlib.decompressobj()
+    try:
+        raw = unpacker.decompress(packed, MAX_UNPACKED_TERMS)
+    except zlib.error as exc:
+        raise ImdbEdgeError(f"the vectorizer terms do not unpack: {exc}") from None
+    if unpacker.unconsumed_tail or not unpacker.eof:
+        raise ImdbEdgeError("the vectorizer terms are truncated or unpack to more than 256 MB")
+    terms = raw.decode("utf-8", "surrogatepass").split("\n")
+    if len(terms) != fingerprints.size or not np.array_equal(term_fingerprints(terms), fingerprints):
+        raise ImdbEdgeError("the vectorizer terms do not match their fingerprints")
+    return terms
 
 
 class Vectorizer:
@@ -285,56 +297,73 @@ class Vectorizer:
         config: VectorizerConfig,
         vocabulary: Sequence[str] | None,
         feature_weights: np.ndarray | None = None,
+        fingerprints: np.ndarray | None = None,
+        packed_terms: bytes | None = None,
     ) -> None:
+        """A vocabulary is given as its terms, or (as model files store it) as their fingerprints, with the
+        terms packed (zlib) and unpacked only when asked for."""
         if config.hashed:
-            if vocabulary:
+            if vocabulary or fingerprints is not None:
                 raise ImdbEdgeError("a hashed vectorizer has no vocabulary")
-            vocabulary = []
+            vocabulary, fingerprints = [], np.zeros(0, dtype=np.uint64)
             native = _native_hasher(config.hash_buckets, config.ngram_max)
         else:
-            if not vocabulary:
+            if vocabulary is not None:
+                vocabulary = list(vocabulary)
+                if len(set(vocabulary)) != len(vocabulary):  # distinct as strings (surrogatepass keeps them so)
+                    raise ImdbEdgeError("the vocabulary has duplicate terms")
+                if fingerprints is None:
+                    fingerprints = term_fingerprints(vocabulary)
+            if fingerprints is None or not fingerprints.size:
                 raise ImdbEdgeError("the vocabulary is empty")
-            vocabulary = list(vocabulary)
-            native = _native_lookup(vocabulary, config.ngram_max)
-            # Duplicates: the native build finds them among the terms it stores, the rest are compared here (as
-            # strings: UTF-8 with surrogatepass keeps distinct strings distinct).
-            unchecked = vocabulary if native is None else [vocabulary[i] for i in native.skipped]
-            if len(set(unchecked)) != len(unchecked):
-                raise ImdbEdgeError("the vocabulary has duplicate terms")
-        size = config.hash_buckets or len(vocabulary)
+            fingerprints = np.asarray(fingerprints, dtype=np.uint64)
+            if vocabulary is not None and len(vocabulary) != fingerprints.size:
+                raise ImdbEdgeError("the vocabulary and its fingerprints differ in length")
+            if np.unique(fingerprints).size != fingerprints.size:
+                raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint")
+            native = _native_lookup(fingerprints, config.ngram_max)
+        size = config.hash_buckets or fingerprints.size
         if feature_weights is not None:
             feature_weights = np.asarray(feature_weights, dtype=np.float32)
             if feature_weights.shape != (size,):
                 raise ImdbEdgeError(f"feature_weights has shape {feature_weights.shape}, expected ({size},)")
         self.config = config
-        self.vocabulary = vocabulary
+        self._vocabulary = vocabulary
+        self._packed_terms = packed_terms if vocabulary is None else None
+        self.fingerprints = fingerprints
         self.feature_weights = feature_weights
         self._native = native
-        self._python: _PythonLookup | _PythonHasher | None = None
+        self._python: _PythonFingerprints | _PythonHasher | None = None
+
+    @property
+    def vocabulary(self) -> list[str] | None:
+        """The terms, by feature id ([] when hashed; None when a file stored only their fingerprints)."""
+        if self._vocabulary is None and self._packed_terms is not None:
+            self._vocabulary = _unpack_terms(self._packed_terms, self.fingerprints)
+        return self._vocabulary
 
     @property
     def implementation(self) -> str:
         """Which implementation serves this vectorizer: "native" or "python"."""
         return "python" if self._native is None else "native"
 
-    def _pure(self) -> _PythonLookup | _PythonHasher:
-        """The definition's lookup tables, built on first use (not at all when native runs)."""
+    def _pure(self) -> _PythonFingerprints | _PythonHasher:
+        """The definition's lookup, built on first use (not at all when native runs)."""
         if self._python is None:
             if self.config.hashed:
                 self._python = _PythonHasher(self.config.hash_buckets, self.config.ngram_max)
             else:
-                keys = [term.encode("utf-8", "surrogatepass") for term in self.vocabulary]
-                self._python = _PythonLookup(keys, self.config.ngram_max)
+                self._python = _PythonFingerprints(self.fingerprints, self.config.ngram_max)
         return self._python
 
     @property
     def size(self) -> int:
         """Feature count: the vocabulary's terms, or the hash buckets."""
-        return self.config.hash_buckets or len(self.vocabulary)
+        return self.config.hash_buckets or int(self.fingerprints.size)
 
     def with_weights(self, feature_weights: np.ndarray | None) -> Vectorizer:
         """The same vocabulary with other per-feature weights (None: plain multi-hot)."""
-        return Vectorizer(self.config, self.vocabulary, feature_weights)
+        return Vectorizer(self.config, self._vocabulary, feature_weights, self.fingerprints, self._packed_terms)
 
     def pure_python(self) -> Vectorizer:
         """This vectorizer computed by the pure-Python definition (to compare or benchmark it)."""
@@ -409,17 +438,25 @@ class Vectorizer:
         return out
 
     # ---- serialization --------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, compact: bool = False) -> dict[str, Any]:
+        """The JSON document. compact: each term's 8-byte fingerprint, and the terms zlib-packed (what model
+        files carry: 1.6x smaller, and loaded without parsing or hashing 200,000 strings)."""
+        data: dict[str, Any] = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "config": self.config.to_dict(),
-            "vocabulary": None if self.config.hashed else self.vocabulary,
+            "vocabulary": None if self.config.hashed else self._vocabulary,
             "feature_weights": None if self.feature_weights is None else self.feature_weights.tolist(),
         }
+        if not self.config.hashed and (compact or self._vocabulary is None):
+            data.update(version=FINGERPRINTS_VERSION, vocabulary=None)
+            data["fingerprints"] = base64.b64encode(self.fingerprints.astype("<u8").tobytes()).decode("ascii")
+            packed = self._packed_terms if self._vocabulary is None else _pack_terms(self._vocabulary)
+            data["terms"] = None if packed is None else base64.b64encode(packed).decode("ascii")
+        return data
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    def to_json(self, compact: bool = False) -> str:
+        return json.dumps(self.to_dict(compact), ensure_ascii=False, separators=(",", ":"))
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON: names this exact vectorizer."""
@@ -429,14 +466,16 @@ class Vectorizer:
     def from_dict(cls, data: Any) -> Vectorizer:
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise ImdbEdgeError("not an imdb-edge vectorizer (missing format tag)")
-        if data.get("version") != FORMAT_VERSION:
+        if data.get("version") not in (FORMAT_VERSION, FINGERPRINTS_VERSION):
             raise ImdbEdgeError(
                 f"vectorizer format version {data.get('version')!r} is not supported "
-                f"(this version reads {FORMAT_VERSION})"
+                f"(this version reads {FORMAT_VERSION} and {FINGERPRINTS_VERSION})"
             )
         vocabulary = data.get("vocabulary")
         if vocabulary is not None and (not isinstance(vocabulary, list) or not set(map(type, vocabulary)) <= {str}):
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
+        fingerprints = _decode_fingerprints(data.get("fingerprints"))
+        packed_terms = _decode_base64(data.get("terms"), "terms") if data.get("terms") is not None else None
         config = data.get("config")
         if not isinstance(config, dict):
             raise ImdbEdgeError("the vectorizer config is missing")
@@ -446,7 +485,7 @@ class Vectorizer:
         except (TypeError, ValueError) as exc:
             raise ImdbEdgeError(f"the vectorizer feature_weights are not numbers: {exc}") from None
         try:
-            return cls(VectorizerConfig.from_dict(config), vocabulary, weights_array)
+            return cls(VectorizerConfig.from_dict(config), vocabulary, weights_array, fingerprints, packed_terms)
         except TypeError as exc:
             raise ImdbEdgeError(f"bad vectorizer config: {exc}") from None
 
