@@ -259,7 +259,7 @@ def test_native_hashed_ids_of_known_text() -> None:
 @native
 def test_native_hashed_batch_runs_in_threads_with_identical_results() -> None:
     vec = HASHERS[2**21, 3]
-    # The longest texts (over 4 KiB) release the GIL in ids() too, and some have more tokens than len/2 bounds.
+    # Texts over 4 KiB release the GIL in ids() too; those over 64 KiB size their scratch by counting tokens.
     texts = [CORPUS[i % len(CORPUS)] * (1 + i % 7) + " long" * (i * 70) for i in range(200)]
     expected = vec.pure_python().padded_ids(texts)
     results: list[tuple[np.ndarray, list[np.ndarray]]] = []

@@ -405,8 +405,8 @@ static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
     return 0;
 }
 
-/* Sort ids in [0, size) in place (LSD radix, at most 11 bits a pass: two passes up to
- * 4 million terms) and drop repeats. */
+/* Sort ids in [0, size) in place (LSD radix, 6 to 11 bits a pass: no wider than n/2 counters, which
+ * costs more to clear and sum than a pass over the n ids) and drop repeats. */
 static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size) {
     if (n < 2) return n;
     if (n <= 32) {
@@ -420,9 +420,11 @@ static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size)
             a[j] = v;
         }
     } else {
-        int bits = 1;
+        int bits = 1, widest = 1;
         while (bits < 31 && ((uint64_t)1 << bits) < (uint64_t)size) bits++;
-        int passes = (bits + 10) / 11;
+        while (widest < 11 && ((size_t)1 << (widest + 1)) <= n) widest++; /* about n/2 counters a pass */
+        if (widest < 6) widest = 6;
+        int passes = (bits + widest - 1) / widest;
         int digit = (bits + passes - 1) / passes;
         uint32_t mask = ((uint32_t)1 << digit) - 1;
         uint32_t count[2049];
