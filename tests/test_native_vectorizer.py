@@ -182,6 +182,23 @@ HASHERS = {
 }
 
 
+def _block_edge_texts() -> list[str]:
+    """Tokens and separator runs that start, end or cross the native tokenizer's 64-byte block edges."""
+    texts = []
+    for k in range(0, 200):
+        texts += ["x" * k + " " + "Yé" * (k % 70), " " * k + "br" + ",Br " + "z" * (130 - k % 131), "ab " * k + "c"]
+        texts += ["q" * k, "." * k + "w", "br " * k]
+    return texts
+
+
+@native
+def test_native_tokens_at_block_edges() -> None:
+    for text in _block_edge_texts():
+        assert VECTORIZERS[1]._native.tokens(text) == module.tokenize_bytes(text), text
+        hashed = HASHERS[2**21, 2]
+        assert hashed.feature_ids(text).tolist() == hashed.pure_python().feature_ids(text).tolist(), text
+
+
 @native
 @pytest.mark.parametrize("ngram_max", range(1, 6))
 @pytest.mark.parametrize("buckets", BUCKETS)

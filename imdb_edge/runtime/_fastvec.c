@@ -38,6 +38,8 @@ static unsigned char LOWER[256];
 /* zlib's CRC-32 (reflected polynomial 0xEDB88320), sliced by 8: CRC[k][b] is the CRC of
  * byte b followed by k zero bytes, so 8 (or 4) bytes are folded in at once. */
 static uint32_t CRC[8][256];
+/* FIRST_SET[m]: the index of the lowest set bit of the byte m (8 for 0). */
+static unsigned char FIRST_SET[256];
 
 static void init_tables(void) {
     for (uint32_t b = 0; b < 256; b++) {
@@ -47,6 +49,11 @@ static void init_tables(void) {
     }
     for (int k = 1; k < 8; k++)
         for (int b = 0; b < 256; b++) CRC[k][b] = (CRC[k - 1][b] >> 8) ^ CRC[0][CRC[k - 1][b] & 0xff];
+    for (int m = 0; m < 256; m++) {
+        int bit = 0;
+        while (bit < 8 && !((m >> bit) & 1)) bit++;
+        FIRST_SET[m] = (unsigned char)bit;
+    }
     const char *seps = " \t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
     for (int c = 0; c < 256; c++) {
         SEPARATOR[c] = 0;
@@ -447,29 +454,101 @@ static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size)
     return out;
 }
 
-/* The next token at or after *pos: 1 and its [start, start + n) span, or 0 at the end.
- * The one tokenizer of this file: separators split, the stop token "br" is skipped. */
-static inline int next_token(const unsigned char *text, size_t len, size_t *pos, size_t *start, size_t *n) {
-    size_t i = *pos;
+/* Bit j set: text[j] is a separator (j = 0..7). */
+static inline unsigned separator_mask(const unsigned char *text) {
+    return (unsigned)SEPARATOR[text[0]] | (unsigned)SEPARATOR[text[1]] << 1 | (unsigned)SEPARATOR[text[2]] << 2 |
+           (unsigned)SEPARATOR[text[3]] << 3 | (unsigned)SEPARATOR[text[4]] << 4 | (unsigned)SEPARATOR[text[5]] << 5 |
+           (unsigned)SEPARATOR[text[6]] << 6 | (unsigned)SEPARATOR[text[7]] << 7;
+}
+
+/* The lowest set bit of x != 0. */
+static inline int lowest_bit(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(x);
+#else
+    int bit = 0;
+    while (!(x & 0xff)) {
+        x >>= 8;
+        bit += 8;
+    }
+    return bit + FIRST_SET[x & 0xff];
+#endif
+}
+
+/* The one tokenizer of this file: separators split, the stop token "br" is skipped. The text is classified
+ * 64 bytes at a time into a separator mask and tokens are taken from its bits, so a token's start and end
+ * cost no loop whose exit the CPU must guess (byte-at-a-time loops mispredict about twice a token). */
+typedef struct {
+    const unsigned char *text;
+    size_t len;
+    size_t base;     /* the current block is text[base, base + 64) */
+    uint64_t seps;   /* bit j: text[base + j] is a separator (or past the end) */
+    uint64_t starts; /* bits of the tokens of this block not taken yet */
+    int before_sep;  /* text[base - 1] is a separator (or base is 0) */
+} Tokenizer;
+
+/* Classify the block at tk->base; 0 (and no tokens) past the end of the text. */
+static inline int tokenizer_block(Tokenizer *tk) {
+    if (tk->base >= tk->len) {
+        tk->starts = 0;
+        return 0;
+    }
+    const unsigned char *p = tk->text + tk->base;
+    size_t left = tk->len - tk->base;
+    uint64_t seps = 0;
+    if (left >= 64) {
+        for (int g = 0; g < 8; g++) seps |= (uint64_t)separator_mask(p + 8 * g) << (8 * g);
+    } else {
+        seps = ~(uint64_t)0 << left;
+        for (size_t j = 0; j < left; j++) seps |= (uint64_t)SEPARATOR[p[j]] << j;
+    }
+    tk->seps = seps;
+    tk->starts = ~seps & ((seps << 1) | (uint64_t)tk->before_sep);
+    tk->before_sep = (int)(seps >> 63);
+    return 1;
+}
+
+static inline void tokenizer_init(Tokenizer *tk, const unsigned char *text, size_t len) {
+    tk->text = text;
+    tk->len = len;
+    tk->base = 0;
+    tk->before_sep = 1;
+    tokenizer_block(tk);
+}
+
+/* The next token: 1 and its [start, start + n) span, or 0 at the end. */
+static inline int next_token(Tokenizer *tk, size_t *start, size_t *n) {
     for (;;) {
-        while (i < len && SEPARATOR[text[i]]) i++;
-        if (i >= len) {
-            *pos = i;
-            return 0;
+        while (!tk->starts) {
+            tk->base += 64;
+            if (!tokenizer_block(tk)) return 0;
         }
-        size_t first = i;
-        while (i < len && !SEPARATOR[text[i]]) i++;
-        if (i - first == 2 && LOWER[text[first]] == 'b' && LOWER[text[first + 1]] == 'r') continue;
-        *pos = i;
+        int bit = lowest_bit(tk->starts);
+        tk->starts &= tk->starts - 1;
+        size_t first = tk->base + (size_t)bit;
+        uint64_t rest = tk->seps >> bit; /* bit 0 is the token's first byte: not a separator */
+        size_t end;
+        if (rest) {
+            end = first + (size_t)lowest_bit(rest);
+        } else { /* the token runs into the next blocks: find its end, then classify from the block holding it */
+            end = tk->base + 64;
+            while (end < tk->len && !SEPARATOR[tk->text[end]]) end++;
+            tk->base = (end / 64) * 64;
+            tk->before_sep = 0; /* text[base - 1] is part of this token */
+            tokenizer_block(tk);
+        }
+        if (end - first == 2 && LOWER[tk->text[first]] == 'b' && LOWER[tk->text[first + 1]] == 'r') continue;
         *start = first;
-        *n = i - first;
+        *n = end - first;
         return 1;
     }
 }
 
 static size_t count_tokens(const unsigned char *text, size_t len) {
-    size_t pos = 0, start, n, count = 0;
-    while (next_token(text, len, &pos, &start, &n)) count++;
+    Tokenizer tk;
+    size_t start, n, count = 0;
+    tokenizer_init(&tk, text, len);
+    while (next_token(&tk, &start, &n)) count++;
     return count;
 }
 
@@ -485,29 +564,22 @@ static int reserve_for(Scratch *s, const unsigned char *text, size_t len, int ng
 static Py_ssize_t vocabulary_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
     if (reserve_for(s, text, len, lk->ngram_max) < 0) return -1;
     size_t tokens = 0, found = 0;
-    size_t pos = 0;
+    Tokenizer tk;
+    tokenizer_init(&tk, text, len);
     size_t starts[BLOCK], lengths[BLOCK];
     uint64_t hashes[BLOCK];
     int more = 1;
     while (more) {
         int block = 0;
-        while (block < BLOCK) { /* next_token, with the hash of the lowercased token computed on the way */
-            while (pos < len && SEPARATOR[text[pos]]) pos++;
-            if (pos >= len) {
+        while (block < BLOCK) {
+            size_t first, n;
+            if (!next_token(&tk, &first, &n)) {
                 more = 0;
                 break;
             }
-            size_t first = pos;
-            uint64_t h = FNV_OFFSET;
-            while (pos < len && !SEPARATOR[text[pos]]) {
-                h = (h ^ LOWER[text[pos]]) * FNV_PRIME;
-                pos++;
-            }
-            size_t n = pos - first;
-            if (n == 2 && LOWER[text[first]] == 'b' && LOWER[text[first + 1]] == 'r') continue;
             starts[block] = first;
             lengths[block] = n;
-            hashes[block] = mix64(h ^ n); /* = hash_bytes(text + first, n, 1) */
+            hashes[block] = hash_bytes(text + first, n, 1);
             PREFETCH(&lk->tokens[(size_t)hashes[block] & lk->token_mask]);
             block++;
         }
@@ -561,8 +633,10 @@ static Py_ssize_t hashed_ids(const Lookup *lk, Scratch *s, const unsigned char *
     const int ngram_max = lk->ngram_max;
     int32_t *found = s->found;
     int levels = 0; /* n-gram lengths ending at the current token: min(tokens so far, ngram_max) */
-    size_t pos = 0, start, n;
-    while (next_token(text, len, &pos, &start, &n)) {
+    Tokenizer tk;
+    size_t start, n;
+    tokenizer_init(&tk, text, len);
+    while (next_token(&tk, &start, &n)) {
         uint64_t key = crc32_lower(text + start, n);
         if (levels < ngram_max) levels++;
         for (int k = levels - 1; k > 0; k--) ending[k] = splitmix64(ending[k - 1] ^ key);
@@ -948,8 +1022,10 @@ static PyObject *Lookup_tokens(Lookup *self, PyObject *text) {
     PyObject *owner;
     if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
     PyObject *out = PyList_New(0);
-    size_t pos = 0, start, n;
-    while (out && next_token(data, (size_t)len, &pos, &start, &n)) {
+    Tokenizer tk;
+    size_t start, n;
+    tokenizer_init(&tk, data, (size_t)len);
+    while (out && next_token(&tk, &start, &n)) {
         PyObject *token = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
         if (!token) {
             Py_CLEAR(out);
