@@ -5,6 +5,9 @@ Stages of `Lookup.ids` are isolated by building the same tables three ways: a
 one-word vocabulary (tokenize + hash only), the model's vocabulary cut to unigrams
 (plus token lookups), and the full 1-3-gram vocabulary (plus n-gram lookups). Load
 is split into JSON parsing, the native tables, checksums and onnxruntime's session.
+Then Vectorizer.feature_ids of a hashed vectorizer (--hash-buckets, the model's n-gram
+range: no vocabulary) against the model's vocabulary one, interleaved in one run:
+hashed native, vocabulary native, hashed pure Python.
 
     python benchmarks/vectorizer_profile.py --data ../shared/data/aclImdb_v1_labeled.tar.gz
 """
@@ -24,7 +27,7 @@ import onnxruntime as ort
 from imdb_edge.runtime.bench import load_reviews
 from imdb_edge.runtime.classifier import Classifier, default_model_path, session_options
 from imdb_edge.runtime.model_file import read_model_file
-from imdb_edge.runtime.vectorizer import Vectorizer, tokenize_bytes
+from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig, tokenize_bytes
 
 
 def best_cpu_ms(call: Callable[[], Any], repeats: int) -> float:
@@ -36,12 +39,25 @@ def best_cpu_ms(call: Callable[[], Any], repeats: int) -> float:
     return 1000.0 * best
 
 
+def best_cpu_us_per_call(calls: dict[str, Callable[[str], Any]], texts: list[str], repeats: int) -> dict[str, float]:
+    """CPU µs per text of each call, best of `repeats` rounds that interleave the calls (fair on a busy machine)."""
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.process_time()
+            for text in texts:
+                call(text)
+            best[name] = min(best[name], time.process_time() - start)
+    return {name: 1e6 * seconds / len(texts) for name, seconds in best.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=default_model_path())
     parser.add_argument("--data", help="the IMDB dataset (default: the 256 shipped sample reviews)")
     parser.add_argument("--reviews", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--hash-buckets", type=int, default=2**21, help="buckets of the hashed vectorizer timed")
     args = parser.parse_args()
 
     model_file = read_model_file(args.model)
@@ -68,6 +84,23 @@ def main() -> int:
         f"  tokens per review {sum(map(len, tokens)) / len(texts):.0f}, "
         f"bytes per review {sum(len(t.encode('utf-8', 'surrogatepass')) for t in texts) / len(texts):.0f}"
     )
+
+    ngram_max = vectorizer.config.ngram_max
+    hashed = Vectorizer(VectorizerConfig(hash_buckets=args.hash_buckets, ngram_max=ngram_max), None)
+    if hashed.implementation != "native":
+        parser.error("the native hashed vectorizer is not available here")
+    per_review = best_cpu_us_per_call(
+        {
+            f"hashed ({args.hash_buckets:,} buckets, 1-{ngram_max}-grams), native": hashed.feature_ids,
+            f"the model's vocabulary ({vectorizer.size:,} terms), native": vectorizer.feature_ids,
+            "hashed, pure Python": hashed.pure_python().feature_ids,
+        },
+        texts,
+        args.repeats,
+    )
+    print(f"Vectorizer.feature_ids, CPU µs per review (best of {args.repeats}, interleaved)")
+    for name, us in per_review.items():
+        print(f"  {name}: {us:.1f}")
 
     raw = model_file.metadata["imdb_edge.vectorizer"]
     data = args.model.read_bytes()

@@ -5,8 +5,8 @@
 # installs the runtime's aarch64 wheels into it with the host's pip, cross-compiles
 # the native vectorizer (imdb_edge/runtime/_fastvec.c) for aarch64 with Debian's
 # gcc-aarch64-linux-gnu against the arm64 Python headers, and checks, with the native
-# and with the pure-Python vectorizer, that feature ids and labels equal the x86_64
-# ones and scores agree to 1e-6.
+# and with the pure-Python vectorizer, that feature ids (of the model's vocabulary and
+# of hashed 1-3-gram buckets) and labels equal the x86_64 ones and scores agree to 1e-6.
 #   bash scripts/aarch64-smoke.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,21 +52,27 @@ run() {  # from $WORK: the emulated Python must import the installed package, no
 }
 run -c "import platform, numpy, onnxruntime; print(platform.machine(), 'numpy', numpy.__version__, 'onnxruntime', onnxruntime.__version__)"
 
-# Scores (repr: every bit), labels and a digest of the feature ids of the shipped
+# Scores (repr: every bit), labels and digests of the feature ids of the shipped
 # sample reviews plus tricky text, from the default model (one copy, read by both
-# sides); the first line names the vectorizer implementation that ran.
+# sides) and from a hashed vectorizer (2**21 buckets, 1-3-grams: CRC-32 tables, 64-bit
+# multiplies); the first line names the vectorizer implementation that ran.
 cp imdb_edge/runtime/models/default.int8.onnx "$WORK/model.onnx"
 export IMDB_EDGE_MODEL="$WORK/model.onnx"
 PROBE='
 import hashlib, platform
 from imdb_edge.runtime.bench import sample_reviews
 from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 texts = sample_reviews() + ["An absolute masterpiece, I loved every minute.", "This movie was a waste of time",
     "NUL\x00 caf\u00e9 \ud800 <br /><br />BR br not GOOD at all" * 3, "x" * 5000, ""]
 classifier = Classifier.load()
 print(platform.machine(), classifier.vectorizer.implementation)
 ids = classifier.vectorizer.padded_ids(texts)
 print("ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
+hashed = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=3), None)
+assert hashed.implementation == classifier.vectorizer.implementation, hashed.implementation
+ids = hashed.padded_ids(texts)
+print("hashed ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
 for score in classifier.scores(texts):  # scores(): empty text too (predict_batch refuses it)
     print(classifier.label_of(float(score)), repr(float(score)))
 '
@@ -75,13 +81,14 @@ for score in classifier.scores(texts):  # scores(): empty text too (predict_batc
 COMPARE='
 import sys
 expected, actual = (open(p).read().splitlines() for p in sys.argv[1:3])
-assert expected[0] == actual[0], f"feature ids differ: {expected[0]} vs {actual[0]}"
+for e, a in zip(expected[:2], actual[:2]):  # the vocabulary and the hashed ids
+    assert e == a, f"feature ids differ: {e} vs {a}"
 assert len(expected) == len(actual), "different number of reviews"
-pairs = [(e.split(), a.split()) for e, a in zip(expected[1:], actual[1:])]
+pairs = [(e.split(), a.split()) for e, a in zip(expected[2:], actual[2:])]
 labels = sum(e[0] != a[0] for e, a in pairs)
 worst = max(abs(float(e[1]) - float(a[1])) for e, a in pairs)
 same = sum(e[1] == a[1] for e, a in pairs)
-print(f"{len(pairs)} reviews: feature ids identical, {labels} labels differ, {same} scores bit-identical, "
+print(f"{len(pairs)} reviews: feature ids identical (vocabulary and hashed), {labels} labels differ, {same} scores bit-identical, "
       f"max |score diff| {worst:.1e}")
 assert labels == 0 and worst <= 1e-6
 '

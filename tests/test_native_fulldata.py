@@ -27,6 +27,7 @@ def reviews(full_data: Path) -> list[str]:
 
 
 def _same_ids(vec: Vectorizer, texts: list[str]) -> None:
+    """Identical ragged ids (so identical padded ids and multi-hot rows) from native and the definition."""
     assert vec.implementation == "native"
     ids, offsets = vec.feature_ids_batch(texts)
     expected_ids, expected_offsets = vec.pure_python().feature_ids_batch(texts)
@@ -50,3 +51,9 @@ def test_shipped_trigram_vocabulary_ids_and_scores_are_identical_on_all_reviews(
     np.testing.assert_array_equal(scores, pure.scores(reviews))
     labels = scores >= native.threshold
     assert 0.3 < labels.mean() < 0.7
+
+
+@pytest.mark.parametrize("ngram_max", [1, 3])
+def test_hashed_ids_are_identical_on_all_reviews(reviews: list[str], ngram_max: int) -> None:
+    vec = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=ngram_max), None)
+    _same_ids(vec, reviews)

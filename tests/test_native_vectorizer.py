@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sysconfig
 import threading
@@ -167,14 +168,103 @@ def test_native_equals_python_where_integer_codes_do_not_fit() -> None:
 
 
 @native
-def test_native_batch_runs_in_threads_with_identical_results() -> None:
-    vec = VECTORIZERS[3]
-    texts = [CORPUS[i % len(CORPUS)] * (1 + i % 7) for i in range(200)]
-    expected = vec.pure_python().padded_ids(texts)
-    results: list[np.ndarray] = []
+def test_native_refuses_what_python_refuses() -> None:
+    vec = VECTORIZERS[1]
+    with pytest.raises(TypeError):
+        vec.feature_ids(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        vec.padded_ids(["ok", 3])  # type: ignore[list-item]
+
+
+BUCKETS = (1, 7, 1000, 2**21, 2**28)
+HASHERS = {
+    (b, n): Vectorizer(VectorizerConfig(hash_buckets=b, ngram_max=n), None) for b in BUCKETS for n in range(1, 6)
+}
+
+
+def _block_edge_texts() -> list[str]:
+    """Tokens and separator runs that start, end or cross the native tokenizer's 64-byte block edges."""
+    texts = []
+    for k in range(0, 200):
+        texts += ["x" * k + " " + "Yé" * (k % 70), " " * k + "br" + ",Br " + "z" * (130 - k % 131), "ab " * k + "c"]
+        texts += ["q" * k, "." * k + "w", "br " * k]
+    return texts
+
+
+@native
+def test_native_tokens_at_block_edges() -> None:
+    for text in _block_edge_texts():
+        assert VECTORIZERS[1]._native.tokens(text) == module.tokenize_bytes(text), text
+        hashed = HASHERS[2**21, 2]
+        assert hashed.feature_ids(text).tolist() == hashed.pure_python().feature_ids(text).tolist(), text
+
+
+@native
+@pytest.mark.parametrize("ngram_max", range(1, 6))
+@pytest.mark.parametrize("buckets", BUCKETS)
+@settings(max_examples=60, deadline=None)
+@given(text=TEXTS)
+def test_native_hashed_ids_equal_python_hashed_ids_on_any_text(buckets: int, ngram_max: int, text: str) -> None:
+    vec = HASHERS[buckets, ngram_max]
+    assert vec.implementation == "native" and vec.size == buckets
+    expected = vec.pure_python().feature_ids(text)
+    got = vec.feature_ids(text)
+    assert got.dtype == np.int64
+    assert got.tolist() == expected.tolist()
+    assert all(0 <= i < buckets for i in got.tolist())
+
+
+@native
+@pytest.mark.parametrize("ngram_max", [1, 3, 5])
+@pytest.mark.parametrize("buckets", [7, 2**21])
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(TEXTS, max_size=6), min_length=st.integers(0, 4))
+def test_native_hashed_batch_forms_equal_python_batch_forms(
+    buckets: int, ngram_max: int, texts: list[str], min_length: int
+) -> None:
+    vec = HASHERS[buckets, ngram_max]
+    pure = vec.pure_python()
+    padded = vec.padded_ids(texts, min_length)
+    np.testing.assert_array_equal(padded, pure.padded_ids(texts, min_length))
+    assert (padded[:, -1:] <= buckets).all()  # the padding id is the bucket count
+    for got, expected in zip(vec.feature_ids_batch(texts), pure.feature_ids_batch(texts), strict=True):
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, expected)
+
+
+@native
+def test_native_hashed_ids_of_known_text() -> None:
+    """The buckets of a plain sentence, worked out from zlib.crc32 and splitmix64 by hand (no shared code)."""
+    import zlib
+
+    def mix(x: int) -> int:
+        mask = 2**64 - 1
+        x ^= x >> 30
+        x = (x * 0xBF58476D1CE4E5B9) & mask
+        x ^= x >> 27
+        x = (x * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    keys = [zlib.crc32(t) for t in (b"not", b"good", b"at", b"all")]
+    unigrams = [mix(k) for k in keys]
+    bigrams = [mix(h ^ k) for h, k in zip(unigrams, keys[1:], strict=False)]
+    expected = sorted({((h >> 32) * 1000) >> 32 for h in unigrams + bigrams})
+    vec = HASHERS[1000, 2]
+    assert vec.feature_ids("NOT good<br />at, all br").tolist() == expected
+
+
+@native
+@pytest.mark.parametrize("kind", ["vocabulary", "hashed"])
+def test_native_batch_runs_in_threads_with_identical_results(kind: str) -> None:
+    vec = VECTORIZERS[3] if kind == "vocabulary" else HASHERS[2**21, 3]
+    # Texts over 4 KiB release the GIL in ids() too; those over 64 KiB size their scratch by counting tokens.
+    texts = [CORPUS[i % len(CORPUS)] * (1 + i % 7) + " long" * (i * 70) for i in range(200)]
+    pure = vec.pure_python()
+    expected = pure.padded_ids(texts)
+    results: list[tuple[np.ndarray, list[np.ndarray]]] = []
 
     def work() -> None:
-        results.append(vec.padded_ids(texts))
+        results.append((vec.padded_ids(texts), [vec.feature_ids(t) for t in texts[::10]]))
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
@@ -182,13 +272,42 @@ def test_native_batch_runs_in_threads_with_identical_results() -> None:
     for thread in threads:
         thread.join()
     assert len(results) == 4
-    for result in results:
-        np.testing.assert_array_equal(result, expected)
+    for padded, rows in results:
+        np.testing.assert_array_equal(padded, expected)
+        for row, text in zip(rows, texts[::10], strict=True):
+            np.testing.assert_array_equal(row, pure.feature_ids(text))
 
 
 @native
-def test_native_refuses_what_python_refuses() -> None:
-    vec = VECTORIZERS[1]
+@pytest.mark.parametrize(
+    ("buckets", "ngram_max", "message"),
+    [
+        (0, 1, "buckets must be between 1 and 268435456, got 0"),
+        (2**28 + 1, 1, "buckets must be between 1 and 268435456, got 268435457"),
+        (-5, 3, "buckets must be between 1 and 268435456, got -5"),
+        (2**80, 3, "buckets must be between 1 and 268435456"),
+        (10, 0, "ngram_max must be between 1 and 5, got 0"),
+        (10, 6, "ngram_max must be between 1 and 5, got 6"),
+    ],
+)
+def test_native_hasher_refuses_bad_arguments(buckets: int, ngram_max: int, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        module._native.Hasher(buckets, ngram_max)
+
+
+@native
+def test_native_hasher_refuses_misuse() -> None:
+    hasher_type = module._native.Hasher
+    assert hasher_type(2**28, 5).skipped == []
+    with pytest.raises(TypeError):
+        hasher_type("10", 1)
+    with pytest.raises(TypeError):
+        hasher_type(10.0, 1)
+    with pytest.raises(RuntimeError, match="not initialized"):
+        hasher_type.__new__(hasher_type).ids("text")
+    with pytest.raises(RuntimeError, match="already initialized"):
+        hasher_type(10, 1).__init__(20, 2)
+    vec = HASHERS[7, 1]
     with pytest.raises(TypeError):
         vec.feature_ids(b"bytes")  # type: ignore[arg-type]
     with pytest.raises(TypeError):

@@ -11,6 +11,12 @@
  *   4. word n-grams (n = 1..ngram_max) of the remaining tokens are looked up in the
  *      vocabulary; the found feature ids are returned sorted and unique.
  *
+ * A Hasher (hash_buckets models, hash "crc32-mix64-v1") has no vocabulary: step 4
+ * becomes "every n-gram is hashed into one of N buckets" (token key = zlib CRC-32 of
+ * its bytes; unigram hash mix(t1), n-gram hash mix(hash of its (n-1)-gram prefix XOR
+ * t_n), mix = the splitmix64 finalizer; bucket = ((hash >> 32) * N) >> 32). It is a
+ * Lookup in every other respect: same tokenizer, sort, batches and GIL release.
+ *
  * A Lookup is built once from the vocabulary (two open-addressing hash tables:
  * token bytes -> token index and unigram feature, token-index sequence -> n-gram
  * feature) and is read-only afterwards, so calls are thread-safe and run without
@@ -24,12 +30,30 @@
 #include <string.h>
 
 #define MAX_NGRAM 5
+#define MAX_HASH_BUCKETS (1 << 28) /* vectorizer.MAX_HASH_BUCKETS: ids stay int32 */
 
 /* ASCII whitespace (" \t\n\r\v\f") and punctuation (Python's string.punctuation). */
 static unsigned char SEPARATOR[256];
 static unsigned char LOWER[256];
+/* zlib's CRC-32 (reflected polynomial 0xEDB88320), sliced by 8: CRC[k][b] is the CRC of
+ * byte b followed by k zero bytes, so 8 (or 4) bytes are folded in at once. */
+static uint32_t CRC[8][256];
+/* FIRST_SET[m]: the index of the lowest set bit of the byte m (8 for 0). */
+static unsigned char FIRST_SET[256];
 
 static void init_tables(void) {
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t c = b;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+        CRC[0][b] = c;
+    }
+    for (int k = 1; k < 8; k++)
+        for (int b = 0; b < 256; b++) CRC[k][b] = (CRC[k - 1][b] >> 8) ^ CRC[0][CRC[k - 1][b] & 0xff];
+    for (int m = 0; m < 256; m++) {
+        int bit = 0;
+        while (bit < 8 && !((m >> bit) & 1)) bit++;
+        FIRST_SET[m] = (unsigned char)bit;
+    }
     const char *seps = " \t\n\r\x0b\x0c!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
     for (int c = 0; c < 256; c++) {
         SEPARATOR[c] = 0;
@@ -47,6 +71,39 @@ static inline uint64_t mix64(uint64_t h) {
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
     return h;
+}
+
+/* splitmix64's finalizer: the n-gram mixer of the hashed buckets (crc32-mix64-v1). */
+static inline uint64_t splitmix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* Four bytes, lowercased, as the little-endian word CRC slicing folds in (any host byte order). */
+static inline uint32_t lower_word(const unsigned char *s) {
+    return (uint32_t)LOWER[s[0]] | (uint32_t)LOWER[s[1]] << 8 | (uint32_t)LOWER[s[2]] << 16 |
+           (uint32_t)LOWER[s[3]] << 24;
+}
+
+/* zlib.crc32 of the lowercased bytes s[0..n). The lowercasing is off the CRC's dependency chain. */
+static inline uint32_t crc32_lower(const unsigned char *s, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint32_t a = c ^ lower_word(s);
+        c = CRC[7][a & 0xff] ^ CRC[6][(a >> 8) & 0xff] ^ CRC[5][(a >> 16) & 0xff] ^ CRC[4][a >> 24] ^
+            CRC[3][LOWER[s[4]]] ^ CRC[2][LOWER[s[5]]] ^ CRC[1][LOWER[s[6]]] ^ CRC[0][LOWER[s[7]]];
+    }
+    if (n >= 4) {
+        uint32_t a = c ^ lower_word(s);
+        c = CRC[3][a & 0xff] ^ CRC[2][(a >> 8) & 0xff] ^ CRC[1][(a >> 16) & 0xff] ^ CRC[0][a >> 24];
+        s += 4;
+        n -= 4;
+    }
+    while (n--) c = CRC[0][(c ^ LOWER[*s++]) & 0xff] ^ (c >> 8);
+    return ~c;
 }
 
 /* FNV-1a over bytes; `lower` applies the tokenizer's ASCII lowercasing on the fly. */
@@ -118,6 +175,7 @@ typedef struct {
     uint64_t *filter; /* one bit per hash value of the n-grams: most absent n-grams stop here, in cache */
     size_t filter_mask;
     PyObject *skipped; /* list of the indices of terms that can never be found (not checked for duplicates) */
+    uint64_t buckets;  /* a Hasher: the bucket count (= size); 0: a vocabulary Lookup */
 } Lookup;
 
 static size_t capacity_for(size_t count) {
@@ -354,8 +412,8 @@ static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
     return 0;
 }
 
-/* Sort ids in [0, size) in place (LSD radix, at most 11 bits a pass: two passes up to
- * 4 million terms) and drop repeats. */
+/* Sort ids in [0, size) in place (LSD radix, 6 to 11 bits a pass: no wider than n/2 counters, which
+ * costs more to clear and sum than a pass over the n ids) and drop repeats. */
 static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size) {
     if (n < 2) return n;
     if (n <= 32) {
@@ -369,9 +427,11 @@ static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size)
             a[j] = v;
         }
     } else {
-        int bits = 1;
+        int bits = 1, widest = 1;
         while (bits < 31 && ((uint64_t)1 << bits) < (uint64_t)size) bits++;
-        int passes = (bits + 10) / 11;
+        while (widest < 11 && ((size_t)1 << (widest + 1)) <= n) widest++; /* about n/2 counters a pass */
+        if (widest < 6) widest = 6;
+        int passes = (bits + widest - 1) / widest;
         int digit = (bits + passes - 1) / passes;
         uint32_t mask = ((uint32_t)1 << digit) - 1;
         uint32_t count[2049];
@@ -394,61 +454,132 @@ static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size)
     return out;
 }
 
-/* The next token at or after *pos: 1 and its [start, start + n) span, or 0 at the end.
- * The one tokenizer of this file: separators split, the stop token "br" is skipped. */
-static inline int next_token(const unsigned char *text, size_t len, size_t *pos, size_t *start, size_t *n) {
-    size_t i = *pos;
+/* Bit j set: text[j] is a separator (j = 0..7). */
+static inline unsigned separator_mask(const unsigned char *text) {
+    return (unsigned)SEPARATOR[text[0]] | (unsigned)SEPARATOR[text[1]] << 1 | (unsigned)SEPARATOR[text[2]] << 2 |
+           (unsigned)SEPARATOR[text[3]] << 3 | (unsigned)SEPARATOR[text[4]] << 4 | (unsigned)SEPARATOR[text[5]] << 5 |
+           (unsigned)SEPARATOR[text[6]] << 6 | (unsigned)SEPARATOR[text[7]] << 7;
+}
+
+/* The lowest set bit of x != 0. */
+static inline int lowest_bit(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(x);
+#else
+    int bit = 0;
+    while (!(x & 0xff)) {
+        x >>= 8;
+        bit += 8;
+    }
+    return bit + FIRST_SET[x & 0xff];
+#endif
+}
+
+/* The one tokenizer of this file: separators split, the stop token "br" is skipped. The text is classified
+ * 64 bytes at a time into a separator mask and tokens are taken from its bits, so a token's start and end
+ * cost no loop whose exit the CPU must guess (byte-at-a-time loops mispredict about twice a token). */
+typedef struct {
+    const unsigned char *text;
+    size_t len;
+    size_t base;     /* the current block is text[base, base + 64) */
+    uint64_t seps;   /* bit j: text[base + j] is a separator (or past the end) */
+    uint64_t starts; /* bits of the tokens of this block not taken yet */
+    int before_sep;  /* text[base - 1] is a separator (or base is 0) */
+} Tokenizer;
+
+/* Classify the block at tk->base; 0 (and no tokens) past the end of the text. */
+static inline int tokenizer_block(Tokenizer *tk) {
+    if (tk->base >= tk->len) {
+        tk->starts = 0;
+        return 0;
+    }
+    const unsigned char *p = tk->text + tk->base;
+    size_t left = tk->len - tk->base;
+    uint64_t seps = 0;
+    if (left >= 64) {
+        for (int g = 0; g < 8; g++) seps |= (uint64_t)separator_mask(p + 8 * g) << (8 * g);
+    } else {
+        seps = ~(uint64_t)0 << left;
+        for (size_t j = 0; j < left; j++) seps |= (uint64_t)SEPARATOR[p[j]] << j;
+    }
+    tk->seps = seps;
+    tk->starts = ~seps & ((seps << 1) | (uint64_t)tk->before_sep);
+    tk->before_sep = (int)(seps >> 63);
+    return 1;
+}
+
+static inline void tokenizer_init(Tokenizer *tk, const unsigned char *text, size_t len) {
+    tk->text = text;
+    tk->len = len;
+    tk->base = 0;
+    tk->before_sep = 1;
+    tokenizer_block(tk);
+}
+
+/* The next token: 1 and its [start, start + n) span, or 0 at the end. */
+static inline int next_token(Tokenizer *tk, size_t *start, size_t *n) {
     for (;;) {
-        while (i < len && SEPARATOR[text[i]]) i++;
-        if (i >= len) {
-            *pos = i;
-            return 0;
+        while (!tk->starts) {
+            tk->base += 64;
+            if (!tokenizer_block(tk)) return 0;
         }
-        size_t first = i;
-        while (i < len && !SEPARATOR[text[i]]) i++;
-        if (i - first == 2 && LOWER[text[first]] == 'b' && LOWER[text[first + 1]] == 'r') continue;
-        *pos = i;
+        int bit = lowest_bit(tk->starts);
+        tk->starts &= tk->starts - 1;
+        size_t first = tk->base + (size_t)bit;
+        uint64_t rest = tk->seps >> bit; /* bit 0 is the token's first byte: not a separator */
+        size_t end;
+        if (rest) {
+            end = first + (size_t)lowest_bit(rest);
+        } else { /* the token runs into the next blocks: find its end, then classify from the block holding it */
+            end = tk->base + 64;
+            while (end < tk->len && !SEPARATOR[tk->text[end]]) end++;
+            tk->base = (end / 64) * 64;
+            tk->before_sep = 0; /* text[base - 1] is part of this token */
+            tokenizer_block(tk);
+        }
+        if (end - first == 2 && LOWER[tk->text[first]] == 'b' && LOWER[tk->text[first + 1]] == 'r') continue;
         *start = first;
-        *n = i - first;
+        *n = end - first;
         return 1;
     }
 }
 
 static size_t count_tokens(const unsigned char *text, size_t len) {
-    size_t pos = 0, start, n, count = 0;
-    while (next_token(text, len, &pos, &start, &n)) count++;
+    Tokenizer tk;
+    size_t start, n, count = 0;
+    tokenizer_init(&tk, text, len);
+    while (next_token(&tk, &start, &n)) count++;
     return count;
 }
 
-/* Feature ids of one UTF-8 text into s->found; returns how many (sorted, unique), or -1 without memory. */
-static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
-    /* Room for every token: the bound n/2 + 1 for short texts, the exact count for long ones. */
+/* Room for every token of the text and its n-grams: the bound len/2 + 1 for short texts, the exact count for
+ * long ones. */
+static int reserve_for(Scratch *s, const unsigned char *text, size_t len, int ngram_max) {
     size_t bound = len < (1 << 16) ? len / 2 + 1 : count_tokens(text, len);
-    if (scratch_reserve(s, bound, lk->ngram_max) < 0) return -1;
+    return scratch_reserve(s, bound, ngram_max);
+}
+
+/* The vocabulary's feature ids of one UTF-8 text into s->found; returns how many (sorted, unique), or -1
+ * without memory. */
+static Py_ssize_t vocabulary_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
+    if (reserve_for(s, text, len, lk->ngram_max) < 0) return -1;
     size_t tokens = 0, found = 0;
-    size_t pos = 0;
+    Tokenizer tk;
+    tokenizer_init(&tk, text, len);
     size_t starts[BLOCK], lengths[BLOCK];
     uint64_t hashes[BLOCK];
     int more = 1;
     while (more) {
         int block = 0;
-        while (block < BLOCK) { /* next_token, with the hash of the lowercased token computed on the way */
-            while (pos < len && SEPARATOR[text[pos]]) pos++;
-            if (pos >= len) {
+        while (block < BLOCK) {
+            size_t first, n;
+            if (!next_token(&tk, &first, &n)) {
                 more = 0;
                 break;
             }
-            size_t first = pos;
-            uint64_t h = FNV_OFFSET;
-            while (pos < len && !SEPARATOR[text[pos]]) {
-                h = (h ^ LOWER[text[pos]]) * FNV_PRIME;
-                pos++;
-            }
-            size_t n = pos - first;
-            if (n == 2 && LOWER[text[first]] == 'b' && LOWER[text[first + 1]] == 'r') continue;
             starts[block] = first;
             lengths[block] = n;
-            hashes[block] = mix64(h ^ n); /* = hash_bytes(text + first, n, 1) */
+            hashes[block] = hash_bytes(text + first, n, 1);
             PREFETCH(&lk->tokens[(size_t)hashes[block] & lk->token_mask]);
             block++;
         }
@@ -493,6 +624,33 @@ static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *te
     return (Py_ssize_t)sort_unique(s->found, s->spare, found, lk->size);
 }
 
+/* The hashed buckets of one UTF-8 text into s->found, like vocabulary_ids. One pass: at each token t, the
+ * hash of the k-gram ending there is mix(hash of the (k-1)-gram ending at the token before XOR t). */
+static Py_ssize_t hashed_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
+    if (reserve_for(s, text, len, lk->ngram_max) < 0) return -1;
+    uint64_t ending[MAX_NGRAM] = {0}; /* ending[k]: hash of the (k+1)-gram ending at the last token */
+    const uint64_t buckets = lk->buckets;
+    const int ngram_max = lk->ngram_max;
+    int32_t *found = s->found;
+    int levels = 0; /* n-gram lengths ending at the current token: min(tokens so far, ngram_max) */
+    Tokenizer tk;
+    size_t start, n;
+    tokenizer_init(&tk, text, len);
+    while (next_token(&tk, &start, &n)) {
+        uint64_t key = crc32_lower(text + start, n);
+        if (levels < ngram_max) levels++;
+        for (int k = levels - 1; k > 0; k--) ending[k] = splitmix64(ending[k - 1] ^ key);
+        ending[0] = splitmix64(key);
+        for (int k = 0; k < levels; k++) *found++ = (int32_t)(((ending[k] >> 32) * buckets) >> 32);
+    }
+    return (Py_ssize_t)sort_unique(s->found, s->spare, (size_t)(found - s->found), lk->size);
+}
+
+/* The ids of one UTF-8 text (vocabulary features or hashed buckets) into s->found; see vocabulary_ids. */
+static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
+    return lk->buckets ? hashed_ids(lk, s, text, len) : vocabulary_ids(lk, s, text, len);
+}
+
 /* ---- text access under the GIL ---------------------------------------------- */
 
 /* UTF-8 bytes of `text` as `.encode("utf-8", "surrogatepass")` gives them. ASCII
@@ -527,6 +685,48 @@ static void Lookup_dealloc(Lookup *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static int already_initialized(const Lookup *self) {
+    if (!self->tokens && !self->buckets) return 0;
+    PyErr_Format(PyExc_RuntimeError, "%s is already initialized", Py_TYPE(self)->tp_name);
+    return 1;
+}
+
+/* 0 with a RuntimeError where __init__ never ran (no tables to read). */
+static int ready(const Lookup *self) {
+    if (self->tokens || self->buckets) return 1;
+    PyErr_Format(PyExc_RuntimeError, "%s is not initialized", Py_TYPE(self)->tp_name);
+    return 0;
+}
+
+/* An int argument within [low, high], or a ValueError that names it. */
+static int int_in_range(PyObject *value, const char *name, long long low, long long high, long long *out) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    if (overflow || v < low || v > high) {
+        PyErr_Format(PyExc_ValueError, "%s must be between %lld and %lld, got %R", name, low, high, value);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Hasher(buckets: int, ngram_max: int): feature id = hashed n-gram bucket in [0, buckets). */
+static int Hasher_init(Lookup *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"buckets", "ngram_max", NULL};
+    PyObject *buckets, *ngram_max;
+    long long b, n;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!", kwlist, &PyLong_Type, &buckets, &PyLong_Type, &ngram_max))
+        return -1;
+    if (int_in_range(buckets, "buckets", 1, MAX_HASH_BUCKETS, &b) < 0) return -1;
+    if (int_in_range(ngram_max, "ngram_max", 1, MAX_NGRAM, &n) < 0) return -1;
+    if (already_initialized(self)) return -1;
+    self->buckets = (uint64_t)b;
+    self->size = (Py_ssize_t)b;
+    self->ngram_max = (int)n;
+    return 0;
+}
+
 static int duplicate_term(void) {
     PyErr_SetString(PyExc_ValueError, "the vocabulary has duplicate terms");
     return -1;
@@ -542,10 +742,7 @@ static int Lookup_init(Lookup *self, PyObject *args, PyObject *kwds) {
         PyErr_Format(PyExc_ValueError, "ngram_max must be between 1 and %d", MAX_NGRAM);
         return -1;
     }
-    if (self->tokens) {
-        PyErr_SetString(PyExc_RuntimeError, "Lookup is already initialized");
-        return -1;
-    }
+    if (already_initialized(self)) return -1;
     Py_ssize_t size = PyList_GET_SIZE(vocabulary);
     if (size >= INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "vocabulary too large");
@@ -642,6 +839,7 @@ static PyObject *ids_bytearray(const int32_t *ids, size_t n) {
 
 /* ids(text) -> bytearray of int64: the sorted unique feature ids of one text. */
 static PyObject *Lookup_ids(Lookup *self, PyObject *text) {
+    if (!ready(self)) return NULL;
     const unsigned char *data;
     Py_ssize_t len;
     PyObject *owner;
@@ -741,6 +939,7 @@ fail:
 
 /* ragged(texts) -> (ids, offsets) bytearrays of int64; text i owns ids[offsets[i]:offsets[i+1]]. */
 static PyObject *Lookup_ragged(Lookup *self, PyObject *texts) {
+    if (!ready(self)) return NULL;
     Batch b;
     if (batch_collect(texts, &b) < 0) return NULL;
     PyObject *offsets = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)((size_t)(b.n + 1) * sizeof(int64_t)));
@@ -771,6 +970,7 @@ static PyObject *Lookup_ragged(Lookup *self, PyObject *texts) {
 /* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size.
  * The rows are computed without the GIL, then written once, straight into the result. */
 static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
+    if (!ready(self)) return NULL;
     PyObject *texts;
     Py_ssize_t min_length = 1;
     if (!PyArg_ParseTuple(args, "O|n", &texts, &min_length)) return NULL;
@@ -822,8 +1022,10 @@ static PyObject *Lookup_tokens(Lookup *self, PyObject *text) {
     PyObject *owner;
     if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
     PyObject *out = PyList_New(0);
-    size_t pos = 0, start, n;
-    while (out && next_token(data, (size_t)len, &pos, &start, &n)) {
+    Tokenizer tk;
+    size_t start, n;
+    tokenizer_init(&tk, data, (size_t)len);
+    while (out && next_token(&tk, &start, &n)) {
         PyObject *token = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
         if (!token) {
             Py_CLEAR(out);
@@ -870,13 +1072,23 @@ static PyTypeObject LookupType = {
     .tp_getset = Lookup_getset,
 };
 
+/* A subtype of Lookup: its methods, with hashed_ids for vocabulary_ids (skipped is always empty). */
+static PyTypeObject HasherType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Hasher",
+    .tp_basicsize = sizeof(Lookup),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Hasher(buckets, ngram_max): hashed n-gram buckets (crc32-mix64-v1) with Lookup's methods.",
+    .tp_init = (initproc)Hasher_init,
+};
+
 static struct PyModuleDef fastvec_module = {
     PyModuleDef_HEAD_INIT, "_fastvec", "Native hot path of imdb_edge.runtime.vectorizer.", -1, NULL,
 };
 
 PyMODINIT_FUNC PyInit__fastvec(void) {
     init_tables();
-    if (PyType_Ready(&LookupType) < 0) return NULL;
+    HasherType.tp_base = &LookupType;
+    if (PyType_Ready(&LookupType) < 0 || PyType_Ready(&HasherType) < 0) return NULL;
     PyObject *m = PyModule_Create(&fastvec_module);
     if (!m) return NULL;
     Py_INCREF(&LookupType);
@@ -885,7 +1097,14 @@ PyMODINIT_FUNC PyInit__fastvec(void) {
         Py_DECREF(m);
         return NULL;
     }
-    if (PyModule_AddIntConstant(m, "MAX_NGRAM", MAX_NGRAM) < 0) {
+    Py_INCREF(&HasherType);
+    if (PyModule_AddObject(m, "Hasher", (PyObject *)&HasherType) < 0) {
+        Py_DECREF(&HasherType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(m, "MAX_NGRAM", MAX_NGRAM) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_HASH_BUCKETS", MAX_HASH_BUCKETS) < 0) {
         Py_DECREF(m);
         return NULL;
     }
