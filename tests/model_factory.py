@@ -48,7 +48,7 @@ def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
     return {**schema.model_entry(TOKEN_IDS, vectorizer.size, "fp32", OPSET), **changes}
 
 
-def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, **model_changes: Any) -> bytes:
+def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, compact: bool = False, **model_changes: Any) -> bytes:
     vectorizer = sentiment_vectorizer(ngram_max)
     proto = token_ids_graph(sentiment_layers(vectorizer))
     if form == TEXT:
@@ -60,7 +60,7 @@ def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, **model_changes
     data, _ = stamp_model(
         proto,
         model_entry(vectorizer, **model_changes),
-        vectorizer.to_json(),
+        vectorizer.to_json(compact=compact),
         {"metrics": {"test_accuracy": 1.0}},
         {"test_accuracy": 1.0},
     )

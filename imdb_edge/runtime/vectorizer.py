@@ -233,10 +233,22 @@ class _PythonHasher:
         return np.unique(buckets).astype(np.int64)
 
 
+def _has_repeats(values: np.ndarray) -> bool:
+    ordered = np.sort(values)
+    return bool((ordered[1:] == ordered[:-1]).any())
+
+
 def _native_lookup(fingerprints: np.ndarray, ngram_max: int) -> Any:
     """The compiled lookup of these fingerprints, or None where the native vectorizer is not available."""
     lookup = getattr(_native, "Fingerprints", None)
-    return None if lookup is None else lookup(fingerprints.astype("<u8").tobytes(), ngram_max)
+    if lookup is None:
+        return None
+    try:
+        return lookup(fingerprints.astype("<u8").tobytes(), ngram_max)
+    except ValueError as exc:
+        if "duplicate" in str(exc) or "repeat" in str(exc):
+            raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint") from None
+        raise
 
 
 def _native_hasher(buckets: int, ngram_max: int) -> Any:
@@ -267,18 +279,18 @@ def _decode_fingerprints(text: Any) -> np.ndarray | None:
     return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
 
 
-def _pack_terms(terms: Sequence[str]) -> bytes | None:
-    """zlib of the terms joined by newlines (None when a term holds one: never for terms fit() picks)."""
+def _pack_terms(terms: Sequence[str]) -> str | None:
+    """base64 of zlib of the terms joined by newlines (None when a term holds one: never for terms fit() picks)."""
     if any("\n" in term for term in terms):
         return None
-    return zlib.compress("\n".join(terms).encode("utf-8", "surrogatepass"), 9)
+    return base64.b64encode(zlib.compress("\n".join(terms).encode("utf-8", "surrogatepass"), 9)).decode("ascii")
 
 
-def _unpack_terms(packed: bytes, fingerprints: np.ndarray) -> list[str]:
+def _unpack_terms(packed: str, fingerprints: np.ndarray) -> list[str]:
     """The packed terms, checked against the fingerprints they must have."""
     unpacker = zlib.decompressobj()
     try:
-        raw = unpacker.decompress(packed, MAX_UNPACKED_TERMS)
+        raw = unpacker.decompress(_decode_base64(packed, "terms"), MAX_UNPACKED_TERMS)
     except zlib.error as exc:
         raise ImdbEdgeError(f"the vectorizer terms do not unpack: {exc}") from None
     if unpacker.unconsumed_tail or not unpacker.eof:
@@ -298,12 +310,12 @@ class Vectorizer:
         vocabulary: Sequence[str] | None,
         feature_weights: np.ndarray | None = None,
         fingerprints: np.ndarray | None = None,
-        packed_terms: bytes | None = None,
+        packed_terms: str | None = None,
     ) -> None:
         """A vocabulary is given as its terms, or (as model files store it) as their fingerprints, with the
         terms packed (zlib) and unpacked only when asked for."""
         if config.hashed:
-            if vocabulary or fingerprints is not None:
+            if vocabulary or (fingerprints is not None and fingerprints.size):
                 raise ImdbEdgeError("a hashed vectorizer has no vocabulary")
             vocabulary, fingerprints = [], np.zeros(0, dtype=np.uint64)
             native = _native_hasher(config.hash_buckets, config.ngram_max)
@@ -319,9 +331,9 @@ class Vectorizer:
             fingerprints = np.asarray(fingerprints, dtype=np.uint64)
             if vocabulary is not None and len(vocabulary) != fingerprints.size:
                 raise ImdbEdgeError("the vocabulary and its fingerprints differ in length")
-            if np.unique(fingerprints).size != fingerprints.size:
+            native = _native_lookup(fingerprints, config.ngram_max)  # refuses repeated fingerprints itself
+            if native is None and _has_repeats(fingerprints):
                 raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint")
-            native = _native_lookup(fingerprints, config.ngram_max)
         size = config.hash_buckets or fingerprints.size
         if feature_weights is not None:
             feature_weights = np.asarray(feature_weights, dtype=np.float32)
@@ -452,7 +464,7 @@ class Vectorizer:
             data.update(version=FINGERPRINTS_VERSION, vocabulary=None)
             data["fingerprints"] = base64.b64encode(self.fingerprints.astype("<u8").tobytes()).decode("ascii")
             packed = self._packed_terms if self._vocabulary is None else _pack_terms(self._vocabulary)
-            data["terms"] = None if packed is None else base64.b64encode(packed).decode("ascii")
+            data["terms"] = packed
         return data
 
     def to_json(self, compact: bool = False) -> str:
@@ -475,7 +487,9 @@ class Vectorizer:
         if vocabulary is not None and (not isinstance(vocabulary, list) or not set(map(type, vocabulary)) <= {str}):
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
         fingerprints = _decode_fingerprints(data.get("fingerprints"))
-        packed_terms = _decode_base64(data.get("terms"), "terms") if data.get("terms") is not None else None
+        packed_terms = data.get("terms")
+        if packed_terms is not None and not isinstance(packed_terms, str):
+            raise ImdbEdgeError("the vectorizer terms are not base64")
         config = data.get("config")
         if not isinstance(config, dict):
             raise ImdbEdgeError("the vectorizer config is missing")
