@@ -80,8 +80,15 @@ def cli_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class _Choice(str, Enum):
+    """A choice whose str() is its value, as Click and every Typer version expect."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
-    return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
+    return _Choice(name, {v: v for v in values})  # type: ignore[return-value]
 
 
 def choice(kind: type[E]) -> dict[str, Any]:
@@ -390,7 +397,7 @@ def sweep(
 InputForm = _choices("InputForm", INPUT_FORMS)
 
 
-class Quantization(str, Enum):
+class Quantization(_Choice):
     int8 = "int8"
 
 
