@@ -103,7 +103,6 @@ static inline uint32_t crc32_lower(const unsigned char *s, size_t n) {
     return ~c;
 }
 
-
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(p) __builtin_prefetch(p)
 #define PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
@@ -285,7 +284,6 @@ static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size)
     return out;
 }
 
-
 /* Bit j set: text[j] is a separator (j = 0..7). */
 static inline unsigned separator_mask(const unsigned char *text) {
     return (unsigned)SEPARATOR[text[0]] | (unsigned)SEPARATOR[text[1]] << 1 | (unsigned)SEPARATOR[text[2]] << 2 |
@@ -376,7 +374,6 @@ static inline int next_token(Tokenizer *tk, size_t *start, size_t *n) {
     }
 }
 
-
 static size_t count_tokens(const unsigned char *text, size_t len) {
     Tokenizer tk;
     size_t start, n, count = 0;
@@ -384,7 +381,6 @@ static size_t count_tokens(const unsigned char *text, size_t len) {
     while (next_token(&tk, &start, &n)) count++;
     return count;
 }
-
 
 /* Room for every n-gram of the text: the token bound len/2 + 1 for short texts, the exact count for long ones. */
 static int reserve_for(Scratch *s, const unsigned char *text, size_t len, int ngram_max) {
@@ -462,7 +458,6 @@ static int text_bytes(PyObject *text, const unsigned char **data, Py_ssize_t *le
     return 0;
 }
 
-
 /* ---- Python methods ---------------------------------------------------------- */
 
 static void Kernel_dealloc(Kernel *self) {
@@ -495,7 +490,6 @@ static int int_in_range(PyObject *value, const char *name, long long low, long l
     *out = v;
     return 0;
 }
-
 
 /* Hasher(buckets: int, ngram_max: int): feature id = hashed n-gram bucket in [0, buckets). */
 static int Hasher_init(Kernel *self, PyObject *args, PyObject *kwds) {
@@ -559,7 +553,6 @@ static PyObject *ids_bytearray(const int32_t *ids, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = ids[i];
     return out;
 }
-
 
 /* ids(text) -> bytearray of int64: the sorted unique feature ids of one text. */
 static PyObject *Kernel_ids(Kernel *self, PyObject *text) {
@@ -630,7 +623,6 @@ static int batch_collect(PyObject *texts, Batch *b) {
     Py_DECREF(seq);
     return 0;
 }
-
 
 /* All rows of a batch, flat, with offsets (n + 1 of them). No GIL needed. */
 static int batch_rows(const Kernel *lk, const Batch *b, int64_t **flat_out, int64_t *offsets) {
