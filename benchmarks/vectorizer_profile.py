@@ -105,6 +105,7 @@ def main() -> int:
         print(f"  {name}: {us:.1f}")
 
     raw = model_file.metadata["imdb_edge.vectorizer"]
+    compact = vectorizer.to_json(compact=True)
     data = args.model.read_bytes()
     random_bytes = np.random.default_rng(0).integers(0, 2**64, args.table_terms, dtype=np.uint64).tobytes()
     loads = {
@@ -115,6 +116,7 @@ def main() -> int:
         "read_model_file (checksums, metadata, vectorizer)": lambda: read_model_file(args.model),
         "json.loads of the vectorizer": lambda: json.loads(raw),
         "Vectorizer.from_json (parse, checks, native table)": lambda: Vectorizer.from_json(raw),
+        "Vectorizer.from_json of its compact JSON (fingerprints, packed terms)": lambda: Vectorizer.from_json(compact),
         f"native table alone (the model's {vectorizer.size:,} fingerprints)": lambda: table_type(
             fingerprint_bytes, ngram_max
         ),
