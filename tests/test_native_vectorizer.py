@@ -150,7 +150,7 @@ _FEW_WORDS = st.sampled_from(["a", "b", "the", "br", "x"])
 def test_native_equals_python_when_prefixes_of_terms_are_not_terms(
     grams: list[list[str]], ngram_max: int, text: list[str]
 ) -> None:
-    """Long n-grams are probed only after their prefix: prefixes that are not terms must still lead to them."""
+    """Terms whose prefixes are not terms (the string tables once probed long n-grams only after their prefix)."""
     vocabulary = sorted({" ".join(words) for words in grams})
     vec = Vectorizer(VectorizerConfig(max_features=len(vocabulary), ngram_max=ngram_max), vocabulary)
     assert vec.feature_ids(" ".join(text)).tolist() == vec.pure_python().feature_ids(" ".join(text)).tolist()
