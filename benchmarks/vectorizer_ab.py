@@ -4,12 +4,13 @@
 Build the baseline from any commit, e.g. main's:
 
     git show main:imdb_edge/runtime/_fastvec.c > /tmp/base/_fastvec.c
-    gcc -O3 -fPIC -shared -I"$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \
+    gcc -O3 -fPIC -shared -I"$(python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" \\
         /tmp/base/_fastvec.c -o /tmp/base/_fastvec.so
     python benchmarks/vectorizer_ab.py --baseline /tmp/base/_fastvec.so --data ../shared/data/aclImdb_v1_labeled.tar.gz
 
-Both builds look up the shipped model's vocabulary; runs are interleaved (best of N),
-so the ratio holds even on a busy machine.
+Both builds look up the shipped model's vocabulary: by its fingerprints where the build
+has `Fingerprints`, by its terms (the string tables of builds up to f16c51b, `Lookup`)
+otherwise. Runs are interleaved (best of N), so the ratio holds even on a busy machine.
 """
 
 from __future__ import annotations
@@ -17,12 +18,26 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from imdb_edge.runtime import _fastvec  # type: ignore[attr-defined]
 from imdb_edge.runtime.bench import load_reviews
 from imdb_edge.runtime.classifier import default_model_path
 from imdb_edge.runtime.model_file import read_model_file
+from imdb_edge.runtime.vectorizer import Vectorizer
+
+
+def vocabulary_builder(build: ModuleType, vectorizer: Vectorizer) -> Callable[[], Any]:
+    """How this build makes the vocabulary lookup: from the fingerprints, or (older builds) from the terms."""
+    ngram_max = vectorizer.config.ngram_max
+    if hasattr(build, "Fingerprints"):
+        data = vectorizer.fingerprints.astype("<u8").tobytes()
+        return lambda: build.Fingerprints(data, ngram_max)
+    vocabulary = vectorizer.vocabulary
+    return lambda: build.Lookup(vocabulary, ngram_max)
 
 
 def main() -> int:
@@ -37,27 +52,28 @@ def main() -> int:
     baseline = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(baseline)
     vectorizer = read_model_file(default_model_path()).vectorizer
-    vocabulary, ngram_max = vectorizer.vocabulary, vectorizer.config.ngram_max
     texts = load_reviews(args.data)[: args.reviews]
-    builds = {"baseline": baseline, "this tree": _fastvec}
-    lookups = {name: module.Lookup(vocabulary, ngram_max) for name, module in builds.items()}
+    builders = {
+        name: vocabulary_builder(build, vectorizer) for name, build in (("baseline", baseline), ("this tree", _fastvec))
+    }
+    lookups = {name: build() for name, build in builders.items()}
     if any(lookups["baseline"].ids(t) != lookups["this tree"].ids(t) for t in texts):
         parser.error("the two builds give different ids")
-    ids_s = dict.fromkeys(builds, float("inf"))
-    build_s = dict.fromkeys(builds, float("inf"))
+    ids_s = dict.fromkeys(builders, float("inf"))
+    build_s = dict.fromkeys(builders, float("inf"))
     for _ in range(args.repeats):
         for name, lookup in lookups.items():
             start = time.process_time()
             for text in texts:
                 lookup.ids(text)
             ids_s[name] = min(ids_s[name], time.process_time() - start)
-        for name, module in builds.items():
+        for name, build in builders.items():
             start = time.process_time()
-            module.Lookup(vocabulary, ngram_max)
+            build()
             build_s[name] = min(build_s[name], time.process_time() - start)
-    for name in builds:
+    for name, lookup in lookups.items():
         per_review, build_ms = 1e6 * ids_s[name] / len(texts), 1e3 * build_s[name]
-        print(f"{name}: {per_review:.1f} µs per review, tables built in {build_ms:.1f} ms")
+        print(f"{name} ({type(lookup).__name__}): {per_review:.1f} µs per review, tables built in {build_ms:.2f} ms")
     print(
         f"this tree / baseline: {ids_s['this tree'] / ids_s['baseline']:.2f} (ids), "
         f"{build_s['this tree'] / build_s['baseline']:.2f} (build)"

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Where the native vectorizer and the model load spend their time (CPU time, best of N).
 
-Stages of `Lookup.ids` are isolated by building the same tables three ways: a
-one-word vocabulary (tokenize + hash only), the model's vocabulary cut to unigrams
-(plus token lookups), and the full 1-3-gram vocabulary (plus n-gram lookups). Load
-is split into JSON parsing, the native tables, checksums and onnxruntime's session.
-Then Vectorizer.feature_ids of a hashed vectorizer (--hash-buckets, the model's n-gram
-range: no vocabulary) against the model's vocabulary one, interleaved in one run:
-hashed native, vocabulary native, hashed pure Python.
+Stages of `Fingerprints.ids` are isolated by building tables two ways: one fingerprint
+(tokenize, CRC-32, hash chain and probes of a table that stays in L1) and the model's
+vocabulary (plus the cache misses of probing its table). Load is split into JSON parsing,
+the native table, checksums and onnxruntime's session, and the table build is timed for
+random fingerprints too. Then Vectorizer.feature_ids of a hashed vectorizer
+(--hash-buckets, the model's n-gram range: no vocabulary) against the model's vocabulary
+one, interleaved in one run: hashed native, vocabulary native, both pure Python.
 
     python benchmarks/vectorizer_profile.py --data ../shared/data/aclImdb_v1_labeled.tar.gz
 """
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnxruntime as ort
 
 from imdb_edge.runtime.bench import load_reviews
@@ -58,6 +59,7 @@ def main() -> int:
     parser.add_argument("--reviews", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--hash-buckets", type=int, default=2**21, help="buckets of the hashed vectorizer timed")
+    parser.add_argument("--table-terms", type=int, default=200_000, help="random fingerprints of the table build")
     args = parser.parse_args()
 
     model_file = read_model_file(args.model)
@@ -65,12 +67,12 @@ def main() -> int:
     if vectorizer.implementation != "native":
         parser.error("the native vectorizer is not available here")
     texts = load_reviews(args.data)[: args.reviews]
-    native = vectorizer._native
-    lookup_type = type(native)
+    ngram_max = vectorizer.config.ngram_max
+    fingerprint_bytes = vectorizer.fingerprints.astype("<u8").tobytes()
+    table_type = type(vectorizer._native)
     stages = {
-        "tokenize + hash (one-word vocabulary)": lookup_type(["a"], 1),
-        "+ token lookups (unigrams only)": lookup_type(vectorizer.vocabulary, 1),
-        f"+ n-gram lookups (the model: 1-{vectorizer.config.ngram_max}-grams)": native,
+        "tokenize + hash chain + probes (a one-fingerprint table)": table_type(fingerprint_bytes[:8], ngram_max),
+        f"+ cache misses (the model's table: {vectorizer.size:,} terms, 1-{ngram_max}-grams)": vectorizer._native,
     }
     print(
         f"{args.model.name}: {vectorizer.size:,} terms, {len(texts)} reviews, CPU µs per review (best of "
@@ -85,7 +87,6 @@ def main() -> int:
         f"bytes per review {sum(len(t.encode('utf-8', 'surrogatepass')) for t in texts) / len(texts):.0f}"
     )
 
-    ngram_max = vectorizer.config.ngram_max
     hashed = Vectorizer(VectorizerConfig(hash_buckets=args.hash_buckets, ngram_max=ngram_max), None)
     if hashed.implementation != "native":
         parser.error("the native hashed vectorizer is not available here")
@@ -94,6 +95,7 @@ def main() -> int:
             f"hashed ({args.hash_buckets:,} buckets, 1-{ngram_max}-grams), native": hashed.feature_ids,
             f"the model's vocabulary ({vectorizer.size:,} terms), native": vectorizer.feature_ids,
             "hashed, pure Python": hashed.pure_python().feature_ids,
+            "the model's vocabulary, pure Python": vectorizer.pure_python().feature_ids,
         },
         texts,
         args.repeats,
@@ -103,8 +105,9 @@ def main() -> int:
         print(f"  {name}: {us:.1f}")
 
     raw = model_file.metadata["imdb_edge.vectorizer"]
+    compact = vectorizer.to_json(compact=True)
     data = args.model.read_bytes()
-    vocabulary = json.loads(raw)["vocabulary"]
+    random_bytes = np.random.default_rng(0).integers(0, 2**64, args.table_terms, dtype=np.uint64).tobytes()
     loads = {
         "onnxruntime session alone": lambda: ort.InferenceSession(
             data, sess_options=session_options(1), providers=["CPUExecutionProvider"]
@@ -112,13 +115,17 @@ def main() -> int:
         "Classifier.load (all of it)": lambda: Classifier.load(args.model),
         "read_model_file (checksums, metadata, vectorizer)": lambda: read_model_file(args.model),
         "json.loads of the vectorizer": lambda: json.loads(raw),
-        "Vectorizer.from_json (parse, checks, native tables)": lambda: Vectorizer.from_json(raw),
-        "native tables alone": lambda: lookup_type(vocabulary, vectorizer.config.ngram_max),
+        "Vectorizer.from_json (parse, checks, native table)": lambda: Vectorizer.from_json(raw),
+        "Vectorizer.from_json of its compact JSON (fingerprints, packed terms)": lambda: Vectorizer.from_json(compact),
+        f"native table alone (the model's {vectorizer.size:,} fingerprints)": lambda: table_type(
+            fingerprint_bytes, ngram_max
+        ),
+        f"native table alone ({args.table_terms:,} random fingerprints)": lambda: table_type(random_bytes, ngram_max),
         "sha256 of the vectorizer JSON": lambda: hashlib.sha256(raw.encode("utf-8")).hexdigest(),
     }
     print(f"load, CPU ms (best of {args.repeats + 2})")
     for name, call in loads.items():
-        print(f"  {name}: {best_cpu_ms(call, args.repeats + 2):.1f}")
+        print(f"  {name}: {best_cpu_ms(call, args.repeats + 2):.2f}")
     return 0
 
 

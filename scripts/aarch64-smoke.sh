@@ -5,8 +5,8 @@
 # installs the runtime's aarch64 wheels into it with the host's pip, cross-compiles
 # the native vectorizer (imdb_edge/runtime/_fastvec.c) for aarch64 with Debian's
 # gcc-aarch64-linux-gnu against the arm64 Python headers, and checks, with the native
-# and with the pure-Python vectorizer, that feature ids (of the model's vocabulary and
-# of hashed 1-3-gram buckets) and labels equal the x86_64 ones and scores agree to 1e-6.
+# and with the pure-Python vectorizer, that feature ids (of the model's vocabulary, by
+# term fingerprints, and of hashed 1-3-gram buckets) and labels equal the x86_64 ones and scores agree to 1e-6.
 #   bash scripts/aarch64-smoke.sh [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,8 +54,10 @@ run -c "import platform, numpy, onnxruntime; print(platform.machine(), 'numpy', 
 
 # Scores (repr: every bit), labels and digests of the feature ids of the shipped
 # sample reviews plus tricky text, from the default model (one copy, read by both
-# sides) and from a hashed vectorizer (2**21 buckets, 1-3-grams: CRC-32 tables, 64-bit
-# multiplies); the first line names the vectorizer implementation that ran.
+# sides: its vocabulary is looked up by 64-bit term fingerprints, natively in the
+# Fingerprints table) and from a hashed vectorizer (2**21 buckets, 1-3-grams: CRC-32
+# tables, 64-bit multiplies); the first line names the vectorizer implementation and
+# the native kernels that ran.
 cp imdb_edge/runtime/models/default.int8.onnx "$WORK/model.onnx"
 export IMDB_EDGE_MODEL="$WORK/model.onnx"
 PROBE='
@@ -66,11 +68,13 @@ from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 texts = sample_reviews() + ["An absolute masterpiece, I loved every minute.", "This movie was a waste of time",
     "NUL\x00 caf\u00e9 \ud800 <br /><br />BR br not GOOD at all" * 3, "x" * 5000, ""]
 classifier = Classifier.load()
-print(platform.machine(), classifier.vectorizer.implementation)
-ids = classifier.vectorizer.padded_ids(texts)
-print("ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
 hashed = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=3), None)
 assert hashed.implementation == classifier.vectorizer.implementation, hashed.implementation
+# the header names the native kernels that ran: Fingerprints (vocabulary table probes) and Hasher (buckets)
+kernels = [type(v._native).__name__ for v in (classifier.vectorizer, hashed) if v._native is not None]
+print(platform.machine(), classifier.vectorizer.implementation, *kernels)
+ids = classifier.vectorizer.padded_ids(texts)
+print("ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
 ids = hashed.padded_ids(texts)
 print("hashed ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
 for score in classifier.scores(texts):  # scores(): empty text too (predict_batch refuses it)
@@ -99,11 +103,11 @@ if ! cmp -s "$WORK/x86_64.txt" "$WORK/x86_64-native.txt"; then
   echo "aarch64 smoke test: FAIL (on x86_64 the native and pure-Python vectorizers differ)"; status=1
 fi
 for impl in native python; do
-  if [ "$impl" = python ]; then pure=1; else pure=0; fi
+  if [ "$impl" = python ]; then pure=1; want="aarch64 python"; else pure=0; want="aarch64 native Fingerprints Hasher"; fi
   IMDB_EDGE_PURE_PYTHON=$pure run -c "$PROBE" > "$WORK/aarch64-$impl.txt"
   header=$(head -1 "$WORK/aarch64-$impl.txt")
   echo "aarch64 run: $header"
-  if [ "$header" != "aarch64 $impl" ]; then
+  if [ "$header" != "$want" ]; then
     echo "aarch64 smoke test: FAIL (expected the $impl vectorizer on aarch64, got: $header)"; status=1; continue
   fi
   tail -n +2 "$WORK/aarch64-$impl.txt" > "$WORK/aarch64-$impl.body"

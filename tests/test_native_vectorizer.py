@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime import vectorizer as module
 from imdb_edge.runtime.vectorizer import PURE_PYTHON_ENV, Vectorizer, VectorizerConfig, implementation
 
@@ -122,7 +123,15 @@ _TERM = st.one_of(
     texts=st.lists(TEXTS, min_size=1, max_size=4),
 )
 def test_native_equals_python_for_any_vocabulary(vocabulary: list[str], ngram_max: int, texts: list[str]) -> None:
-    vec = Vectorizer(VectorizerConfig(max_features=len(vocabulary), ngram_max=ngram_max), vocabulary)
+    config = VectorizerConfig(max_features=len(vocabulary), ngram_max=ngram_max)
+    try:
+        vec = Vectorizer(config, vocabulary)
+    except ImdbEdgeError as exc:  # e.g. "" and " ": both hash like an empty token; native must refuse them too
+        assert "same fingerprint" in str(exc)
+        with pytest.raises(ValueError, match="same fingerprint"):
+            module._native.Fingerprints(_fingerprint_bytes(vocabulary), ngram_max)
+        return
+    assert vec.implementation == "native"
     pure = vec.pure_python()
     for text in [*texts, " ".join(vocabulary)]:
         assert vec.feature_ids(text).tolist() == pure.feature_ids(text).tolist()
@@ -141,7 +150,7 @@ _FEW_WORDS = st.sampled_from(["a", "b", "the", "br", "x"])
 def test_native_equals_python_when_prefixes_of_terms_are_not_terms(
     grams: list[list[str]], ngram_max: int, text: list[str]
 ) -> None:
-    """Long n-grams are probed only after their prefix: prefixes that are not terms must still lead to them."""
+    """Terms whose prefixes are not terms (the string tables once probed long n-grams only after their prefix)."""
     vocabulary = sorted({" ".join(words) for words in grams})
     vec = Vectorizer(VectorizerConfig(max_features=len(vocabulary), ngram_max=ngram_max), vocabulary)
     assert vec.feature_ids(" ".join(text)).tolist() == vec.pure_python().feature_ids(" ".join(text)).tolist()
@@ -155,13 +164,13 @@ def test_trigrams_are_found_without_their_bigram_prefix_in_the_vocabulary() -> N
 
 
 @native
-def test_native_equals_python_where_integer_codes_do_not_fit() -> None:
-    """5-grams over 6,000 distinct tokens: the Python path falls back to strings, native is exact anyway."""
+def test_native_equals_python_for_a_large_vocabulary_of_long_ngrams() -> None:
+    """5-grams over 6,000 distinct tokens: a table of thousands of slots, most n-grams of the text found."""
     words = [f"w{i}" for i in range(6000)]
     grams = [" ".join(words[i : i + 5]) for i in range(0, 6000, 5)]
     vec = Vectorizer(VectorizerConfig(max_features=len(words) + len(grams), ngram_max=5), words + grams)
     pure = vec.pure_python()
-    assert pure._pure().grams is None  # the string fallback really is what is compared
+    assert vec.implementation == "native"
     text = " ".join(words[:3000]) + " " + " ".join(reversed(words[3000:]))
     assert vec.feature_ids(text).tolist() == pure.feature_ids(text).tolist()
     assert vec.feature_ids(text).size > 3000
@@ -298,7 +307,7 @@ def test_native_hasher_refuses_bad_arguments(buckets: int, ngram_max: int, messa
 @native
 def test_native_hasher_refuses_misuse() -> None:
     hasher_type = module._native.Hasher
-    assert hasher_type(2**28, 5).skipped == []
+    assert len(hasher_type(2**28, 5).ids("a b")) == 3 * 8  # two unigrams and a bigram, as int64
     with pytest.raises(TypeError):
         hasher_type("10", 1)
     with pytest.raises(TypeError):
@@ -312,6 +321,68 @@ def test_native_hasher_refuses_misuse() -> None:
         vec.feature_ids(b"bytes")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         vec.padded_ids(["ok", 3])  # type: ignore[list-item]
+
+
+def _fingerprint_bytes(terms: list[str]) -> bytes:
+    return module.term_fingerprints(terms).astype("<u8").tobytes()
+
+
+def _u64(values: list[int]) -> bytes:
+    return np.array(values, dtype="<u8").tobytes()
+
+
+@native
+@pytest.mark.parametrize(
+    ("data", "ngram_max", "error", "message"),
+    [
+        (b"", 1, ValueError, "fingerprint_bytes must hold between 1 and 2147483647 fingerprints, got 0"),
+        (b"\0" * 12, 1, ValueError, "fingerprint_bytes must be 8-byte fingerprints, got 12 bytes"),
+        (b"\0" * 8, 0, ValueError, "ngram_max must be between 1 and 5, got 0"),
+        (b"\0" * 8, 6, ValueError, "ngram_max must be between 1 and 5, got 6"),
+        (b"\0" * 8, 2**70, ValueError, "ngram_max must be between 1 and 5"),
+        (_u64([7, 3, 7]), 2, ValueError, "the vocabulary has two terms with the same fingerprint"),
+        (_u64([0, 0]), 1, ValueError, "the vocabulary has two terms with the same fingerprint"),
+        ("text", 1, TypeError, "bytes-like object"),
+        (b"\0" * 8, 1.0, TypeError, "int"),
+    ],
+)
+def test_native_fingerprints_refuse_bad_arguments(data: object, ngram_max: object, error: type, message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        module._native.Fingerprints(data, ngram_max)
+
+
+@native
+def test_native_fingerprints_refuse_misuse() -> None:
+    fingerprints_type = module._native.Fingerprints
+    with pytest.raises(RuntimeError, match="not initialized"):
+        fingerprints_type.__new__(fingerprints_type).ids("text")
+    with pytest.raises(RuntimeError, match="already initialized"):
+        fingerprints_type(_u64([1]), 1).__init__(_u64([2]), 1)
+    with pytest.raises(TypeError):
+        VECTORIZERS[3].padded_ids(["ok", 3])  # type: ignore[list-item]
+
+
+@native
+def test_native_fingerprints_probe_past_colliding_slots_and_wrap_around() -> None:
+    """Fingerprints made to share home slots (the top bits) fill the table's end and wrap to its start: a real
+    term whose home is slot 0 sits behind them, and fingerprints 0 and 2**64 - 1 are ordinary keys."""
+    words = [f"w{i}" for i in range(4000)]
+    prints = module.term_fingerprints(words)
+    # 22 terms: a 64-slot table, home slot = top 6 bits.
+    word = next(w for w, f in zip(words, prints.tolist(), strict=True) if f >> 58 == 0)
+    near = next(w for w, f in zip(words, prints.tolist(), strict=True) if f >> 58 == 1)
+    decoys = [(63 << 58) | i for i in range(18)] + [0, 2**64 - 1]
+    table = module._native.Fingerprints(_u64(decoys) + _fingerprint_bytes([word, near]), 1)
+    assert np.frombuffer(table.ids(f"{near} x {word} {word}"), dtype=np.int64).tolist() == [20, 21]
+    assert np.frombuffer(table.ids("w4001 zzz"), dtype=np.int64).tolist() == []
+    assert np.frombuffer(table.padded(["", word], 2)[0], dtype=np.int64).tolist() == [22, 22, 20, 22]
+
+
+@native
+def test_vocabulary_vectorizers_use_the_native_fingerprints() -> None:
+    assert all(vec.implementation == "native" for vec in VECTORIZERS.values())
+    assert type(VECTORIZERS[3]._native).__name__ == "Fingerprints"
+    assert not hasattr(module._native, "Lookup")  # the string tables are gone: one lookup, by fingerprint
 
 
 def test_pure_python_env_forces_the_definition(tmp_path: Path) -> None:

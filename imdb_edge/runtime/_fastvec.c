@@ -1,36 +1,42 @@
 /* The vectorizer's hot path in C: text -> sorted unique feature ids.
  *
- * The definition is imdb_edge/runtime/vectorizer.py (tokenizer "ascii-split-v1");
- * this file must give exactly the same ids:
+ * The definition is imdb_edge/runtime/vectorizer.py (tokenizer "ascii-split-v1",
+ * n-gram hash "crc32-mix64-v1"); this file must give exactly the same ids:
  *   1. the text is encoded as UTF-8 with "surrogatepass" (done under the GIL by
  *      CPython itself, exactly as the Python path does);
  *   2. every ASCII whitespace or punctuation byte separates tokens, ASCII letters
  *      are lowercased, every other byte (including NUL and all bytes >= 0x80) is
  *      part of a token;
  *   3. the token "br" is dropped;
- *   4. word n-grams (n = 1..ngram_max) of the remaining tokens are looked up in the
- *      vocabulary; the found feature ids are returned sorted and unique.
+ *   4. every word n-gram (n = 1..ngram_max) gets a 64-bit hash: token key t = zlib
+ *      CRC-32 of its bytes; unigram hash mix(t1), n-gram hash mix(hash of its
+ *      (n-1)-gram prefix XOR t_n), mix = the splitmix64 finalizer;
+ *   5. the hash becomes a feature id, then the ids are returned sorted and unique:
+ *      - Hasher(buckets, ngram_max): bucket ((hash >> 32) * buckets) >> 32;
+ *      - Fingerprints(fingerprint_bytes, ngram_max): id i where the hash equals
+ *        fingerprint i (the same hash of term i's tokens); other n-grams count for
+ *        nothing. The fingerprints sit in an open-addressing table (slot = top bits
+ *        of the already uniform hash, linear probing), built once at load.
  *
- * A Hasher (hash_buckets models, hash "crc32-mix64-v1") has no vocabulary: step 4
- * becomes "every n-gram is hashed into one of N buckets" (token key = zlib CRC-32 of
- * its bytes; unigram hash mix(t1), n-gram hash mix(hash of its (n-1)-gram prefix XOR
- * t_n), mix = the splitmix64 finalizer; bucket = ((hash >> 32) * N) >> 32). It is a
- * Lookup in every other respect: same tokenizer, sort, batches and GIL release.
- *
- * A Lookup is built once from the vocabulary (two open-addressing hash tables:
- * token bytes -> token index and unigram feature, token-index sequence -> n-gram
- * feature) and is read-only afterwards, so calls are thread-safe and run without
- * the GIL. No numpy C API: results are returned as bytearrays of native int64,
- * which the Python side wraps with numpy.frombuffer (no copy).
+ * Both are read-only after __init__, so calls are thread-safe and run without the
+ * GIL. No numpy C API: results are returned as bytearrays of native int64, which
+ * the Python side wraps with numpy.frombuffer (no copy).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define MAX_NGRAM 5
 #define MAX_HASH_BUCKETS (1 << 28) /* vectorizer.MAX_HASH_BUCKETS: ids stay int32 */
+#define MAX_TERMS 0x7fffffff       /* ids and the padding id (= the term count) stay int32 */
+#ifndef SLOTS_PER_TERM_X2
+#define SLOTS_PER_TERM_X2 4 /* table capacity: the power of two >= this/2 slots a term (4: load <= 0.5) */
+#endif
 
 /* ASCII whitespace (" \t\n\r\v\f") and punctuation (Python's string.punctuation). */
 static unsigned char SEPARATOR[256];
@@ -64,16 +70,7 @@ static void init_tables(void) {
 
 /* ---- hashing --------------------------------------------------------------- */
 
-static inline uint64_t mix64(uint64_t h) {
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
-/* splitmix64's finalizer: the n-gram mixer of the hashed buckets (crc32-mix64-v1). */
+/* splitmix64's finalizer: the n-gram mixer (crc32-mix64-v1). */
 static inline uint64_t splitmix64(uint64_t x) {
     x ^= x >> 30;
     x *= 0xBF58476D1CE4E5B9ULL;
@@ -106,261 +103,111 @@ static inline uint32_t crc32_lower(const unsigned char *s, size_t n) {
     return ~c;
 }
 
-/* FNV-1a over bytes; `lower` applies the tokenizer's ASCII lowercasing on the fly. */
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#define PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
+#else
+#define PREFETCH(p) ((void)0)
+#define PREFETCH_WRITE(p) ((void)0)
+#endif
 
-static inline uint64_t hash_bytes(const unsigned char *s, size_t n, int lower) {
-    uint64_t h = FNV_OFFSET;
-    for (size_t i = 0; i < n; i++) h = (h ^ (lower ? LOWER[s[i]] : s[i])) * FNV_PRIME;
-    return mix64(h ^ n);
-}
+/* ---- the fingerprint table --------------------------------------------------- */
 
-/* ---- tables ---------------------------------------------------------------- */
-
-/* An n-gram of token indices t0..t(n-1) is the 128-bit key of the digits t+1 (25 bits
- * each, 0 = no token), so keys of different lengths differ and no key is 0. */
-#define DIGIT_BITS 25
-#define MAX_TOKENS ((1 << DIGIT_BITS) - 2)
-
+/* One slot: a fingerprint and its feature id + 1 (0: the slot is empty, so any 64-bit value, 0 included, can
+ * be a fingerprint). Key and id share one 16-byte slot: a probe touches one cache line. */
 typedef struct {
-    uint64_t lo, hi;
-} GramKey;
-
-static inline GramKey gram_key(const int32_t *ids, int n) {
-    uint64_t d[MAX_NGRAM] = {0, 0, 0, 0, 0};
-    for (int i = 0; i < n; i++) d[i] = (uint64_t)ids[i] + 1;
-    GramKey key = {d[0] | d[1] << 25 | d[2] << 50, d[2] >> 14 | d[3] << 11 | d[4] << 36};
-    return key;
-}
-
-static inline GramKey bigram_key(const int32_t *ids) {
-    GramKey key = {((uint64_t)ids[0] + 1) | ((uint64_t)ids[1] + 1) << 25, 0};
-    return key;
-}
-
-/* Two multiplies; the final fold brings the product's well-mixed high bits down to the
- * low bits that pick the slot (the filter uses the high half). */
-static inline uint64_t hash_key(GramKey key) {
-    uint64_t x = key.lo ^ ((key.hi * 0x9e3779b97f4a7c15ULL) << 32 | (key.hi * 0x9e3779b97f4a7c15ULL) >> 32);
-    uint64_t h = x * 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 29);
-}
-
-typedef struct {
-    uint32_t check;   /* high bits of the hash */
-    uint32_t length;
-    uint32_t offset;  /* into the token arena */
-    int32_t index;    /* token index, -1: empty slot */
-    int32_t feature;  /* feature id of the unigram, -1: none */
-} TokenSlot;
-
-typedef struct {
-    GramKey key;      /* lo == 0: empty slot */
-    int32_t feature;  /* -1: not a term, only the prefix of longer ones */
-    int32_t prefix;   /* 1: some longer term starts with this n-gram */
-} GramSlot;
+    uint64_t key;
+    uint32_t id1;
+    uint32_t unused;
+} Slot;
 
 typedef struct {
     PyObject_HEAD
     int ngram_max;
-    Py_ssize_t size;
-    unsigned char *arena;
-    size_t arena_used, arena_cap;
-    TokenSlot *tokens;
-    size_t token_mask;
-    int32_t token_count;
-    GramSlot *grams;
-    size_t gram_mask;
-    uint64_t *filter; /* one bit per hash value of the n-grams: most absent n-grams stop here, in cache */
-    size_t filter_mask;
-    PyObject *skipped; /* list of the indices of terms that can never be found (not checked for duplicates) */
-    uint64_t buckets;  /* a Hasher: the bucket count (= size); 0: a vocabulary Lookup */
-} Lookup;
+    Py_ssize_t size;   /* feature count: the padding id */
+    uint64_t buckets;  /* a Hasher: the bucket count (= size); 0: a Fingerprints table */
+    Slot *slots;       /* a Fingerprints table: capacity 1 << (64 - shift) */
+    size_t slots_bytes;
+    size_t mask;
+    int shift;
+} Kernel;
 
-static size_t capacity_for(size_t count) {
-    size_t cap = 16;
-    while (cap < count * 2) cap <<= 1;
-    return cap;
+/* The first slot of hash h: its top bits (the hash is uniform, so no further mixing). */
+static inline size_t home_slot(const Kernel *k, uint64_t h) { return (size_t)(h >> k->shift); }
+
+/* The feature id of hash h, or -1. */
+static inline int32_t probe(const Kernel *k, uint64_t h) {
+    size_t i = home_slot(k, h);
+    for (;;) {
+        const Slot *slot = &k->slots[i];
+        if (!slot->id1) return -1;
+        if (slot->key == h) return (int32_t)(slot->id1 - 1);
+        i = (i + 1) & k->mask;
+    }
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#else
-#define PREFETCH(p) ((void)0)
+/* Little-endian uint64 at p, on any host byte order (one load on little-endian hosts). */
+static inline uint64_t load_le64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int b = 7; b >= 0; b--) v = v << 8 | p[b];
+    return v;
+}
+
+/* Zeroed memory for the table; big tables ask for huge pages (fewer page faults to build, fewer TLB misses to
+ * probe). Returns NULL without memory. */
+static Slot *alloc_slots(size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= ((size_t)2 << 20)) {
+        void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return NULL;
+        madvise(p, bytes, MADV_HUGEPAGE); /* advice only: fine if refused */
+        return (Slot *)p;
+    }
 #endif
+    return calloc(bytes / sizeof(Slot), sizeof(Slot));
+}
 
-static inline const TokenSlot *probe_token(const Lookup *lk, uint64_t h, const unsigned char *s, size_t n, int lower) {
-    uint32_t check = (uint32_t)(h >> 32);
-    size_t i = (size_t)h & lk->token_mask;
-    for (;;) {
-        const TokenSlot *slot = &lk->tokens[i];
-        if (slot->index < 0) return NULL;
-        if (slot->check == check && slot->length == n) {
-            const unsigned char *k = lk->arena + slot->offset;
-            size_t j = 0;
-            if (lower) {
-                while (j < n && k[j] == LOWER[s[j]]) j++;
-            } else {
-                while (j < n && k[j] == s[j]) j++;
+static void free_slots(Slot *slots, size_t bytes) {
+    if (!slots) return;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= ((size_t)2 << 20)) {
+        munmap(slots, bytes);
+        return;
+    }
+#endif
+    free(slots);
+}
+
+/* Hash and prefetch in blocks: a block's cache misses overlap instead of queueing one after another. */
+#define BLOCK 64
+
+/* Fill the table with n little-endian fingerprints (feature id = position). 0 done, -1 MemoryError, 1 a
+ * fingerprint repeats. */
+static int build_table(Kernel *k, const unsigned char *data, size_t n) {
+    int bits = 4;
+    while (((size_t)1 << bits) * 2 < n * SLOTS_PER_TERM_X2) bits++;
+    size_t cap = (size_t)1 << bits;
+    if (bits >= 8 * (int)sizeof(size_t) - 5 || cap > SIZE_MAX / sizeof(Slot)) return -1;
+    k->slots_bytes = cap * sizeof(Slot);
+    k->slots = alloc_slots(k->slots_bytes);
+    if (!k->slots) return -1;
+    k->mask = cap - 1;
+    k->shift = 64 - bits;
+    uint64_t keys[BLOCK];
+    for (size_t base = 0; base < n; base += BLOCK) {
+        size_t m = n - base < BLOCK ? n - base : BLOCK;
+        for (size_t b = 0; b < m; b++) {
+            keys[b] = load_le64(data + 8 * (base + b));
+            PREFETCH_WRITE(&k->slots[home_slot(k, keys[b])]);
+        }
+        for (size_t b = 0; b < m; b++) {
+            size_t i = home_slot(k, keys[b]);
+            while (k->slots[i].id1) {
+                if (k->slots[i].key == keys[b]) return 1;
+                i = (i + 1) & k->mask;
             }
-            if (j == n) return slot;
-        }
-        i = (i + 1) & lk->token_mask;
-    }
-}
-
-static int grow_tokens(Lookup *lk, size_t cap) {
-    TokenSlot *grown = malloc(cap * sizeof(TokenSlot));
-    if (!grown) return -1;
-    for (size_t k = 0; k < cap; k++) grown[k].index = -1;
-    if (lk->tokens) {
-        for (size_t k = 0; k <= lk->token_mask; k++) {
-            const TokenSlot *old = &lk->tokens[k];
-            if (old->index < 0) continue;
-            uint64_t h = hash_bytes(lk->arena + old->offset, old->length, 0);
-            size_t at = (size_t)h & (cap - 1);
-            while (grown[at].index >= 0) at = (at + 1) & (cap - 1);
-            grown[at] = *old;
-        }
-        free(lk->tokens);
-    }
-    lk->tokens = grown;
-    lk->token_mask = cap - 1;
-    return 0;
-}
-
-/* The slot of token `s` (exact bytes), added if new. */
-static TokenSlot *add_token(Lookup *lk, const unsigned char *s, size_t n) {
-    uint64_t h = hash_bytes(s, n, 0);
-    const TokenSlot *found = probe_token(lk, h, s, n, 0);
-    if (found) return (TokenSlot *)found;
-    if (lk->token_count >= MAX_TOKENS || lk->arena_used + n > UINT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "the vocabulary has too many distinct tokens for the native lookup");
-        return NULL;
-    }
-    if ((size_t)lk->token_count * 2 + 2 > lk->token_mask && grow_tokens(lk, (lk->token_mask + 1) * 2) < 0) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    if (lk->arena_used + n > lk->arena_cap) {
-        size_t cap = lk->arena_cap ? lk->arena_cap : 1 << 16;
-        while (cap < lk->arena_used + n) cap *= 2;
-        unsigned char *grown = realloc(lk->arena, cap);
-        if (!grown) {
-            PyErr_NoMemory();
-            return NULL;
-        }
-        lk->arena = grown;
-        lk->arena_cap = cap;
-    }
-    memcpy(lk->arena + lk->arena_used, s, n);
-    size_t i = (size_t)h & lk->token_mask;
-    while (lk->tokens[i].index >= 0) i = (i + 1) & lk->token_mask;
-    TokenSlot *slot = &lk->tokens[i];
-    slot->check = (uint32_t)(h >> 32);
-    slot->offset = (uint32_t)lk->arena_used;
-    slot->length = (uint32_t)n;
-    slot->index = lk->token_count++;
-    slot->feature = -1;
-    lk->arena_used += n;
-    return slot;
-}
-
-static inline int filter_has(const Lookup *lk, uint64_t h) {
-    size_t bit = (size_t)(h >> 32) & lk->filter_mask;
-    return (int)((lk->filter[bit >> 6] >> (bit & 63)) & 1);
-}
-
-static inline const GramSlot *probe_gram(const Lookup *lk, uint64_t h, GramKey key) {
-    size_t i = (size_t)h & lk->gram_mask;
-    for (;;) {
-        const GramSlot *slot = &lk->grams[i];
-        if (slot->key.lo == 0) return NULL;
-        if (slot->key.lo == key.lo && slot->key.hi == key.hi) return slot;
-        i = (i + 1) & lk->gram_mask;
-    }
-}
-
-/* The token indices of an n-gram key (the inverse of gram_key); returns n. */
-static int gram_tokens(GramKey key, int32_t ids[MAX_NGRAM]) {
-    const uint64_t m = ((uint64_t)1 << DIGIT_BITS) - 1;
-    uint64_t d[MAX_NGRAM] = {key.lo & m, (key.lo >> 25) & m, ((key.lo >> 50) | (key.hi << 14)) & m, (key.hi >> 11) & m,
-                             (key.hi >> 36) & m};
-    int n = 0;
-    while (n < MAX_NGRAM && d[n]) {
-        ids[n] = (int32_t)d[n] - 1;
-        n++;
-    }
-    return n;
-}
-
-/* The slot of `key`, added (feature -1) if absent; also marks it in the filter. */
-static GramSlot *gram_slot(Lookup *lk, GramKey key, uint64_t h, int *added) {
-    size_t i = (size_t)h & lk->gram_mask;
-    while (lk->grams[i].key.lo != 0) {
-        if (lk->grams[i].key.lo == key.lo && lk->grams[i].key.hi == key.hi) {
-            *added = 0;
-            return &lk->grams[i];
-        }
-        i = (i + 1) & lk->gram_mask;
-    }
-    lk->grams[i].key = key;
-    lk->grams[i].feature = -1;
-    lk->grams[i].prefix = 0;
-    size_t bit = (size_t)(h >> 32) & lk->filter_mask;
-    lk->filter[bit >> 6] |= (uint64_t)1 << (bit & 63);
-    *added = 1;
-    return &lk->grams[i];
-}
-
-typedef struct {
-    GramKey key;
-    int32_t feature;
-} PendingGram;
-
-/* Build the n-gram table and its filter at their final size. Returns 1 on a duplicate term.
- * Every proper prefix (2 tokens or more) of a term is in the table too, flagged `prefix`
- * (feature -1 unless it is a term itself): a text's k-gram is looked up only where its
- * (k-1)-gram prefix was found so flagged, which skips most trigram windows. */
-static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
-    size_t prefixes = 0;
-    int32_t ids[MAX_NGRAM];
-    for (size_t k = 0; k < count; k++) {
-        int n = gram_tokens(pending[k].key, ids);
-        if (n > 2) prefixes += (size_t)(n - 2);
-    }
-    size_t cap = capacity_for(count + prefixes);
-    size_t bits = 64;
-    while (bits < count * 8) bits <<= 1;
-    lk->grams = calloc(cap, sizeof(GramSlot));
-    lk->filter = calloc(bits / 64, sizeof(uint64_t));
-    if (!lk->grams || !lk->filter) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    lk->gram_mask = cap - 1;
-    lk->filter_mask = bits - 1;
-    uint64_t hashes[64];
-    for (size_t k = 0; k < count; k++) {
-        if (k % 64 == 0) { /* hash and prefetch the next block: the inserts' cache misses then overlap */
-            for (size_t b = 0; b < 64 && k + b < count; b++) {
-                hashes[b] = hash_key(pending[k + b].key);
-                PREFETCH(&lk->grams[(size_t)hashes[b] & lk->gram_mask]);
-            }
-        }
-        int added;
-        GramSlot *slot = gram_slot(lk, pending[k].key, hashes[k % 64], &added);
-        if (!added) return 1;
-        slot->feature = pending[k].feature;
-    }
-    for (size_t k = 0; k < count; k++) {
-        for (int n = gram_tokens(pending[k].key, ids) - 1; n >= 2; n--) {
-            GramKey prefix = gram_key(ids, n);
-            int added;
-            GramSlot *slot = gram_slot(lk, prefix, hash_key(prefix), &added);
-            if (slot->prefix) break; /* its own prefixes are flagged already */
-            slot->prefix = 1;
+            k->slots[i].key = keys[b];
+            k->slots[i].id1 = (uint32_t)(base + b + 1);
         }
     }
     return 0;
@@ -368,37 +215,20 @@ static int build_grams(Lookup *lk, const PendingGram *pending, size_t count) {
 
 /* ---- the hot path (no Python objects touched: runs without the GIL) ---------- */
 
-/* Hash lookups are done in blocks: hash and prefetch a block, then probe it, so the
- * cache misses of one block overlap instead of queueing one after another. */
-#define BLOCK 64
-
 typedef struct {
-    int32_t *token_ids; /* per token: token index or -1 (unknown) */
-    int32_t *found;     /* feature ids found, then sorted in place */
-    int32_t *spare;     /* radix sort buffer */
-    uint8_t *ok;        /* per position: the n-gram starting there is the prefix of some longer term */
-    size_t cap_tokens, cap_found;
+    int32_t *found; /* feature ids found, then sorted in place */
+    int32_t *spare; /* radix sort buffer */
+    size_t cap_found;
 } Scratch;
 
 static void scratch_free(Scratch *s) {
-    free(s->token_ids);
     free(s->found);
     free(s->spare);
-    free(s->ok);
     memset(s, 0, sizeof(*s));
 }
 
 static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
     if (tokens < 16) tokens = 16;
-    if (tokens > s->cap_tokens) {
-        int32_t *t = realloc(s->token_ids, tokens * sizeof(int32_t));
-        if (!t) return -1;
-        s->token_ids = t;
-        uint8_t *ok = realloc(s->ok, tokens);
-        if (!ok) return -1;
-        s->ok = ok;
-        s->cap_tokens = tokens;
-    }
     size_t found = tokens * (size_t)ngram_max;
     if (found > s->cap_found) {
         int32_t *f = realloc(s->found, found * sizeof(int32_t));
@@ -552,85 +382,32 @@ static size_t count_tokens(const unsigned char *text, size_t len) {
     return count;
 }
 
-/* Room for every token of the text and its n-grams: the bound len/2 + 1 for short texts, the exact count for
- * long ones. */
+/* Room for every n-gram of the text: the token bound len/2 + 1 for short texts, the exact count for long ones. */
 static int reserve_for(Scratch *s, const unsigned char *text, size_t len, int ngram_max) {
     size_t bound = len < (1 << 16) ? len / 2 + 1 : count_tokens(text, len);
     return scratch_reserve(s, bound, ngram_max);
 }
 
-/* The vocabulary's feature ids of one UTF-8 text into s->found; returns how many (sorted, unique), or -1
- * without memory. */
-static Py_ssize_t vocabulary_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
-    if (reserve_for(s, text, len, lk->ngram_max) < 0) return -1;
-    size_t tokens = 0, found = 0;
-    Tokenizer tk;
-    tokenizer_init(&tk, text, len);
-    size_t starts[BLOCK], lengths[BLOCK];
-    uint64_t hashes[BLOCK];
-    int more = 1;
-    while (more) {
-        int block = 0;
-        while (block < BLOCK) {
-            size_t first, n;
-            if (!next_token(&tk, &first, &n)) {
-                more = 0;
-                break;
-            }
-            starts[block] = first;
-            lengths[block] = n;
-            hashes[block] = hash_bytes(text + first, n, 1);
-            PREFETCH(&lk->tokens[(size_t)hashes[block] & lk->token_mask]);
-            block++;
-        }
-        for (int b = 0; b < block; b++) {
-            const TokenSlot *slot = probe_token(lk, hashes[b], text + starts[b], lengths[b], 1);
-            s->token_ids[tokens++] = slot ? slot->index : -1;
-            if (slot && slot->feature >= 0) s->found[found++] = slot->feature;
-        }
+/* Probe a block of hashes (their slots prefetched) and append the ids found. */
+static inline int32_t *probe_block(const Kernel *k, const uint64_t *hashes, int count, int32_t *found) {
+    for (int b = 0; b < count; b++) {
+        int32_t id = probe(k, hashes[b]);
+        if (id >= 0) *found++ = id;
     }
-    if (lk->grams) {
-        GramKey keys[BLOCK];
-        size_t at[BLOCK];
-        for (int n = 2; n <= lk->ngram_max; n++) {
-            size_t t = 0;
-            while (t + (size_t)n <= tokens) {
-                int block = 0;
-                for (; block < BLOCK && t + (size_t)n <= tokens; t++) {
-                    const int32_t *window = s->token_ids + t;
-                    /* a bigram needs both tokens known; a longer n-gram needs its (n-1)-gram prefix found
-                     * as the prefix of some term (ok[t], from the previous n) and its last token known */
-                    int candidate = n == 2 ? (window[0] >= 0 && window[1] >= 0) : (s->ok[t] && window[n - 1] >= 0);
-                    s->ok[t] = 0;
-                    if (!candidate) continue;
-                    GramKey key = n == 2 ? bigram_key(window) : gram_key(window, n);
-                    uint64_t h = hash_key(key);
-                    if (!filter_has(lk, h)) continue;
-                    PREFETCH(&lk->grams[(size_t)h & lk->gram_mask]);
-                    keys[block] = key;
-                    hashes[block] = h;
-                    at[block] = t;
-                    block++;
-                }
-                for (int b = 0; b < block; b++) {
-                    const GramSlot *slot = probe_gram(lk, hashes[b], keys[b]);
-                    if (!slot) continue;
-                    if (slot->feature >= 0) s->found[found++] = slot->feature;
-                    s->ok[at[b]] = (uint8_t)slot->prefix;
-                }
-            }
-        }
-    }
-    return (Py_ssize_t)sort_unique(s->found, s->spare, found, lk->size);
+    return found;
 }
 
-/* The hashed buckets of one UTF-8 text into s->found, like vocabulary_ids. One pass: at each token t, the
- * hash of the k-gram ending there is mix(hash of the (k-1)-gram ending at the token before XOR t). */
-static Py_ssize_t hashed_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
-    if (reserve_for(s, text, len, lk->ngram_max) < 0) return -1;
-    uint64_t ending[MAX_NGRAM] = {0}; /* ending[k]: hash of the (k+1)-gram ending at the last token */
-    const uint64_t buckets = lk->buckets;
-    const int ngram_max = lk->ngram_max;
+/* The ids of one UTF-8 text into s->found; returns how many (sorted, unique), or -1 without memory. One pass
+ * over the tokens: at each token t, the hash of the k-gram ending there is mix(hash of the (k-1)-gram ending at
+ * the token before XOR t); a Hasher buckets it at once, a Fingerprints table prefetches its slot and probes
+ * it with the rest of its block. */
+static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *text, size_t len) {
+    if (reserve_for(s, text, len, k->ngram_max) < 0) return -1;
+    uint64_t ending[MAX_NGRAM] = {0}; /* ending[j]: hash of the (j+1)-gram ending at the last token */
+    uint64_t pending[BLOCK + MAX_NGRAM];
+    int waiting = 0;
+    const uint64_t buckets = k->buckets;
+    const int ngram_max = k->ngram_max;
     int32_t *found = s->found;
     int levels = 0; /* n-gram lengths ending at the current token: min(tokens so far, ngram_max) */
     Tokenizer tk;
@@ -639,16 +416,23 @@ static Py_ssize_t hashed_ids(const Lookup *lk, Scratch *s, const unsigned char *
     while (next_token(&tk, &start, &n)) {
         uint64_t key = crc32_lower(text + start, n);
         if (levels < ngram_max) levels++;
-        for (int k = levels - 1; k > 0; k--) ending[k] = splitmix64(ending[k - 1] ^ key);
+        for (int j = levels - 1; j > 0; j--) ending[j] = splitmix64(ending[j - 1] ^ key);
         ending[0] = splitmix64(key);
-        for (int k = 0; k < levels; k++) *found++ = (int32_t)(((ending[k] >> 32) * buckets) >> 32);
+        if (buckets) {
+            for (int j = 0; j < levels; j++) *found++ = (int32_t)(((ending[j] >> 32) * buckets) >> 32);
+            continue;
+        }
+        for (int j = 0; j < levels; j++) {
+            PREFETCH(&k->slots[home_slot(k, ending[j])]);
+            pending[waiting++] = ending[j];
+        }
+        if (waiting >= BLOCK) {
+            found = probe_block(k, pending, waiting, found);
+            waiting = 0;
+        }
     }
-    return (Py_ssize_t)sort_unique(s->found, s->spare, (size_t)(found - s->found), lk->size);
-}
-
-/* The ids of one UTF-8 text (vocabulary features or hashed buckets) into s->found; see vocabulary_ids. */
-static Py_ssize_t text_ids(const Lookup *lk, Scratch *s, const unsigned char *text, size_t len) {
-    return lk->buckets ? hashed_ids(lk, s, text, len) : vocabulary_ids(lk, s, text, len);
+    found = probe_block(k, pending, waiting, found);
+    return (Py_ssize_t)sort_unique(s->found, s->spare, (size_t)(found - s->found), k->size);
 }
 
 /* ---- text access under the GIL ---------------------------------------------- */
@@ -676,24 +460,20 @@ static int text_bytes(PyObject *text, const unsigned char **data, Py_ssize_t *le
 
 /* ---- Python methods ---------------------------------------------------------- */
 
-static void Lookup_dealloc(Lookup *self) {
-    free(self->arena);
-    free(self->tokens);
-    free(self->grams);
-    free(self->filter);
-    Py_XDECREF(self->skipped);
+static void Kernel_dealloc(Kernel *self) {
+    free_slots(self->slots, self->slots_bytes);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static int already_initialized(const Lookup *self) {
-    if (!self->tokens && !self->buckets) return 0;
+static int already_initialized(const Kernel *self) {
+    if (!self->slots && !self->buckets) return 0;
     PyErr_Format(PyExc_RuntimeError, "%s is already initialized", Py_TYPE(self)->tp_name);
     return 1;
 }
 
-/* 0 with a RuntimeError where __init__ never ran (no tables to read). */
-static int ready(const Lookup *self) {
-    if (self->tokens || self->buckets) return 1;
+/* 0 with a RuntimeError where __init__ never ran (nothing to read). */
+static int ready(const Kernel *self) {
+    if (self->slots || self->buckets) return 1;
     PyErr_Format(PyExc_RuntimeError, "%s is not initialized", Py_TYPE(self)->tp_name);
     return 0;
 }
@@ -712,7 +492,7 @@ static int int_in_range(PyObject *value, const char *name, long long low, long l
 }
 
 /* Hasher(buckets: int, ngram_max: int): feature id = hashed n-gram bucket in [0, buckets). */
-static int Hasher_init(Lookup *self, PyObject *args, PyObject *kwds) {
+static int Hasher_init(Kernel *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"buckets", "ngram_max", NULL};
     PyObject *buckets, *ngram_max;
     long long b, n;
@@ -727,105 +507,42 @@ static int Hasher_init(Lookup *self, PyObject *args, PyObject *kwds) {
     return 0;
 }
 
-static int duplicate_term(void) {
-    PyErr_SetString(PyExc_ValueError, "the vocabulary has duplicate terms");
-    return -1;
-}
-
-/* Lookup(vocabulary: list[str], ngram_max: int): feature id i is vocabulary[i]. */
-static int Lookup_init(Lookup *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"vocabulary", "ngram_max", NULL};
-    PyObject *vocabulary;
-    int ngram_max;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!i", kwlist, &PyList_Type, &vocabulary, &ngram_max)) return -1;
-    if (ngram_max < 1 || ngram_max > MAX_NGRAM) {
-        PyErr_Format(PyExc_ValueError, "ngram_max must be between 1 and %d", MAX_NGRAM);
-        return -1;
-    }
-    if (already_initialized(self)) return -1;
-    Py_ssize_t size = PyList_GET_SIZE(vocabulary);
-    if (size >= INT32_MAX) {
-        PyErr_SetString(PyExc_ValueError, "vocabulary too large");
-        return -1;
-    }
-    self->ngram_max = ngram_max;
-    self->size = size;
-    if (grow_tokens(self, 1024) < 0) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    self->skipped = PyList_New(0);
-    if (!self->skipped) return -1;
-    PendingGram *pending = NULL;
-    size_t pending_count = 0, pending_cap = 0;
+/* Fingerprints(fingerprint_bytes: bytes, ngram_max: int): feature id i is the n-gram whose hash is fingerprint i
+ * (fingerprint_bytes: little-endian uint64, in feature-id order). */
+static int Fingerprints_init(Kernel *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"fingerprint_bytes", "ngram_max", NULL};
+    Py_buffer view;
+    PyObject *ngram_max;
+    long long n;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*O!", kwlist, &view, &PyLong_Type, &ngram_max)) return -1;
     int rc = -1;
-    for (Py_ssize_t f = 0; f < size; f++) {
-        const unsigned char *term;
-        Py_ssize_t len;
-        PyObject *owner;
-        if (text_bytes(PyList_GET_ITEM(vocabulary, f), &term, &len, &owner) < 0) goto done;
-        /* Split on single spaces, like bytes.split(b" "). A term with an empty part
-         * or more parts than ngram_max can never be found: it is skipped. */
-        int32_t ids[MAX_NGRAM];
-        TokenSlot *slot = NULL;
-        int n = 0, usable = 1;
-        Py_ssize_t start = 0;
-        for (Py_ssize_t i = 0; i <= len; i++) {
-            if (i < len && term[i] != ' ') continue;
-            if (i == start || n == ngram_max) {
-                usable = 0;
-                break;
-            }
-            slot = add_token(self, term + start, (size_t)(i - start));
-            if (!slot) {
-                Py_XDECREF(owner);
-                goto done;
-            }
-            ids[n++] = slot->index;
-            start = i + 1;
-        }
-        Py_XDECREF(owner);
-        if (!usable) {
-            PyObject *index = PyLong_FromSsize_t(f);
-            if (!index || PyList_Append(self->skipped, index) < 0) {
-                Py_XDECREF(index);
-                goto done;
-            }
-            Py_DECREF(index);
-            continue;
-        }
-        if (n == 1) {
-            if (slot->feature >= 0) {
-                duplicate_term();
-                goto done;
-            }
-            slot->feature = (int32_t)f;
-            continue;
-        }
-        if (pending_count == pending_cap) {
-            pending_cap = pending_cap ? pending_cap * 2 : 1024;
-            PendingGram *grown = realloc(pending, pending_cap * sizeof(PendingGram));
-            if (!grown) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            pending = grown;
-        }
-        pending[pending_count].key = gram_key(ids, n);
-        pending[pending_count].feature = (int32_t)f;
-        pending_count++;
+    if (int_in_range(ngram_max, "ngram_max", 1, MAX_NGRAM, &n) < 0) goto done;
+    if (view.len % 8) {
+        PyErr_Format(PyExc_ValueError, "fingerprint_bytes must be 8-byte fingerprints, got %zd bytes", view.len);
+        goto done;
     }
-    if (ngram_max > 1) {
-        int built = build_grams(self, pending, pending_count);
-        if (built < 0) goto done;
-        if (built > 0) {
-            duplicate_term();
-            goto done;
-        }
+    Py_ssize_t terms = view.len / 8;
+    if (terms < 1 || terms > MAX_TERMS) {
+        PyErr_Format(PyExc_ValueError, "fingerprint_bytes must hold between 1 and %d fingerprints, got %zd",
+                     MAX_TERMS, terms);
+        goto done;
     }
+    if (already_initialized(self)) goto done;
+    int built = build_table(self, (const unsigned char *)view.buf, (size_t)terms);
+    if (built) {
+        free_slots(self->slots, self->slots_bytes);
+        self->slots = NULL;
+        if (built < 0)
+            PyErr_NoMemory();
+        else
+            PyErr_SetString(PyExc_ValueError, "the vocabulary has two terms with the same fingerprint");
+        goto done;
+    }
+    self->size = terms;
+    self->ngram_max = (int)n;
     rc = 0;
 done:
-    free(pending);
+    PyBuffer_Release(&view);
     return rc;
 }
 
@@ -838,7 +555,7 @@ static PyObject *ids_bytearray(const int32_t *ids, size_t n) {
 }
 
 /* ids(text) -> bytearray of int64: the sorted unique feature ids of one text. */
-static PyObject *Lookup_ids(Lookup *self, PyObject *text) {
+static PyObject *Kernel_ids(Kernel *self, PyObject *text) {
     if (!ready(self)) return NULL;
     const unsigned char *data;
     Py_ssize_t len;
@@ -908,7 +625,7 @@ static int batch_collect(PyObject *texts, Batch *b) {
 }
 
 /* All rows of a batch, flat, with offsets (n + 1 of them). No GIL needed. */
-static int batch_rows(const Lookup *lk, const Batch *b, int64_t **flat_out, int64_t *offsets) {
+static int batch_rows(const Kernel *lk, const Batch *b, int64_t **flat_out, int64_t *offsets) {
     Scratch s = {0};
     size_t cap = 1024, used = 0;
     int64_t *flat = malloc(cap * sizeof(int64_t));
@@ -938,7 +655,7 @@ fail:
 }
 
 /* ragged(texts) -> (ids, offsets) bytearrays of int64; text i owns ids[offsets[i]:offsets[i+1]]. */
-static PyObject *Lookup_ragged(Lookup *self, PyObject *texts) {
+static PyObject *Kernel_ragged(Kernel *self, PyObject *texts) {
     if (!ready(self)) return NULL;
     Batch b;
     if (batch_collect(texts, &b) < 0) return NULL;
@@ -969,7 +686,7 @@ static PyObject *Lookup_ragged(Lookup *self, PyObject *texts) {
 
 /* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size.
  * The rows are computed without the GIL, then written once, straight into the result. */
-static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
+static PyObject *Kernel_padded(Kernel *self, PyObject *args) {
     if (!ready(self)) return NULL;
     PyObject *texts;
     Py_ssize_t min_length = 1;
@@ -1016,7 +733,7 @@ static PyObject *Lookup_padded(Lookup *self, PyObject *args) {
 }
 
 /* tokens(text) -> list[bytes]: the token sequence, for tests against the definition. */
-static PyObject *Lookup_tokens(Lookup *self, PyObject *text) {
+static PyObject *Kernel_tokens(Kernel *self, PyObject *text) {
     const unsigned char *data;
     Py_ssize_t len;
     PyObject *owner;
@@ -1040,70 +757,57 @@ static PyObject *Lookup_tokens(Lookup *self, PyObject *text) {
     return out;
 }
 
-static PyMethodDef Lookup_methods[] = {
-    {"ids", (PyCFunction)Lookup_ids, METH_O, "ids(text) -> bytearray of int64 feature ids (sorted, unique)"},
-    {"ragged", (PyCFunction)Lookup_ragged, METH_O, "ragged(texts) -> (ids, offsets) as int64 bytearrays"},
-    {"padded", (PyCFunction)Lookup_padded, METH_VARARGS, "padded(texts, min_length) -> (int64 bytearray, width)"},
-    {"tokens", (PyCFunction)Lookup_tokens, METH_O, "tokens(text) -> list of token bytes"},
+static PyMethodDef Kernel_methods[] = {
+    {"ids", (PyCFunction)Kernel_ids, METH_O, "ids(text) -> bytearray of int64 feature ids (sorted, unique)"},
+    {"ragged", (PyCFunction)Kernel_ragged, METH_O, "ragged(texts) -> (ids, offsets) as int64 bytearrays"},
+    {"padded", (PyCFunction)Kernel_padded, METH_VARARGS, "padded(texts, min_length) -> (int64 bytearray, width)"},
+    {"tokens", (PyCFunction)Kernel_tokens, METH_O, "tokens(text) -> list of token bytes"},
     {NULL, NULL, 0, NULL},
 };
 
-static PyObject *Lookup_skipped(Lookup *self, void *closure) {
-    (void)closure;
-    if (!self->skipped) return PyList_New(0);
-    return PyList_GetSlice(self->skipped, 0, PyList_GET_SIZE(self->skipped));
-}
-
-static PyGetSetDef Lookup_getset[] = {
-    {"skipped", (getter)Lookup_skipped, NULL, "indices of terms that no text can match (empty part, too many words)",
-     NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-static PyTypeObject LookupType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Lookup",
-    .tp_basicsize = sizeof(Lookup),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Lookup(vocabulary, ngram_max): the vectorizer's tables, built once, read-only afterwards.",
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Lookup_init,
-    .tp_dealloc = (destructor)Lookup_dealloc,
-    .tp_methods = Lookup_methods,
-    .tp_getset = Lookup_getset,
-};
-
-/* A subtype of Lookup: its methods, with hashed_ids for vocabulary_ids (skipped is always empty). */
 static PyTypeObject HasherType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Hasher",
-    .tp_basicsize = sizeof(Lookup),
+    .tp_basicsize = sizeof(Kernel),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Hasher(buckets, ngram_max): hashed n-gram buckets (crc32-mix64-v1) with Lookup's methods.",
+    .tp_doc = "Hasher(buckets, ngram_max): feature ids of hashed n-gram buckets (crc32-mix64-v1).",
+    .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Hasher_init,
+    .tp_dealloc = (destructor)Kernel_dealloc,
+    .tp_methods = Kernel_methods,
+};
+
+static PyTypeObject FingerprintsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Fingerprints",
+    .tp_basicsize = sizeof(Kernel),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Fingerprints(fingerprint_bytes, ngram_max): feature ids of a vocabulary given as its terms' "
+              "64-bit fingerprints (little-endian, feature-id order); built once, read-only afterwards.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Fingerprints_init,
+    .tp_dealloc = (destructor)Kernel_dealloc,
+    .tp_methods = Kernel_methods,
 };
 
 static struct PyModuleDef fastvec_module = {
     PyModuleDef_HEAD_INIT, "_fastvec", "Native hot path of imdb_edge.runtime.vectorizer.", -1, NULL,
 };
 
+static int add_type(PyObject *m, const char *name, PyTypeObject *type) {
+    if (PyType_Ready(type) < 0) return -1;
+    Py_INCREF(type);
+    if (PyModule_AddObject(m, name, (PyObject *)type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    return 0;
+}
+
 PyMODINIT_FUNC PyInit__fastvec(void) {
     init_tables();
-    HasherType.tp_base = &LookupType;
-    if (PyType_Ready(&LookupType) < 0 || PyType_Ready(&HasherType) < 0) return NULL;
     PyObject *m = PyModule_Create(&fastvec_module);
     if (!m) return NULL;
-    Py_INCREF(&LookupType);
-    if (PyModule_AddObject(m, "Lookup", (PyObject *)&LookupType) < 0) {
-        Py_DECREF(&LookupType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    Py_INCREF(&HasherType);
-    if (PyModule_AddObject(m, "Hasher", (PyObject *)&HasherType) < 0) {
-        Py_DECREF(&HasherType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    if (PyModule_AddIntConstant(m, "MAX_NGRAM", MAX_NGRAM) < 0 ||
+    if (add_type(m, "Hasher", &HasherType) < 0 || add_type(m, "Fingerprints", &FingerprintsType) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_NGRAM", MAX_NGRAM) < 0 ||
         PyModule_AddIntConstant(m, "MAX_HASH_BUCKETS", MAX_HASH_BUCKETS) < 0) {
         Py_DECREF(m);
         return NULL;
