@@ -28,7 +28,7 @@ def _buckets_by_hand(text: str, ngram_max: int, buckets: int) -> list[int]:
     keys = [zlib.crc32(token) for token in tokenize_bytes(text)]
     found = set()
     for start in range(len(keys)):
-        h = _mix(keys[start])
+        h = _mix(keys[start] ^ 0x9E3779B97F4A7C15)
         found.add(((h >> 32) * buckets) >> 32)
         for key in keys[start + 1 : start + ngram_max]:
             h = _mix(h ^ key)

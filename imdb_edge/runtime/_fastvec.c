@@ -9,7 +9,7 @@
  *      part of a token;
  *   3. the token "br" is dropped;
  *   4. every word n-gram (n = 1..ngram_max) gets a 64-bit hash: token key t = zlib
- *      CRC-32 of its bytes; unigram hash mix(t1), n-gram hash mix(hash of its
+ *      CRC-32 of its bytes; unigram hash mix(t1 ^ CHAIN_SEED), n-gram hash mix(hash of its
  *      (n-1)-gram prefix XOR t_n), mix = the splitmix64 finalizer;
  *   5. the hash becomes a feature id, then the ids are returned sorted and unique:
  *      - Hasher(buckets, ngram_max): bucket ((hash >> 32) * buckets) >> 32;
@@ -69,6 +69,10 @@ static void init_tables(void) {
 }
 
 /* ---- hashing --------------------------------------------------------------- */
+
+/* The unigram hash is mix(t ^ CHAIN_SEED): mix(0) = 0, so without the seed a token whose CRC-32 is 0
+ * (or an empty term) would make "x y" hash like "y". */
+#define CHAIN_SEED 0x9E3779B97F4A7C15ULL
 
 /* splitmix64's finalizer: the n-gram mixer (crc32-mix64-v1). */
 static inline uint64_t splitmix64(uint64_t x) {
@@ -417,7 +421,7 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
         uint64_t key = crc32_lower(text + start, n);
         if (levels < ngram_max) levels++;
         for (int j = levels - 1; j > 0; j--) ending[j] = splitmix64(ending[j - 1] ^ key);
-        ending[0] = splitmix64(key);
+        ending[0] = splitmix64(key ^ CHAIN_SEED);
         if (buckets) {
             for (int j = 0; j < levels; j++) *found++ = (int32_t)(((ending[j] >> 32) * buckets) >> 32);
             continue;

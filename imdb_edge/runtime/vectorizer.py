@@ -20,8 +20,9 @@ that many buckets (``crc32-mix64-v1``, the fastText idea), so nothing is stored,
 parsed or looked up, and every n-gram of any review counts:
 
 1. each token's key is its zlib CRC-32 (t);
-2. a unigram's hash is mix(t1), an n-gram's is mix(hash of its (n-1)-gram prefix XOR
-   t_n), with mix the splitmix64 finalizer on wrapping 64-bit integers;
+2. a unigram's hash is mix(t1 XOR 0x9E3779B97F4A7C15), an n-gram's is mix(hash of its
+   (n-1)-gram prefix XOR t_n), with mix the splitmix64 finalizer on wrapping 64-bit
+   integers (the seed keeps a token whose CRC-32 is 0 from making "x y" hash like "y");
 3. the bucket is ((hash >> 32) * hash_buckets) >> 32.
 """
 
@@ -164,6 +165,7 @@ class VectorizerConfig:
 _MIX_SHIFTS = (np.uint64(30), np.uint64(27), np.uint64(31))
 _MIX_MULTIPLIERS = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 _HIGH = np.uint64(32)
+_CHAIN_SEED = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -178,7 +180,7 @@ def _mix64(x: np.ndarray) -> np.ndarray:
 def _ngram_hashes(tokens: list[bytes], ngram_max: int) -> np.ndarray:
     """The 64-bit hash of every n-gram (n = 1..ngram_max) of a token sequence, unigrams first."""
     keys = np.fromiter(map(zlib.crc32, tokens), np.uint64, len(tokens))
-    hashes = _mix64(keys)
+    hashes = _mix64(keys ^ _CHAIN_SEED)
     levels = [hashes]
     for n in range(2, min(ngram_max, len(tokens)) + 1):
         hashes = _mix64(hashes[:-1] ^ keys[n - 1 :])
@@ -195,7 +197,7 @@ def term_fingerprints(terms: Sequence[str]) -> np.ndarray:
         by_length.setdefault(len(tokens), []).append(index)
     for length, indexes in by_length.items():
         keys = np.array([list(map(zlib.crc32, parts[i])) for i in indexes], dtype=np.uint64).reshape(-1, length)
-        hashes = _mix64(keys[:, 0])
+        hashes = _mix64(keys[:, 0] ^ _CHAIN_SEED)
         for column in range(1, length):
             hashes = _mix64(hashes ^ keys[:, column])
         out[indexes] = hashes
@@ -245,10 +247,8 @@ def _native_lookup(fingerprints: np.ndarray, ngram_max: int) -> Any:
         return None
     try:
         return lookup(fingerprints.astype("<u8").tobytes(), ngram_max)
-    except ValueError as exc:
-        if "duplicate" in str(exc) or "repeat" in str(exc):
-            raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint") from None
-        raise
+    except ValueError as exc:  # repeated fingerprints, or more terms than the table holds
+        raise ImdbEdgeError(str(exc)) from None
 
 
 def _native_hasher(buckets: int, ngram_max: int) -> Any:
