@@ -448,3 +448,12 @@ def test_install_without_a_compiler_succeeds_with_a_note(tmp_path: Path) -> None
     names = zipfile.ZipFile(wheel).namelist()
     assert "imdb_edge/runtime/vectorizer.py" in names
     assert not [n for n in names if n.endswith(".so")]
+
+
+@native
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(_ANY_CHAR, max_size=12), min_size=1, max_size=20))
+def test_native_term_fingerprints_equal_the_definition(terms: list[str]) -> None:
+    """Terms of any text (spaces, empty tokens, uppercase, surrogates; newlines take the Python path)."""
+    expected = module._python_term_fingerprints(terms)
+    assert module.term_fingerprints(terms).tolist() == expected.tolist()

@@ -89,6 +89,13 @@ static inline uint32_t lower_word(const unsigned char *s) {
            (uint32_t)LOWER[s[3]] << 24;
 }
 
+/* zlib.crc32 of the bytes s[0..n), as they are (for terms: they were tokens already). */
+static uint32_t crc32_plain(const unsigned char *s, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    while (n--) c = CRC[0][(c ^ *s++) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+
 /* zlib.crc32 of the lowercased bytes s[0..n). The lowercasing is off the CRC's dependency chain. */
 static inline uint32_t crc32_lower(const unsigned char *s, size_t n) {
     uint32_t c = 0xFFFFFFFFu;
@@ -792,8 +799,51 @@ static PyTypeObject FingerprintsType = {
     .tp_methods = Kernel_methods,
 };
 
+/* term_fingerprints(blob): the fingerprint of each term of blob (terms joined by '\n', tokens by ' '),
+ * as little-endian uint64 bytes: the hash chain a text's n-gram of those tokens gets. */
+static PyObject *term_fingerprints(PyObject *module, PyObject *arg) {
+    (void)module;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    const unsigned char *p = view.buf, *end = p + view.len;
+    Py_ssize_t terms = 1;
+    for (const unsigned char *q = p; q < end; q++) terms += *q == '\n';
+    PyObject *out = PyBytes_FromStringAndSize(NULL, terms * 8);
+    if (!out) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(out);
+    Py_BEGIN_ALLOW_THREADS
+    uint64_t h = 0;
+    int first = 1;
+    const unsigned char *token = p;
+    for (const unsigned char *q = p;; q++) {
+        if (q == end || *q == ' ' || *q == '\n') {
+            uint64_t key = crc32_plain(token, (size_t)(q - token));
+            h = first ? splitmix64(key ^ CHAIN_SEED) : splitmix64(h ^ key);
+            first = 0;
+            token = q + 1;
+            if (q == end || *q == '\n') {
+                for (int b = 0; b < 8; b++) *dst++ = (unsigned char)(h >> (8 * b));
+                first = 1;
+            }
+            if (q == end) break;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"term_fingerprints", term_fingerprints, METH_O,
+     "term_fingerprints(blob): fingerprints (little-endian uint64 bytes) of the terms of blob, joined by newlines."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef fastvec_module = {
-    PyModuleDef_HEAD_INIT, "_fastvec", "Native hot path of imdb_edge.runtime.vectorizer.", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_fastvec", "Native hot path of imdb_edge.runtime.vectorizer.", -1, module_methods,
 };
 
 static int add_type(PyObject *m, const char *name, PyTypeObject *type) {

@@ -190,6 +190,15 @@ def _ngram_hashes(tokens: list[bytes], ngram_max: int) -> np.ndarray:
 
 def term_fingerprints(terms: Sequence[str]) -> np.ndarray:
     """Each term's fingerprint: the hash its n-gram gets in a text (terms are tokens joined by single spaces)."""
+    native = getattr(_native, "term_fingerprints", None)
+    if native is not None and terms:
+        blob = "\n".join(terms).encode("utf-8", "surrogatepass")
+        if blob.count(b"\n") == len(terms) - 1:  # no term holds a newline (none that fit() picks does)
+            return np.frombuffer(native(blob), dtype="<u8").astype(np.uint64)
+    return _python_term_fingerprints(terms)
+
+
+def _python_term_fingerprints(terms: Sequence[str]) -> np.ndarray:
     out = np.empty(len(terms), dtype=np.uint64)
     by_length: dict[int, list[int]] = {}
     parts = [term.encode("utf-8", "surrogatepass").split(b" ") for term in terms]
