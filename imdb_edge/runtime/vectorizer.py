@@ -228,8 +228,13 @@ class _PythonFingerprints:
 
     def ids(self, tokens: list[bytes]) -> np.ndarray:
         hashes = _ngram_hashes(tokens, self.ngram_max)
+        hashes.sort()  # numpy's binary search is much faster on sorted needles; repeats become neighbours
+        if hashes.size:
+            hashes = hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]
         position = np.minimum(np.searchsorted(self.sorted, hashes), self.sorted.size - 1)
-        return np.unique(self.order[position[self.sorted[position] == hashes]]).astype(np.int64)
+        ids = self.order[position[self.sorted[position] == hashes]].astype(np.int64)
+        ids.sort()  # distinct hashes are distinct terms: sorted is unique
+        return ids
 
 
 class _PythonHasher:
