@@ -107,7 +107,7 @@ class Classifier:
         self._outputs = [model_file.model["output_name"]]  # built once: session.run takes a list on every call
         try:
             self.session = ort.InferenceSession(
-                model_file.data,
+                model_file.graph_model or model_file.data,
                 sess_options=session_options(threads),
                 providers=list(providers or ["CPUExecutionProvider"]),
             )

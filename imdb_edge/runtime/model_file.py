@@ -94,6 +94,8 @@ class ModelFile:
     vectorizer: Vectorizer
     training: dict[str, Any]
     export: dict[str, Any]
+    graph_model: bytes = b""
+    """The model without its metadata: what onnxruntime needs (it would parse and keep the vocabulary too)."""
 
     @property
     def input_form(self) -> str:
@@ -123,7 +125,7 @@ def _metadata_entries(fields_: list[tuple[int, int, Any]], where: str) -> tuple[
     for number, wire, value in fields_:
         if number == _METADATA_FIELD and wire == 2:
             entry = {n: v for n, w, v in fields(value) if w == 2}
-            key = entry.get(1, b"").decode("utf-8")
+            key = bytes(entry.get(1, b"")).decode("utf-8")
             if key in metadata:
                 raise ImdbEdgeError(f"{where}: metadata entry {key} appears twice")
             stored[key] = bytes(entry.get(2, b""))
@@ -148,11 +150,13 @@ def _check_schema(metadata: dict[str, str], where: str) -> None:
         )
 
 
-def _check_checksums(metadata: dict[str, str], stored: dict[str, bytes], graph: bytes, data: bytes, where: str) -> None:
+def _check_checksums(
+    metadata: dict[str, str], stored: dict[str, bytes], graph: bytes, structure: bytes, where: str
+) -> None:
     checksum = _json_entry(metadata, CHECKSUM_KEY, where)
     if checksum.get("graph_sha256") != graph_sha256(graph):
         raise ImdbEdgeError(f"{where} is damaged: its weights do not match the checksum stored at export")
-    if checksum.get("structure_sha256") != structure_sha256(without_field(data, _METADATA_FIELD)):
+    if checksum.get("structure_sha256") != structure_sha256(structure):
         raise ImdbEdgeError(
             f"{where} is damaged: its ONNX header (opset, IR version) does not match the checksum stored at export"
         )
@@ -208,7 +212,7 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     if not data:
         raise ImdbEdgeError(f"{where} is empty, not an ONNX model")
     try:
-        top = fields(data)
+        top = fields(memoryview(data))  # the 3 MB of metadata are sliced, not copied, until their entry is read
         graph = [value for number, wire, value in top if number == _GRAPH_FIELD and wire == 2]
         metadata, stored = _metadata_entries(top, where)
     except (Corrupt, UnicodeDecodeError) as exc:
@@ -216,16 +220,24 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     if len(graph) != 1:
         raise ImdbEdgeError(f"{where} is not an ONNX model (no graph found)")
     _check_schema(metadata, where)
-    _check_checksums(metadata, stored, graph[0], data, where)
+    structure = without_field(data, _METADATA_FIELD)
+    _check_checksums(metadata, stored, graph[0], structure, where)
     model = _json_entry(metadata, MODEL_KEY, where)
     vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, where)
     _check_model_entry(model, where)
     training = _json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {}
     export = _json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {}
     _check_report_types(training, export, where)
-    check_graph(data, where)
+    check_graph(structure, where)  # the model without its metadata: the graph walk need not copy the vocabulary
     return ModelFile(
-        path=where, data=data, metadata=metadata, model=model, vectorizer=vectorizer, training=training, export=export
+        path=where,
+        data=data,
+        metadata=metadata,
+        model=model,
+        vectorizer=vectorizer,
+        training=training,
+        export=export,
+        graph_model=structure,
     )
 
 

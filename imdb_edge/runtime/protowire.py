@@ -22,17 +22,19 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def fields(data: bytes) -> list[tuple[int, int, Any]]:
-    """Top-level (field number, wire type, value) of one protobuf message."""
+def fields(data: bytes | memoryview) -> list[tuple[int, int, Any]]:
+    """Top-level (field number, wire type, value) of one protobuf message (values are slices of `data`:
+    a memoryview gives memoryviews, read without copying)."""
     return [(number, wire, value) for number, wire, value, _start, _end in _spans(data)]
 
 
 def without_field(data: bytes, number: int) -> bytes:
     """The message's bytes with every occurrence of field `number` left out (keys and values)."""
-    return b"".join(data[start:end] for n, _wire, _value, start, end in _spans(data) if n != number)
+    view = memoryview(data)
+    return b"".join(view[start:end] for n, _wire, _value, start, end in _spans(view) if n != number)
 
 
-def _spans(data: bytes) -> list[tuple[int, int, Any, int, int]]:
+def _spans(data: bytes | memoryview) -> list[tuple[int, int, Any, int, int]]:
     out = []
     pos = 0
     while pos < len(data):
