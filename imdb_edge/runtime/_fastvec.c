@@ -34,6 +34,9 @@
 #define MAX_NGRAM 5
 #define MAX_HASH_BUCKETS (1 << 28) /* vectorizer.MAX_HASH_BUCKETS: ids stay int32 */
 #define MAX_TERMS 0x7fffffff       /* ids and the padding id (= the term count) stay int32 */
+#ifndef FILTER_BITS_PER_SLOT_LOG2
+#define FILTER_BITS_PER_SLOT_LOG2 2 /* filter bits: 4 per table slot (2**21 bits, 256 KB, for 200,000 terms) */
+#endif
 #ifndef SLOTS_PER_TERM_X2
 #define SLOTS_PER_TERM_X2 4 /* table capacity: the power of two >= this/2 slots a term (4: load <= 0.5) */
 #endif
@@ -139,12 +142,20 @@ typedef struct {
     uint64_t buckets;  /* a Hasher: the bucket count (= size); 0: a Fingerprints table */
     Slot *slots;       /* a Fingerprints table: capacity 1 << (64 - shift) */
     size_t slots_bytes;
+    uint64_t *filter;  /* one bit per value of a hash's low bits, set for each fingerprint: most n-grams that are
+                        * not terms stop here, in a bit array small enough for the L2 cache */
+    uint64_t filter_mask;
     size_t mask;
     int shift;
 } Kernel;
 
 /* The first slot of hash h: its top bits (the hash is uniform, so no further mixing). */
 static inline size_t home_slot(const Kernel *k, uint64_t h) { return (size_t)(h >> k->shift); }
+
+static inline int filter_has(const Kernel *k, uint64_t h) {
+    uint64_t bit = h & k->filter_mask;
+    return (int)((k->filter[bit >> 6] >> (bit & 63)) & 1);
+}
 
 /* The feature id of hash h, or -1. */
 static inline int32_t probe(const Kernel *k, uint64_t h) {
@@ -204,6 +215,9 @@ static int build_table(Kernel *k, const unsigned char *data, size_t n) {
     if (!k->slots) return -1;
     k->mask = cap - 1;
     k->shift = 64 - bits;
+    k->filter_mask = ((uint64_t)cap << FILTER_BITS_PER_SLOT_LOG2) - 1;
+    k->filter = calloc((size_t)((k->filter_mask >> 6) + 1), sizeof(uint64_t));
+    if (!k->filter) return -1;
     uint64_t keys[BLOCK];
     for (size_t base = 0; base < n; base += BLOCK) {
         size_t m = n - base < BLOCK ? n - base : BLOCK;
@@ -219,6 +233,7 @@ static int build_table(Kernel *k, const unsigned char *data, size_t n) {
             }
             k->slots[i].key = keys[b];
             k->slots[i].id1 = (uint32_t)(base + b + 1);
+            k->filter[(keys[b] & k->filter_mask) >> 6] |= (uint64_t)1 << (keys[b] & 63);
         }
     }
     return 0;
@@ -434,6 +449,7 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
             continue;
         }
         for (int j = 0; j < levels; j++) {
+            if (!filter_has(k, ending[j])) continue;
             PREFETCH(&k->slots[home_slot(k, ending[j])]);
             pending[waiting++] = ending[j];
         }
@@ -473,6 +489,7 @@ static int text_bytes(PyObject *text, const unsigned char **data, Py_ssize_t *le
 
 static void Kernel_dealloc(Kernel *self) {
     free_slots(self->slots, self->slots_bytes);
+    free(self->filter);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -543,6 +560,8 @@ static int Fingerprints_init(Kernel *self, PyObject *args, PyObject *kwds) {
     if (built) {
         free_slots(self->slots, self->slots_bytes);
         self->slots = NULL;
+        free(self->filter);
+        self->filter = NULL;
         if (built < 0)
             PyErr_NoMemory();
         else
