@@ -10,20 +10,21 @@ this numpy code and by standard ONNX string operators:
 4. the token ``br`` (what is left of the ``<br />`` markup in IMDB reviews) is
    dropped.
 
-Features are the word n-grams (n = 1..ngram_max) of that token sequence, joined by
-a single space. The vocabulary holds the `max_features` n-grams found in the most
-training documents. A review becomes the set of feature ids it contains (multi-hot),
-optionally scaled per feature (`feature_weights`).
-
-With ``hash_buckets`` set there is no vocabulary: every n-gram is hashed into one of
-that many buckets (``crc32-mix64-v1``, the fastText idea), so nothing is stored,
-parsed or looked up, and every n-gram of any review counts:
+Features are the word n-grams (n = 1..ngram_max) of that token sequence. Every n-gram
+gets a 64-bit hash (``crc32-mix64-v1``):
 
 1. each token's key is its zlib CRC-32 (t);
 2. a unigram's hash is mix(t1 XOR 0x9E3779B97F4A7C15), an n-gram's is mix(hash of its
    (n-1)-gram prefix XOR t_n), with mix the splitmix64 finalizer on wrapping 64-bit
-   integers (the seed keeps a token whose CRC-32 is 0 from making "x y" hash like "y");
-3. the bucket is ((hash >> 32) * hash_buckets) >> 32.
+   integers (the seed keeps a token whose CRC-32 is 0 from making "x y" hash like "y").
+
+The vocabulary holds the `max_features` n-grams (terms: tokens joined by a single space)
+found in the most training documents; an n-gram has the feature of the term with the same
+hash (the term's fingerprint), so lookups compare 64-bit integers, never strings, and
+model files store 8 bytes a term. With ``hash_buckets`` set there is no vocabulary at all:
+the feature is the bucket ((hash >> 32) * hash_buckets) >> 32 (the fastText idea), and
+every n-gram of any review counts. A review becomes the set of feature ids it contains
+(multi-hot), optionally scaled per feature (`feature_weights`).
 """
 
 from __future__ import annotations
