@@ -223,7 +223,9 @@ def train(
     ctx: typer.Context,
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", metavar="RUN_DIR", help="Run folder to create. Default: runs/train-<time>."),
+        typer.Option(
+            "--output", "-o", metavar="RUN_DIR", help="Run folder to create. Default: runs/train-TIME (the start time)."
+        ),
     ] = None,
     out: Annotated[Optional[Path], output_alias()] = None,
     data: DataOption = None,

@@ -113,3 +113,21 @@ def test_a_file_without_terms_cannot_be_rewrapped_as_text(compact_bytes: bytes, 
     assert Classifier(source).predict("a great movie").label == "positive"
     with pytest.raises(ImdbEdgeError, match="the text form needs the terms"):
         rewrap_as_text(source, tmp_path / "text.onnx", TEXTS, "test texts")
+    forged = tmp_path / "swapped-terms.onnx"
+    forged.write_bytes(_with_terms(compact_bytes, zlib.compress(b"\xff")))
+    with pytest.raises(ImdbEdgeError, match=r"swapped-terms.onnx: the vectorizer terms are not UTF-8"):
+        rewrap_as_text(forged, tmp_path / "text.onnx", TEXTS, "test texts")
+
+
+def test_terms_that_are_not_utf8_are_refused_when_read(compact_bytes: bytes) -> None:
+    forged = parse_model_bytes(_with_terms(compact_bytes, zlib.compress(b"\xff\xfe" + b"\n" * 30)))
+    with pytest.raises(ImdbEdgeError, match="not UTF-8"):
+        forged.vectorizer.vocabulary  # noqa: B018
+
+
+@pytest.mark.parametrize("fingerprints", ["!!!!", "", "QUJD"])
+def test_fingerprints_of_the_wrong_shape_are_named_not_counted(compact_bytes: bytes, fingerprints: str) -> None:
+    entry = {**_entry(compact_bytes), "fingerprints": fingerprints}
+    with pytest.raises(ImdbEdgeError, match=r"not base64|not 8-byte integers|is empty") as refused:
+        parse_model_bytes(restamp(compact_bytes, {VECTORIZER_KEY: json.dumps(entry)}))
+    assert "features but the vocabulary gives" not in str(refused.value)

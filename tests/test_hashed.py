@@ -156,5 +156,5 @@ def test_the_text_form_is_refused_for_hashed_models(tmp_path: Path) -> None:
     from imdb_edge.export.text_graph import text_graph
 
     proto = onnx.load(str(_hashed_model(tmp_path)))
-    with pytest.raises(ExportError, match="export it with --input-form token_ids"):
+    with pytest.raises(ExportError, match="has no text form"):
         text_graph(proto, hashed(2, 4096))

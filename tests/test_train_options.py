@@ -33,3 +33,14 @@ def test_flags_override_the_file_which_overrides_the_profile(tmp_path: Path) -> 
 
 def test_no_options_give_the_defaults() -> None:
     assert config_from_options(None, None, {}) == config_from_options(None, None, {"epochs": None})
+
+
+def test_vocabulary_flags_with_hash_buckets_are_refused() -> None:
+    import pytest
+
+    from imdb_edge.errors import ImdbEdgeError
+
+    assert config_from_options(None, None, {"hash_buckets": 1000, "architecture": "bag"}).vectorizer.hash_buckets == 1000
+    for flag in ("max_features", "min_df"):
+        with pytest.raises(ImdbEdgeError, match="--hash-buckets has none"):
+            config_from_options(None, None, {"hash_buckets": 1000, "architecture": "bag", flag: 5})

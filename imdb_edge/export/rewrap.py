@@ -36,7 +36,11 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
             f"{source} has {original.input_form} input; only a token_ids model (the default export) "
             "can be rewrapped with --input text"
         )
-    if original.vectorizer.vocabulary is None:
+    try:
+        terms = original.vectorizer.vocabulary
+    except ImdbEdgeError as exc:  # packed terms that are damaged or do not match their fingerprints
+        raise ImdbEdgeError(f"{source}: {exc}") from None
+    if terms is None:
         raise ImdbEdgeError(
             f"{source} stores only its terms' fingerprints, and the text form needs the terms: export the run "
             "folder with `imdb-edge export RUN_DIR --input text` instead"

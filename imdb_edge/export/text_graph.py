@@ -31,6 +31,10 @@ from imdb_edge.runtime.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT, TH
 from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer
 
 TEXT_INPUT = INPUT_NAMES[TEXT]
+HASHED_HAS_NO_TEXT_FORM = (
+    "a hashed n-gram model has no text form: the text form looks terms up with ONNX string operators, which "
+    "cannot compute the hash; use the token_ids form (the default)"
+)
 TEXT_OPSET = 20
 ML_OPSET = 3
 _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != " "]
@@ -128,10 +132,7 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
     from onnx import TensorProto, helper
 
     if vectorizer.config.hashed:
-        raise ExportError(
-            "the text form needs a vocabulary, and this model hashes its n-grams (ONNX string operators cannot "
-            "compute the hash): export it with --input-form token_ids"
-        )
+        raise ExportError(HASHED_HAS_NO_TEXT_FORM)
 
     weights = {init.name for init in token_ids_proto.graph.initializer}
     once = [n for n in token_ids_proto.graph.node if all(i in weights for i in n.input if i)]

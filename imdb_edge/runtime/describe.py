@@ -86,7 +86,7 @@ def render_description(summary: dict[str, Any]) -> str:
     if int8:
         verdict = "passed" if int8.get("passed") else "FAILED"
         lines.append(
-            f"int8            {-int8['drop_points']:+.2f} accuracy points vs fp32 "
+            f"int8            {-round(int8['drop_points'], 2) + 0.0:+.2f} accuracy points vs fp32 "
             f"({verdict}: at most {int8['max_drop_points']} may be lost)"
         )
         differences = int8.get("vs_keras")

@@ -177,8 +177,11 @@ def _feature_count(data: Any) -> int | None:
         return None
     if isinstance(data.get("vocabulary"), list):
         return len(data["vocabulary"])
-    if isinstance(data.get("fingerprints"), str):  # base64 of 8 bytes a term (the padding never adds a term)
-        return len(data["fingerprints"]) * 3 // 4 // 8
+    if isinstance(data.get("fingerprints"), str):  # base64 of 8 bytes a term
+        encoded = data["fingerprints"]
+        stored = len(encoded) // 4 * 3 - (len(encoded) - len(encoded.rstrip("=")))
+        # Not the shape of 8-byte integers in base64: the vectorizer's own reader says what is wrong.
+        return None if len(encoded) % 4 or stored % 8 or not stored else stored // 8
     config = data.get("config")
     buckets = config.get("hash_buckets") if isinstance(config, dict) else None
     return buckets if type(buckets) is int else None

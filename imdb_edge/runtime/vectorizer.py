@@ -139,8 +139,9 @@ class VectorizerConfig:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"tokenizer": TOKENIZER_NAME, **asdict(self)}
-        if self.hashed:
+        if self.hashed:  # no vocabulary: its size and cut-off mean nothing here
             data["hash"] = HASH_NAME
+            del data["max_features"], data["min_df"]
         else:  # vocabulary models keep the JSON that runtimes before hashing read
             del data["hash_buckets"]
         return data
@@ -310,7 +311,10 @@ def _unpack_terms(packed: str, fingerprints: np.ndarray) -> list[str]:
         raise ImdbEdgeError(f"the vectorizer terms do not unpack: {exc}") from None
     if unpacker.unconsumed_tail or not unpacker.eof:
         raise ImdbEdgeError("the vectorizer terms are truncated or unpack to more than 256 MB")
-    terms = raw.decode("utf-8", "surrogatepass").split("\n")
+    try:
+        terms = raw.decode("utf-8", "surrogatepass").split("\n")
+    except UnicodeDecodeError:
+        raise ImdbEdgeError("the vectorizer terms are not UTF-8") from None
     if len(terms) != fingerprints.size or not np.array_equal(term_fingerprints(terms), fingerprints):
         raise ImdbEdgeError("the vectorizer terms do not match their fingerprints")
     return terms
@@ -337,6 +341,8 @@ class Vectorizer:
         else:
             if vocabulary is not None:
                 vocabulary = list(vocabulary)
+                if not set(map(type, vocabulary)) <= {str}:
+                    raise ImdbEdgeError("the vocabulary must be a list of strings")
                 if len(set(vocabulary)) != len(vocabulary):  # distinct as strings (surrogatepass keeps them so)
                     raise ImdbEdgeError("the vocabulary has duplicate terms")
                 if fingerprints is None:

@@ -12,6 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
 
 VECTORIZER_FLAGS = {
@@ -38,6 +39,11 @@ def config_from_options(profile: str | None, config_file: Path | None, flags: Ma
     given = {name: value for name, value in given.items() if value is not None}
     changes: dict[str, Any] = {f.name: given[f.name] for f in fields(TrainConfig) if f.name in given}
     vectorizer = {field: given[flag] for flag, field in VECTORIZER_FLAGS.items() if flag in given}
+    if given.get("hash_buckets") and {"max_features", "min_df"} & given.keys():
+        raise ImdbEdgeError(
+            "--max-features and --min-df choose a vocabulary, and a model with --hash-buckets has none: give one or "
+            "the other"
+        )
     if vectorizer:
         changes["vectorizer"] = vectorizer
     return config_from_dict(changes, base=config)

@@ -62,7 +62,8 @@ def train_to_folder(
         raise ImdbEdgeError(f"{out} already exists: choose another --out or pass --overwrite")
     dataset = load_data(data)
     features = build_features(dataset, config)
-    info(f"features: {features.vectorizer.size} terms, encoded in {features.seconds:.1f}s")
+    kind = "hashed n-gram buckets" if features.vectorizer.config.hashed else "terms"
+    info(f"features: {features.vectorizer.size} {kind}, encoded in {features.seconds:.1f}s")
     result = fit_and_evaluate(config, features, report=report)
     document = {
         "schema": RUN_SCHEMA,
