@@ -40,7 +40,8 @@ def test_vocabulary_flags_with_hash_buckets_are_refused() -> None:
 
     from imdb_edge.errors import ImdbEdgeError
 
-    assert config_from_options(None, None, {"hash_buckets": 1000, "architecture": "bag"}).vectorizer.hash_buckets == 1000
+    config = config_from_options(None, None, {"hash_buckets": 1000, "architecture": "bag"})
+    assert config.vectorizer.hash_buckets == 1000
     for flag in ("max_features", "min_df"):
         with pytest.raises(ImdbEdgeError, match="--hash-buckets has none"):
             config_from_options(None, None, {"hash_buckets": 1000, "architecture": "bag", flag: 5})
