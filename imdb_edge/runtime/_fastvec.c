@@ -44,6 +44,7 @@
 /* ASCII whitespace (" \t\n\r\v\f") and punctuation (Python's string.punctuation). */
 static unsigned char SEPARATOR[256];
 static unsigned char LOWER[256];
+static unsigned char SAME[256]; /* the identity: terms are hashed as they are (they were tokens already) */
 /* zlib's CRC-32 (reflected polynomial 0xEDB88320), sliced by 8: CRC[k][b] is the CRC of
  * byte b followed by k zero bytes, so 8 (or 4) bytes are folded in at once. */
 static uint32_t CRC[8][256];
@@ -67,6 +68,7 @@ static void init_tables(void) {
     for (int c = 0; c < 256; c++) {
         SEPARATOR[c] = 0;
         LOWER[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+        SAME[c] = (unsigned char)c;
     }
     for (const char *p = seps; *p; p++) SEPARATOR[(unsigned char)*p] = 1;
 }
@@ -86,34 +88,32 @@ static inline uint64_t splitmix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
-/* Four bytes, lowercased, as the little-endian word CRC slicing folds in (any host byte order). */
-static inline uint32_t lower_word(const unsigned char *s) {
-    return (uint32_t)LOWER[s[0]] | (uint32_t)LOWER[s[1]] << 8 | (uint32_t)LOWER[s[2]] << 16 |
-           (uint32_t)LOWER[s[3]] << 24;
+/* The hash chain: a one-token sequence hashes to chain_start(its CRC-32), a sequence one token longer to
+ * chain_next(its prefix's hash, the next token's CRC-32). Texts and terms both hash through these two. */
+static inline uint64_t chain_start(uint64_t key) { return splitmix64(key ^ CHAIN_SEED); }
+static inline uint64_t chain_next(uint64_t hash, uint64_t key) { return splitmix64(hash ^ key); }
+
+/* Four bytes, mapped by `map`, as the little-endian word CRC slicing folds in (any host byte order). */
+static inline uint32_t mapped_word(const unsigned char *s, const unsigned char *map) {
+    return (uint32_t)map[s[0]] | (uint32_t)map[s[1]] << 8 | (uint32_t)map[s[2]] << 16 | (uint32_t)map[s[3]] << 24;
 }
 
-/* zlib.crc32 of the bytes s[0..n), as they are (for terms: they were tokens already). */
-static uint32_t crc32_plain(const unsigned char *s, size_t n) {
-    uint32_t c = 0xFFFFFFFFu;
-    while (n--) c = CRC[0][(c ^ *s++) & 0xff] ^ (c >> 8);
-    return ~c;
-}
-
-/* zlib.crc32 of the lowercased bytes s[0..n). The lowercasing is off the CRC's dependency chain. */
-static inline uint32_t crc32_lower(const unsigned char *s, size_t n) {
+/* zlib.crc32 of the bytes s[0..n), each mapped by `map` (LOWER for text, SAME for terms). The mapping is off
+ * the CRC's dependency chain; inlined with a constant table, it costs the text path nothing. */
+static inline uint32_t crc32_mapped(const unsigned char *s, size_t n, const unsigned char *map) {
     uint32_t c = 0xFFFFFFFFu;
     for (; n >= 8; s += 8, n -= 8) {
-        uint32_t a = c ^ lower_word(s);
+        uint32_t a = c ^ mapped_word(s, map);
         c = CRC[7][a & 0xff] ^ CRC[6][(a >> 8) & 0xff] ^ CRC[5][(a >> 16) & 0xff] ^ CRC[4][a >> 24] ^
-            CRC[3][LOWER[s[4]]] ^ CRC[2][LOWER[s[5]]] ^ CRC[1][LOWER[s[6]]] ^ CRC[0][LOWER[s[7]]];
+            CRC[3][map[s[4]]] ^ CRC[2][map[s[5]]] ^ CRC[1][map[s[6]]] ^ CRC[0][map[s[7]]];
     }
     if (n >= 4) {
-        uint32_t a = c ^ lower_word(s);
+        uint32_t a = c ^ mapped_word(s, map);
         c = CRC[3][a & 0xff] ^ CRC[2][(a >> 8) & 0xff] ^ CRC[1][(a >> 16) & 0xff] ^ CRC[0][a >> 24];
         s += 4;
         n -= 4;
     }
-    while (n--) c = CRC[0][(c ^ LOWER[*s++]) & 0xff] ^ (c >> 8);
+    while (n--) c = CRC[0][(c ^ map[*s++]) & 0xff] ^ (c >> 8);
     return ~c;
 }
 
@@ -440,10 +440,10 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
     size_t start, n;
     tokenizer_init(&tk, text, len);
     while (next_token(&tk, &start, &n)) {
-        uint64_t key = crc32_lower(text + start, n);
+        uint64_t key = crc32_mapped(text + start, n, LOWER);
         if (levels < ngram_max) levels++;
-        for (int j = levels - 1; j > 0; j--) ending[j] = splitmix64(ending[j - 1] ^ key);
-        ending[0] = splitmix64(key ^ CHAIN_SEED);
+        for (int j = levels - 1; j > 0; j--) ending[j] = chain_next(ending[j - 1], key);
+        ending[0] = chain_start(key);
         if (buckets) {
             for (int j = 0; j < levels; j++) *found++ = (int32_t)(((ending[j] >> 32) * buckets) >> 32);
             continue;
@@ -839,8 +839,8 @@ static PyObject *term_fingerprints(PyObject *module, PyObject *arg) {
     const unsigned char *token = p;
     for (const unsigned char *q = p;; q++) {
         if (q == end || *q == ' ' || *q == '\n') {
-            uint64_t key = crc32_plain(token, (size_t)(q - token));
-            h = first ? splitmix64(key ^ CHAIN_SEED) : splitmix64(h ^ key);
+            uint64_t key = crc32_mapped(token, (size_t)(q - token), SAME);
+            h = first ? chain_start(key) : chain_next(h, key);
             first = 0;
             token = q + 1;
             if (q == end || *q == '\n') {

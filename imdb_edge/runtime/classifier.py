@@ -18,7 +18,7 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.model_file import ModelFile, read_model_file
 from imdb_edge.runtime.records import empty_reason
 from imdb_edge.runtime.schema import DENSE, TOKEN_IDS
-from imdb_edge.runtime.vectorizer import Vectorizer
+from imdb_edge.runtime.vectorizer import Vectorizer, padded_rows
 
 DEFAULT_MODEL = "default.int8.onnx"
 ENV_MODEL = "IMDB_EDGE_MODEL"
@@ -107,7 +107,7 @@ class Classifier:
         self._outputs = [model_file.model["output_name"]]  # built once: session.run takes a list on every call
         try:
             self.session = ort.InferenceSession(
-                model_file.graph_model or model_file.data,
+                model_file.graph_model,
                 sess_options=session_options(threads),
                 providers=list(providers or ["CPUExecutionProvider"]),
             )
@@ -233,13 +233,8 @@ class Classifier:
             order = np.argsort(lengths, kind="stable")
             for first in range(0, len(chunk), GROUP):
                 rows = order[first : first + GROUP]
-                row_lengths = lengths[rows]
-                width = max(int(row_lengths.max()), 1)
-                batch = np.full((len(rows), width), self.vectorizer.size, dtype=np.int64)
-                batch[np.arange(width) < row_lengths[:, None]] = np.concatenate(
-                    [flat[offsets[r] : offsets[r + 1]] for r in rows]
-                )
-                out[start + rows] = self.run(batch)
+                row_ids = np.concatenate([flat[offsets[r] : offsets[r + 1]] for r in rows])
+                out[start + rows] = self.run(padded_rows(row_ids, lengths[rows], self.vectorizer.size))
         return out
 
     def label_of(self, score: float) -> str:

@@ -94,7 +94,7 @@ class ModelFile:
     vectorizer: Vectorizer
     training: dict[str, Any]
     export: dict[str, Any]
-    graph_model: bytes = b""
+    graph_model: bytes
     """The model without its metadata: what onnxruntime needs (it would parse and keep the vocabulary too)."""
 
     @property

@@ -179,13 +179,23 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _MIX_SHIFTS[2])
 
 
+def _chain_start(keys: np.ndarray) -> np.ndarray:
+    """Hashes of one-token sequences from their tokens' CRC-32 keys (the seed: mix(0) is 0)."""
+    return _mix64(keys ^ _CHAIN_SEED)
+
+
+def _chain_next(hashes: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Hashes of sequences one token longer: their prefix's hash, then the next token's key."""
+    return _mix64(hashes ^ keys)
+
+
 def _ngram_hashes(tokens: list[bytes], ngram_max: int) -> np.ndarray:
     """The 64-bit hash of every n-gram (n = 1..ngram_max) of a token sequence, unigrams first."""
     keys = np.fromiter(map(zlib.crc32, tokens), np.uint64, len(tokens))
-    hashes = _mix64(keys ^ _CHAIN_SEED)
+    hashes = _chain_start(keys)
     levels = [hashes]
     for n in range(2, min(ngram_max, len(tokens)) + 1):
-        hashes = _mix64(hashes[:-1] ^ keys[n - 1 :])
+        hashes = _chain_next(hashes[:-1], keys[n - 1 :])
         levels.append(hashes)
     return np.concatenate(levels)
 
@@ -193,11 +203,17 @@ def _ngram_hashes(tokens: list[bytes], ngram_max: int) -> np.ndarray:
 def term_fingerprints(terms: Sequence[str]) -> np.ndarray:
     """Each term's fingerprint: the hash its n-gram gets in a text (terms are tokens joined by single spaces)."""
     native = getattr(_native, "term_fingerprints", None)
-    if native is not None and terms:
-        blob = "\n".join(terms).encode("utf-8", "surrogatepass")
-        if blob.count(b"\n") == len(terms) - 1:  # no term holds a newline (none that fit() picks does)
-            return np.frombuffer(native(blob), dtype="<u8").astype(np.uint64)
-    return _python_term_fingerprints(terms)
+    blob = _terms_blob(terms) if native is not None else None
+    if blob is None:
+        return _python_term_fingerprints(terms)
+    return np.frombuffer(native(blob), dtype="<u8").astype(np.uint64)
+
+
+def _terms_blob(terms: Sequence[str]) -> bytes | None:
+    """The terms' UTF-8 joined by newlines, or None when that is ambiguous (no terms, or a term holds a newline:
+    never for terms fit() picks)."""
+    blob = "\n".join(terms).encode("utf-8", "surrogatepass")
+    return blob if terms and blob.count(b"\n") == len(terms) - 1 else None
 
 
 def _python_term_fingerprints(terms: Sequence[str]) -> np.ndarray:
@@ -208,9 +224,9 @@ def _python_term_fingerprints(terms: Sequence[str]) -> np.ndarray:
         by_length.setdefault(len(tokens), []).append(index)
     for length, indexes in by_length.items():
         keys = np.array([list(map(zlib.crc32, parts[i])) for i in indexes], dtype=np.uint64).reshape(-1, length)
-        hashes = _mix64(keys[:, 0] ^ _CHAIN_SEED)
+        hashes = _chain_start(keys[:, 0])
         for column in range(1, length):
-            hashes = _mix64(hashes ^ keys[:, column])
+            hashes = _chain_next(hashes, keys[:, column])
         out[indexes] = hashes
     return out
 
@@ -296,10 +312,9 @@ def _decode_fingerprints(text: Any) -> np.ndarray | None:
 
 
 def _pack_terms(terms: Sequence[str]) -> str | None:
-    """base64 of zlib of the terms joined by newlines (None when a term holds one: never for terms fit() picks)."""
-    if any("\n" in term for term in terms):
-        return None
-    return base64.b64encode(zlib.compress("\n".join(terms).encode("utf-8", "surrogatepass"), 9)).decode("ascii")
+    """base64 of zlib of the terms joined by newlines (None where _terms_blob has none)."""
+    blob = _terms_blob(terms)
+    return None if blob is None else base64.b64encode(zlib.compress(blob, 9)).decode("ascii")
 
 
 def _unpack_terms(packed: str, fingerprints: np.ndarray) -> list[str]:
@@ -318,6 +333,14 @@ def _unpack_terms(packed: str, fingerprints: np.ndarray) -> list[str]:
     if len(terms) != fingerprints.size or not np.array_equal(term_fingerprints(terms), fingerprints):
         raise ImdbEdgeError("the vectorizer terms do not match their fingerprints")
     return terms
+
+
+def padded_rows(flat: np.ndarray, lengths: np.ndarray, pad: int, min_length: int = 1) -> np.ndarray:
+    """Rows of lengths[i] ids each (concatenated in `flat`), padded with `pad` to the longest (or min_length)."""
+    width = max(int(lengths.max(initial=0)), min_length)
+    out = np.full((len(lengths), width), pad, dtype=np.int64)
+    out[np.arange(width) < lengths[:, None]] = flat
+    return out
 
 
 class Vectorizer:
@@ -456,10 +479,7 @@ class Vectorizer:
                 row = np.append(row, [self.size] * (min_length - row.size))
             return row.reshape(1, -1)
         flat, lengths = self._rows(texts)
-        width = max(int(lengths.max(initial=0)), min_length)
-        out = np.full((len(texts), width), self.size, dtype=np.int64)
-        out[np.arange(width) < lengths[:, None]] = flat
-        return out
+        return padded_rows(flat, lengths, self.size, min_length)
 
     def multi_hot(self, texts: Sequence[str]) -> np.ndarray:
         """Dense (n, size) float32 matrix: the reference model's input."""
@@ -505,7 +525,7 @@ class Vectorizer:
                 f"(this version reads {FORMAT_VERSION} and {FINGERPRINTS_VERSION})"
             )
         vocabulary = data.get("vocabulary")
-        if vocabulary is not None and (not isinstance(vocabulary, list) or not set(map(type, vocabulary)) <= {str}):
+        if vocabulary is not None and not isinstance(vocabulary, list):  # its items are checked by __init__
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
         fingerprints = _decode_fingerprints(data.get("fingerprints"))
         packed_terms = data.get("terms")
