@@ -13,7 +13,7 @@ import pytest
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime import vectorizer as module
 from imdb_edge.runtime.classifier import Classifier
-from imdb_edge.runtime.model_file import VECTORIZER_KEY, parse_model_bytes
+from imdb_edge.runtime.model_file import CHECKSUM_KEY, SCHEMA_KEY, VECTORIZER_KEY, parse_model_bytes
 from imdb_edge.runtime.vectorizer import FINGERPRINTS_VERSION, Vectorizer, term_fingerprints
 from tests.model_factory import build_model_bytes, restamp, sentiment_vectorizer
 
@@ -26,17 +26,93 @@ def compact_bytes() -> bytes:
 
 
 def _entry(data: bytes) -> dict:
-    return json.loads(parse_model_bytes(data).metadata[VECTORIZER_KEY])
+    """The vectorizer entry with its arrays inline (base64), as a forger would write it back."""
+    return parse_model_bytes(data).vectorizer.to_dict(compact=True)
 
 
-def test_the_file_stores_fingerprints_and_packed_terms_not_a_term_list(compact_bytes: bytes) -> None:
-    entry = _entry(compact_bytes)
-    original = sentiment_vectorizer(2)
+def test_the_file_stores_fingerprints_and_packed_terms_as_raw_initializers(compact_bytes: bytes) -> None:
+    import onnx
+
+    entry = json.loads(parse_model_bytes(compact_bytes).metadata[VECTORIZER_KEY])
     assert entry["version"] == FINGERPRINTS_VERSION and entry["vocabulary"] is None
-    stored = np.frombuffer(base64.b64decode(entry["fingerprints"]), dtype="<u8")
-    assert stored.tolist() == term_fingerprints(original.vocabulary).tolist()
-    unpacked = zlib.decompress(base64.b64decode(entry["terms"])).decode().split("\n")
+    names = {"fingerprints": "imdb_edge.vectorizer.fingerprints", "terms": "imdb_edge.vectorizer.terms"}
+    assert {key: entry[key] for key in names} == {key: {"initializer": name} for key, name in names.items()}
+    tensors = {t.name: t for t in onnx.load_from_string(compact_bytes).graph.initializer}
+    original = sentiment_vectorizer(2)
+    stored = onnx.numpy_helper.to_array(tensors[names["fingerprints"]])
+    assert stored.dtype == np.uint64 and stored.tolist() == term_fingerprints(original.vocabulary).tolist()
+    unpacked = zlib.decompress(tensors[names["terms"]].raw_data).decode().split("\n")
     assert unpacked == original.vocabulary
+
+
+def test_onnxruntime_gets_the_graph_without_the_vectorizer_arrays(compact_bytes: bytes) -> None:
+    import onnx
+    import onnxruntime as ort
+
+    loaded = parse_model_bytes(compact_bytes)
+    kept = [t.name for t in onnx.load_from_string(loaded.graph_model).graph.initializer]
+    assert kept and not any(name.startswith("imdb_edge.") for name in kept)
+    # Plain onnxruntime runs the whole file too (it drops the unused arrays itself), with the same scores.
+    plain = ort.InferenceSession(compact_bytes, providers=["CPUExecutionProvider"])
+    classifier = Classifier(loaded)
+    inputs = classifier.model_inputs(TEXTS[:3])
+    assert plain.run(None, {plain.get_inputs()[0].name: inputs})[0].reshape(-1).tolist() == (
+        classifier.run(inputs).tolist()
+    )
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ({"initializer": "imdb_edge.nothing"}, "refer to 'imdb_edge.nothing', which the graph does not hold"),
+        ({"initializer": 7}, "which the graph does not hold"),
+        ({"initializer": "imdb_edge.vectorizer.terms"}, "holds the wrong type for the vectorizer's fingerprints"),
+    ],
+)
+def test_references_to_missing_or_mistyped_arrays_are_one_line_errors(
+    compact_bytes: bytes, reference: dict, message: str
+) -> None:
+    entry = json.loads(parse_model_bytes(compact_bytes).metadata[VECTORIZER_KEY])
+    forged = restamp(compact_bytes, {VECTORIZER_KEY: json.dumps({**entry, "fingerprints": reference})})
+    with pytest.raises(ImdbEdgeError, match=message):
+        parse_model_bytes(forged)
+
+
+def test_a_flipped_bit_in_the_fingerprints_is_caught_by_the_checksum(compact_bytes: bytes) -> None:
+    fingerprints = term_fingerprints(sentiment_vectorizer(2).vocabulary).astype("<u8").tobytes()
+    offset = compact_bytes.find(fingerprints)
+    assert offset > 0  # stored raw, in place
+    damaged = bytearray(compact_bytes)
+    damaged[offset + 100] ^= 0x04
+    with pytest.raises(ImdbEdgeError, match="weights or vocabulary arrays do not match the checksum"):
+        parse_model_bytes(bytes(damaged))
+
+
+def test_schema_2_files_still_load_and_are_verified_with_sha256(compact_bytes: bytes) -> None:
+    """Schema 2: sha256 digests, the vectorizer's arrays as base64 inside its JSON, no runtime arrays."""
+    import onnx
+
+    plain_graph = onnx.load_from_string(parse_model_bytes(compact_bytes).graph_model).graph
+    old = restamp(compact_bytes, {SCHEMA_KEY: "2", VECTORIZER_KEY: json.dumps(_entry(compact_bytes))}, plain_graph)
+    checksum = json.loads(parse_model_bytes(old).metadata[CHECKSUM_KEY])
+    assert sorted(checksum) == ["graph_sha256", "metadata_sha256", "structure_sha256", "vectorizer_sha256"]
+    assert Classifier(parse_model_bytes(old)).scores(TEXTS).tolist() == (
+        Classifier(parse_model_bytes(compact_bytes)).scores(TEXTS).tolist()
+    )
+    damaged = old.replace(b'"threshold": 0.5', b'"threshold": 0.6')
+    assert damaged != old
+    with pytest.raises(ImdbEdgeError, match=r"metadata .* does not match the checksum"):
+        parse_model_bytes(damaged)
+
+
+def test_a_malformed_runtime_array_is_a_one_line_error(compact_bytes: bytes) -> None:
+    import onnx
+
+    proto = onnx.load_from_string(compact_bytes)
+    array = next(t for t in proto.graph.initializer if t.name == "imdb_edge.vectorizer.fingerprints")
+    array.dims[0] += 1  # the shape no longer matches the bytes
+    with pytest.raises(ImdbEdgeError, match="not a one-dimensional uint8 or uint64 array"):
+        parse_model_bytes(restamp(compact_bytes, {}, graph=proto.graph))
 
 
 def test_a_compact_file_classifies_like_the_term_list_and_gives_its_terms_on_demand(compact_bytes: bytes) -> None:

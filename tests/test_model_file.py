@@ -43,7 +43,7 @@ def _weights_offset(data: bytes) -> int:
 def test_bit_flip_in_the_weights_is_caught_by_the_checksum(good_bytes: bytes) -> None:
     damaged = bytearray(good_bytes)
     damaged[_weights_offset(good_bytes) + 2] ^= 0x01
-    with pytest.raises(ImdbEdgeError, match="weights do not match the checksum"):
+    with pytest.raises(ImdbEdgeError, match="weights or vocabulary arrays do not match the checksum"):
         parse_model_bytes(bytes(damaged))
 
 

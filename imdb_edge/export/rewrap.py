@@ -46,7 +46,7 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
             "folder with `imdb-edge export RUN_DIR --input text` instead"
         )
     try:
-        proto = onnx.load_from_string(original.data)
+        proto = onnx.load_from_string(original.graph_model)  # no metadata, no vectorizer arrays
     except Exception as exc:  # onnx raises DecodeError and friends
         raise ImdbEdgeError(f"{source}: onnx cannot parse it: {exc}") from None
     # Same labels, threshold and precision as the source; the input side becomes the text form's.
@@ -65,7 +65,7 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
     }
     threshold = float(original.model["threshold"])
     wrapped = text_graph(proto, original.vectorizer, threshold)
-    vectorizer_json = original.metadata[model_file.VECTORIZER_KEY]
+    vectorizer_json = original.vectorizer.to_json(compact=True)
 
     data, candidate = stamp_model(wrapped, model_entry, vectorizer_json, original.training, export_entry)
     parity = compare(Classifier(original).scores(texts), Classifier(candidate).scores(texts), threshold, FP32_TOLERANCE)

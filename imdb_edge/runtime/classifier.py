@@ -145,8 +145,10 @@ class Classifier:
         if self.input_form == DENSE and inputs[0].shape[-1] != self.vectorizer.size:
             raise ImdbEdgeError(f"{where}: graph width {inputs[0].shape[-1]} != vocabulary size {self.vectorizer.size}")
         run_options = ort.RunOptions()
+        # A graph without a Loop runs each node once: bounded by its size, so no watchdog thread (~1 ms) is needed.
         timer = threading.Timer(PROBE_SECONDS, setattr, (run_options, "terminate", True))
-        timer.start()
+        if self.model_file.has_loop:
+            timer.start()
         try:
             probe = self.run(self._probe_inputs(), run_options)
         except Exception as exc:  # onnxruntime raises several private exception types

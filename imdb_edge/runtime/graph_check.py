@@ -64,7 +64,9 @@ class _Node:
         self.attributes = [v for n, w, v in parts if n == _NODE_ATTRIBUTE and w == 2]
 
 
-def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: frozenset[str] = frozenset()) -> None:
+def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: frozenset[str] = frozenset()) -> bool:
+    """Raise for anything the exported forms never hold; True where the graph has a Loop."""
+    has_loop = False
     initializers = submessages(graph, _GRAPH_INITIALIZER)
     if submessages(graph, _GRAPH_SPARSE_INITIALIZER):
         raise ImdbEdgeError(f"{where}: the graph has sparse initializers, which exported models never use")
@@ -94,10 +96,12 @@ def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: f
                     _check_graph(value, where, inside_loop=True, outer_constants=frozenset(constants))
         if node.op == "Loop":
             _check_trip_count(node, produced_by, graph_inputs, where, inside_loop)
+            has_loop = True
         if all(name in constants for name in real_inputs) and real_inputs:
             constants.update(node.outputs)
         for output in node.outputs:
             produced_by[output] = node
+    return has_loop
 
 
 def _check_trip_count(
@@ -111,13 +115,16 @@ def _check_trip_count(
         raise ImdbEdgeError(f"{where}: the graph has a Loop that does not run once per input review")
 
 
-def check_graph(model: bytes, where: str) -> None:
-    """Raise ImdbEdgeError if the ONNX ModelProto bytes hold anything the exported forms never do."""
+def check_graph(model: bytes, where: str) -> bool:
+    """Raise ImdbEdgeError if the ONNX ModelProto bytes hold anything the exported forms never do.
+
+    Returns whether the graph has a Loop: without one, every node runs once, so a run on
+    tiny inputs is bounded by the graph's size and needs no watchdog.
+    """
     try:
         if submessages(model, _MODEL_FUNCTIONS):
             raise ImdbEdgeError(f"{where}: the file defines its own functions, which exported models never do")
-        for graph in submessages(model, _MODEL_GRAPH):
-            _check_graph(graph, where, inside_loop=False)
+        return any([_check_graph(graph, where, inside_loop=False) for graph in submessages(model, _MODEL_GRAPH)])
     except Corrupt as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged graph: {exc})") from None
     except IndexError:

@@ -1,20 +1,24 @@
 """The self-contained model file: an ONNX graph plus imdb-edge metadata.
 
 Metadata lives in the ONNX `metadata_props` (string key/value pairs), so the one
-`.onnx` file is all a device needs. Schema, version 2:
+`.onnx` file is all a device needs. Schema, version 3:
 
-- ``imdb_edge.schema``: "2"
+- ``imdb_edge.schema``: "3"
 - ``imdb_edge.model``: JSON: input form ("dense", "token_ids" or "text"), input and
   output names, input width, label names, decision threshold, precision, opset
-- ``imdb_edge.vectorizer``: the vectorizer JSON (tokenizer, n-grams, vocabulary)
+- ``imdb_edge.vectorizer``: the vectorizer JSON (tokenizer, n-grams, vocabulary); its big
+  arrays (term fingerprints, packed terms) are graph initializers named ``imdb_edge.*``
+  that the JSON refers to (runtime/model_arrays.py), read in place at load
 - ``imdb_edge.training``: JSON: training config, metrics, data checksum
 - ``imdb_edge.export``: JSON: parity and quantization reports, tool versions, time
-- ``imdb_edge.checksum``: JSON: sha256 of the graph (all weights), of the whole
+- ``imdb_edge.checksum``: JSON: CRC-32 of the graph (all weights), of the whole
   ONNX model without its metadata (opset, IR version, producer), of the vectorizer,
   and of every other imdb_edge entry (labels, threshold, input form, names,
   reports), verified on every load so a damaged file is refused, not misread
+  (runtime/checksums.py)
 
-Schema 1 files (checksum over graph and vectorizer only, so one flipped bit in the
+Schema 2 files (sha256 digests; the vectorizer's arrays as base64 inside its JSON) still load. Schema 1
+files (checksum over graph and vectorizer only, so one flipped bit in the
 labels or threshold changed answers) are refused with a request to re-export.
 
 The file is read with a tiny protobuf walker (no `onnx` package needed on the
@@ -34,14 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime import safe_json
+from imdb_edge.runtime import checksums, safe_json
 from imdb_edge.runtime.graph_check import check_graph
-from imdb_edge.runtime.protowire import Corrupt, fields, without_field
+from imdb_edge.runtime.model_arrays import RawArray, resolve, split_runtime_arrays
+from imdb_edge.runtime.protowire import Corrupt, fields, spans
 from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TOKEN_IDS, input_width
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 SCHEMA_KEY = "imdb_edge.schema"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+READABLE_SCHEMAS = tuple(checksums.ALGORITHM_OF_SCHEMA)
 MODEL_KEY = "imdb_edge.model"
 VECTORIZER_KEY = "imdb_edge.vectorizer"
 TRAINING_KEY = "imdb_edge.training"
@@ -52,30 +58,6 @@ MAX_MODEL_BYTES = 1 << 30
 # ModelProto field numbers (onnx.proto3): graph = 7, metadata_props = 14.
 _GRAPH_FIELD = 7
 _METADATA_FIELD = 14
-
-
-def graph_sha256(graph_bytes: bytes) -> str:
-    return hashlib.sha256(graph_bytes).hexdigest()
-
-
-def structure_sha256(model_without_metadata: bytes) -> str:
-    """sha256 of the serialized ModelProto minus its metadata_props (what the exporter hashes)."""
-    return hashlib.sha256(model_without_metadata).hexdigest()
-
-
-def metadata_sha256(metadata: dict[str, str]) -> str:
-    """sha256 of every imdb_edge entry except the checksum itself, in a fixed order."""
-    return _metadata_sha256_of_bytes({key: value.encode("utf-8") for key, value in metadata.items()})
-
-
-def _metadata_sha256_of_bytes(metadata: dict[str, bytes]) -> str:
-    """metadata_sha256 of the entries' UTF-8 bytes as stored (a load need not encode 3 MB again)."""
-    digest = hashlib.sha256()
-    for key in sorted(k for k in metadata if k.startswith("imdb_edge.") and k != CHECKSUM_KEY):
-        for encoded in (key.encode("utf-8"), metadata[key]):
-            digest.update(len(encoded).to_bytes(8, "big"))
-            digest.update(encoded)
-    return digest.hexdigest()
 
 
 def model_identity(metadata: dict[str, str]) -> str:
@@ -95,7 +77,10 @@ class ModelFile:
     training: dict[str, Any]
     export: dict[str, Any]
     graph_model: bytes
-    """The model without its metadata: what onnxruntime needs (it would parse and keep the vocabulary too)."""
+    """The model without its metadata and runtime arrays: what onnxruntime needs (it would parse and keep the
+    vocabulary too)."""
+    has_loop: bool = True
+    """The graph has a Loop (the text form): the only way a run on tiny inputs could take long."""
 
     @property
     def input_form(self) -> str:
@@ -144,30 +129,10 @@ def _check_schema(metadata: dict[str, str], where: str) -> None:
             f"{where} uses metadata schema 1, whose checksum does not cover labels and threshold: re-export it "
             "with this imdb-edge (`imdb-edge export RUN_DIR --out FILE`)"
         )
-    if metadata[SCHEMA_KEY] != SCHEMA_VERSION:
+    if metadata[SCHEMA_KEY] not in READABLE_SCHEMAS:
         raise ImdbEdgeError(
-            f"{where} uses metadata schema {metadata[SCHEMA_KEY]!r}; this imdb-edge reads schema {SCHEMA_VERSION}"
-        )
-
-
-def _check_checksums(
-    metadata: dict[str, str], stored: dict[str, bytes], graph: bytes, structure: bytes, where: str
-) -> None:
-    checksum = _json_entry(metadata, CHECKSUM_KEY, where)
-    if checksum.get("graph_sha256") != graph_sha256(graph):
-        raise ImdbEdgeError(f"{where} is damaged: its weights do not match the checksum stored at export")
-    if checksum.get("structure_sha256") != structure_sha256(structure):
-        raise ImdbEdgeError(
-            f"{where} is damaged: its ONNX header (opset, IR version) does not match the checksum stored at export"
-        )
-    if VECTORIZER_KEY not in metadata:
-        raise ImdbEdgeError(f"{where}: metadata entry {VECTORIZER_KEY} (the vocabulary) is missing")
-    if checksum.get("vectorizer_sha256") != hashlib.sha256(stored[VECTORIZER_KEY]).hexdigest():
-        raise ImdbEdgeError(f"{where} is damaged: its vocabulary does not match the checksum stored at export")
-    if checksum.get("metadata_sha256") != _metadata_sha256_of_bytes(stored):
-        raise ImdbEdgeError(
-            f"{where} is damaged: its metadata (labels, threshold, input form) does not match the checksum "
-            "stored at export"
+            f"{where} uses metadata schema {metadata[SCHEMA_KEY]!r}; this imdb-edge reads schemas "
+            f"{' and '.join(READABLE_SCHEMAS)}"
         )
 
 
@@ -177,6 +142,8 @@ def _feature_count(data: Any) -> int | None:
         return None
     if isinstance(data.get("vocabulary"), list):
         return len(data["vocabulary"])
+    if isinstance(data.get("fingerprints"), memoryview):  # raw, from the graph's initializer
+        return len(data["fingerprints"]) // 8 or None
     if isinstance(data.get("fingerprints"), str):  # base64 of 8 bytes a term
         encoded = data["fingerprints"]
         stored = len(encoded) // 4 * 3 - (len(encoded) - len(encoded.rstrip("=")))
@@ -187,7 +154,9 @@ def _feature_count(data: Any) -> int | None:
     return buckets if type(buckets) is int else None
 
 
-def _vectorizer(text: str, graph: bytes, model: dict[str, Any], where: str) -> Vectorizer:
+def _vectorizer(
+    text: str, graph: memoryview, model: dict[str, Any], arrays: dict[str, RawArray], where: str
+) -> Vectorizer:
     """Parse the vocabulary only when its size fits the graph that must carry a weight per term."""
     if text.count('"') // 2 > len(graph) + 1024:  # each term is a quoted string and owns >= 1 byte of weights
         raise ImdbEdgeError(f"{where}: the vocabulary is larger than its graph could use; the file is not a model")
@@ -195,6 +164,8 @@ def _vectorizer(text: str, graph: bytes, model: dict[str, Any], where: str) -> V
         data = safe_json.loads(text)
     except safe_json.JsonRefused as exc:
         raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
+    if isinstance(data, dict):
+        resolve(data, arrays, where)
     size = _feature_count(data)
     width = model.get("input_width")
     if size is not None and model.get("input_form") in (TOKEN_IDS, DENSE):
@@ -214,24 +185,31 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     """Check the structure, checksums and schema of a model file's bytes."""
     if not data:
         raise ImdbEdgeError(f"{where} is empty, not an ONNX model")
+    view = memoryview(data)  # fields are sliced, not copied
     try:
-        top = fields(memoryview(data))  # the 3 MB of metadata are sliced, not copied, until their entry is read
-        graph = [value for number, wire, value in top if number == _GRAPH_FIELD and wire == 2]
-        metadata, stored = _metadata_entries(top, where)
+        top = spans(view)
+        graph = [value for number, wire, value, _start, _end in top if number == _GRAPH_FIELD and wire == 2]
+        metadata, stored = _metadata_entries([(n, w, v) for n, w, v, _start, _end in top], where)
     except (Corrupt, UnicodeDecodeError) as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged or truncated: {exc})") from None
     if len(graph) != 1:
         raise ImdbEdgeError(f"{where} is not an ONNX model (no graph found)")
     _check_schema(metadata, where)
-    structure = without_field(data, _METADATA_FIELD)
-    _check_checksums(metadata, stored, graph[0], structure, where)
+    structure = [view[start:end] for number, _wire, _value, start, end in top if number != _METADATA_FIELD]
+    checksum = _json_entry(metadata, CHECKSUM_KEY, where)
+    algorithm = checksums.ALGORITHM_OF_SCHEMA[metadata[SCHEMA_KEY]]
+    checksums.verify(checksum, algorithm, graph[0], structure, stored, (VECTORIZER_KEY, CHECKSUM_KEY), where)
+    try:
+        arrays, graph_model = split_runtime_arrays(view, leave_out=_METADATA_FIELD)
+    except Corrupt as exc:
+        raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged graph: {exc})") from None
     model = _json_entry(metadata, MODEL_KEY, where)
-    vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, where)
+    vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, arrays, where)
     _check_model_entry(model, where)
     training = _json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {}
     export = _json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {}
     _check_report_types(training, export, where)
-    check_graph(structure, where)  # the model without its metadata: the graph walk need not copy the vocabulary
+    has_loop = check_graph(graph_model, where)  # what onnxruntime will get: no metadata, no runtime arrays
     return ModelFile(
         path=where,
         data=data,
@@ -240,7 +218,8 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
         vectorizer=vectorizer,
         training=training,
         export=export,
-        graph_model=structure,
+        graph_model=graph_model,
+        has_loop=has_loop,
     )
 
 
@@ -322,7 +301,10 @@ def _read_regular_file(path: Path) -> bytes:
             raise ImdbEdgeError(f"{path} is not a regular file (a pipe, device or socket): give a .onnx model file")
         if info.st_size > MAX_MODEL_BYTES:
             raise ImdbEdgeError(f"{path} is {info.st_size} bytes, larger than any imdb-edge model")
-        data = handle.read(MAX_MODEL_BYTES + 1)
+        # Sized by the file (a 1 GB read buffer costs more than the read); a file that grew meanwhile is read on.
+        data = handle.read(info.st_size + 1)
+        if len(data) > info.st_size:
+            data += handle.read(MAX_MODEL_BYTES + 1 - len(data))
     if len(data) > MAX_MODEL_BYTES:
         raise ImdbEdgeError(f"{path} is larger than any imdb-edge model")
     return data

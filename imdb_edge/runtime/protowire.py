@@ -25,16 +25,31 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 def fields(data: bytes | memoryview) -> list[tuple[int, int, Any]]:
     """Top-level (field number, wire type, value) of one protobuf message (values are slices of `data`:
     a memoryview gives memoryviews, read without copying)."""
-    return [(number, wire, value) for number, wire, value, _start, _end in _spans(data)]
+    return [(number, wire, value) for number, wire, value, _start, _end in spans(data)]
 
 
 def without_field(data: bytes, number: int) -> bytes:
     """The message's bytes with every occurrence of field `number` left out (keys and values)."""
     view = memoryview(data)
-    return b"".join(view[start:end] for n, _wire, _value, start, end in _spans(view) if n != number)
+    return b"".join(view[start:end] for n, _wire, _value, start, end in spans(view) if n != number)
 
 
-def _spans(data: bytes | memoryview) -> list[tuple[int, int, Any, int, int]]:
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def length_delimited(number: int, payload: bytes) -> bytes:
+    """Field `number` holding `payload` (a submessage, string or bytes), as the wire format writes it."""
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+
+
+def spans(data: bytes | memoryview) -> list[tuple[int, int, Any, int, int]]:
+    """Top-level (field number, wire type, value, start, end) of one message: [start, end) is the whole field."""
     out = []
     pos = 0
     while pos < len(data):

@@ -278,7 +278,7 @@ def _native_lookup(fingerprints: np.ndarray, ngram_max: int) -> Any:
     if lookup is None:
         return None
     try:
-        return lookup(fingerprints.astype("<u8").tobytes(), ngram_max)
+        return lookup(np.ascontiguousarray(fingerprints, dtype="<u8"), ngram_max)  # no copy when already so
     except ValueError as exc:  # repeated fingerprints, or more terms than the table holds
         raise ImdbEdgeError(str(exc)) from None
 
@@ -293,35 +293,42 @@ MAX_UNPACKED_TERMS = 256 * 2**20
 """Bytes the packed terms may unpack to: a forged file cannot make a small entry fill the memory."""
 
 
-def _decode_base64(text: Any, what: str) -> bytes:
+def _raw_bytes(value: Any, what: str) -> bytes | memoryview:
+    """A vectorizer array's bytes: raw (a model file's initializer, not copied) or base64 text (JSON)."""
+    if isinstance(value, (bytes, memoryview)):
+        return value
     try:
-        if isinstance(text, str):
-            return base64.b64decode(text, validate=True)
+        if isinstance(value, str):
+            return base64.b64decode(value, validate=True)
     except binascii.Error:
         pass
     raise ImdbEdgeError(f"the vectorizer {what} are not base64")
 
 
-def _decode_fingerprints(text: Any) -> np.ndarray | None:
-    if text is None:
+def _decode_fingerprints(value: Any) -> np.ndarray | None:
+    if value is None:
         return None
-    raw = _decode_base64(text, "fingerprints")
+    raw = _raw_bytes(value, "fingerprints")
     if len(raw) % 8:
         raise ImdbEdgeError("the vectorizer fingerprints are not 8-byte integers")
-    return np.frombuffer(raw, dtype="<u8").astype(np.uint64)
+    return np.frombuffer(raw, dtype="<u8").astype(np.uint64, copy=False)
 
 
-def _pack_terms(terms: Sequence[str]) -> str | None:
-    """base64 of zlib of the terms joined by newlines (None where _terms_blob has none)."""
+def _pack_terms(terms: Sequence[str]) -> bytes | None:
+    """zlib of the terms joined by newlines (None where _terms_blob has none)."""
     blob = _terms_blob(terms)
-    return None if blob is None else base64.b64encode(zlib.compress(blob, 9)).decode("ascii")
+    return None if blob is None else zlib.compress(blob, 9)
 
 
-def _unpack_terms(packed: str, fingerprints: np.ndarray) -> list[str]:
+PackedTerms = str | bytes | memoryview
+"""zlib of the terms joined by newlines: raw (a model file's initializer), or base64 text (JSON)."""
+
+
+def _unpack_terms(packed: PackedTerms, fingerprints: np.ndarray) -> list[str]:
     """The packed terms, checked against the fingerprints they must have."""
     unpacker = zlib.decompressobj()
     try:
-        raw = unpacker.decompress(_decode_base64(packed, "terms"), MAX_UNPACKED_TERMS)
+        raw = unpacker.decompress(_raw_bytes(packed, "terms"), MAX_UNPACKED_TERMS)
     except zlib.error as exc:
         raise ImdbEdgeError(f"the vectorizer terms do not unpack: {exc}") from None
     if unpacker.unconsumed_tail or not unpacker.eof:
@@ -352,7 +359,7 @@ class Vectorizer:
         vocabulary: Sequence[str] | None,
         feature_weights: np.ndarray | None = None,
         fingerprints: np.ndarray | None = None,
-        packed_terms: str | None = None,
+        packed_terms: PackedTerms | None = None,
     ) -> None:
         """A vocabulary is given as its terms, or (as model files store it) as their fingerprints, with the
         terms packed (zlib) and unpacked only when asked for."""
@@ -505,7 +512,7 @@ class Vectorizer:
             data.update(version=FINGERPRINTS_VERSION, vocabulary=None)
             data["fingerprints"] = base64.b64encode(self.fingerprints.astype("<u8").tobytes()).decode("ascii")
             packed = self._packed_terms if self._vocabulary is None else _pack_terms(self._vocabulary)
-            data["terms"] = packed
+            data["terms"] = packed if packed is None or isinstance(packed, str) else base64.b64encode(packed).decode()
         return data
 
     def to_json(self, compact: bool = False) -> str:
@@ -529,7 +536,7 @@ class Vectorizer:
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
         fingerprints = _decode_fingerprints(data.get("fingerprints"))
         packed_terms = data.get("terms")
-        if packed_terms is not None and not isinstance(packed_terms, str):
+        if packed_terms is not None and not isinstance(packed_terms, (str, bytes, memoryview)):
             raise ImdbEdgeError("the vectorizer terms are not base64")
         config = data.get("config")
         if not isinstance(config, dict):
