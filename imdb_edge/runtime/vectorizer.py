@@ -65,6 +65,7 @@ WEIGHTINGS = ("binary", "nb")
 HASH_NAME = "crc32-mix64-v1"
 MAX_HASH_BUCKETS = 2**28
 PURE_PYTHON_ENV = "IMDB_EDGE_PURE_PYTHON"
+_INT64 = np.dtype(np.int64)  # the kernel's native int64 ids
 
 
 def _load_native() -> Any:
@@ -456,7 +457,8 @@ class Vectorizer:
     def feature_ids(self, text: str) -> np.ndarray:
         """Sorted unique ids of the vocabulary features present in `text` (int64): the hot path."""
         if self._native is not None:
-            return np.frombuffer(self._native.ids(text), dtype=np.int64)
+            ids = self._native.ids(text)
+            return np.ndarray((len(ids) // 8,), _INT64, ids)
         return self._pure().ids(tokenize_bytes(text))
 
     def _rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -479,7 +481,7 @@ class Vectorizer:
         """Ids padded to one length with the id `size` (a zero row in sparse graphs)."""
         if self._native is not None:
             data, width = self._native.padded(texts, min_length)
-            return np.frombuffer(data, dtype=np.int64).reshape(len(texts), width)
+            return np.ndarray((len(texts), width), _INT64, data)  # a view of the kernel's bytes: one call, no copy
         if len(texts) == 1:  # one review: skip the ragged bookkeeping, it costs more than the lookups
             row = self.feature_ids(texts[0])
             if row.size < min_length:
