@@ -135,6 +135,15 @@ typedef struct {
     uint32_t unused;
 } Slot;
 
+/* Per-call buffers of the hot path, reused across calls by whoever owns them. */
+typedef struct {
+    int32_t *found;     /* feature ids found, then sorted and unique in place */
+    int32_t *spare;     /* radix sort buffer */
+    size_t cap_found;
+    uint64_t *marks;    /* the dedupe bitmap, level 0: one bit per feature id; all zero between calls */
+    uint64_t *summary;  /* level 1: one bit per level-0 word that has a bit set; all zero between calls */
+} Scratch;
+
 typedef struct {
     PyObject_HEAD
     int ngram_max;
@@ -147,6 +156,7 @@ typedef struct {
     uint64_t filter_mask;
     size_t mask;
     int shift;
+    Scratch scratch; /* reused by the calls that hold the GIL throughout (one at a time); others bring their own */
 } Kernel;
 
 /* The first slot of hash h: its top bits (the hash is uniform, so no further mixing). */
@@ -241,15 +251,11 @@ static int build_table(Kernel *k, const unsigned char *data, size_t n) {
 
 /* ---- the hot path (no Python objects touched: runs without the GIL) ---------- */
 
-typedef struct {
-    int32_t *found; /* feature ids found, then sorted in place */
-    int32_t *spare; /* radix sort buffer */
-    size_t cap_found;
-} Scratch;
-
 static void scratch_free(Scratch *s) {
     free(s->found);
     free(s->spare);
+    free(s->marks);
+    free(s->summary);
     memset(s, 0, sizeof(*s));
 }
 
@@ -268,9 +274,23 @@ static int scratch_reserve(Scratch *s, size_t tokens, int ngram_max) {
     return 0;
 }
 
+/* The lowest set bit of x != 0. */
+static inline int lowest_bit(uint64_t x) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(x);
+#else
+    int bit = 0;
+    while (!(x & 0xff)) {
+        x >>= 8;
+        bit += 8;
+    }
+    return bit + FIRST_SET[x & 0xff];
+#endif
+}
+
 /* Sort ids in [0, size) in place (LSD radix, 6 to 11 bits a pass: no wider than n/2 counters, which
  * costs more to clear and sum than a pass over the n ids) and drop repeats. */
-static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size) {
+static size_t radix_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size) {
     if (n < 2) return n;
     if (n <= 32) {
         for (size_t i = 1; i < n; i++) {
@@ -310,25 +330,61 @@ static size_t sort_unique(int32_t *a, int32_t *spare, size_t n, Py_ssize_t size)
     return out;
 }
 
+/* Vocabularies up to this many features dedupe through a bitmap (level 0 at most 512 KB); bigger ones (hashed
+ * models with up to 2**28 buckets) sort. */
+#ifndef BITMAP_MAX_FEATURES
+#define BITMAP_MAX_FEATURES ((Py_ssize_t)1 << 22)
+#endif
+#define SMALL_SORT 32 /* up to this many ids, insertion sort (radix_unique) beats any bitmap */
+
+static inline size_t words_for(size_t bits) { return (bits + 63) / 64; }
+
+/* Sorted unique ids without sorting: set each id's bit (and its word's bit one level up), then read the bits
+ * back in increasing order through the level-1 words, clearing as it goes, so the bitmap is all zero again.
+ * The level-1 walk costs size/4096 word reads, so it is only used where that is small next to n. */
+static size_t bitmap_unique(int32_t *a, size_t n, uint64_t *marks, uint64_t *summary, Py_ssize_t size) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = (uint32_t)a[i];
+        marks[id >> 6] |= (uint64_t)1 << (id & 63);
+        summary[id >> 12] |= (uint64_t)1 << ((id >> 6) & 63);
+    }
+    size_t out = 0, top = words_for(words_for((size_t)size));
+    for (size_t w1 = 0; w1 < top; w1++) {
+        uint64_t words = summary[w1];
+        if (!words) continue;
+        summary[w1] = 0;
+        do {
+            size_t w0 = w1 * 64 + (size_t)lowest_bit(words);
+            words &= words - 1;
+            uint64_t bits = marks[w0];
+            marks[w0] = 0;
+            int32_t base = (int32_t)(w0 * 64);
+            do {
+                a[out++] = base + lowest_bit(bits);
+                bits &= bits - 1;
+            } while (bits);
+        } while (words);
+    }
+    return out;
+}
+
+/* Sort the n ids of s->found in place and drop repeats: through the bitmap where it pays, else radix. */
+static size_t sort_unique(Scratch *s, size_t n, Py_ssize_t size) {
+    if (n > SMALL_SORT && size <= BITMAP_MAX_FEATURES && words_for(words_for((size_t)size)) <= 8 * n) {
+        if (!s->marks) {
+            s->marks = calloc(words_for((size_t)size), sizeof(uint64_t));
+            s->summary = calloc(words_for(words_for((size_t)size)), sizeof(uint64_t));
+        }
+        if (s->marks && s->summary) return bitmap_unique(s->found, n, s->marks, s->summary, size);
+    }
+    return radix_unique(s->found, s->spare, n, size);
+}
+
 /* Bit j set: text[j] is a separator (j = 0..7). */
 static inline unsigned separator_mask(const unsigned char *text) {
     return (unsigned)SEPARATOR[text[0]] | (unsigned)SEPARATOR[text[1]] << 1 | (unsigned)SEPARATOR[text[2]] << 2 |
            (unsigned)SEPARATOR[text[3]] << 3 | (unsigned)SEPARATOR[text[4]] << 4 | (unsigned)SEPARATOR[text[5]] << 5 |
            (unsigned)SEPARATOR[text[6]] << 6 | (unsigned)SEPARATOR[text[7]] << 7;
-}
-
-/* The lowest set bit of x != 0. */
-static inline int lowest_bit(uint64_t x) {
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_ctzll(x);
-#else
-    int bit = 0;
-    while (!(x & 0xff)) {
-        x >>= 8;
-        bit += 8;
-    }
-    return bit + FIRST_SET[x & 0xff];
-#endif
 }
 
 /* The one tokenizer of this file: separators split, the stop token "br" is skipped. The text is classified
@@ -459,7 +515,7 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
         }
     }
     found = probe_block(k, pending, waiting, found);
-    return (Py_ssize_t)sort_unique(s->found, s->spare, (size_t)(found - s->found), k->size);
+    return (Py_ssize_t)sort_unique(s, (size_t)(found - s->found), k->size);
 }
 
 /* ---- text access under the GIL ---------------------------------------------- */
@@ -488,6 +544,7 @@ static int text_bytes(PyObject *text, const unsigned char **data, Py_ssize_t *le
 /* ---- Python methods ---------------------------------------------------------- */
 
 static void Kernel_dealloc(Kernel *self) {
+    scratch_free(&self->scratch);
     free_slots(self->slots, self->slots_bytes);
     free(self->filter);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -576,6 +633,10 @@ done:
     return rc;
 }
 
+/* Texts shorter than this are done holding the GIL (releasing it would cost more than it gives), with the
+ * kernel's own scratch. */
+#define SHORT_TEXT 4096
+
 static PyObject *ids_bytearray(const int32_t *ids, size_t n) {
     PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(n * sizeof(int64_t)));
     if (!out) return NULL;
@@ -591,15 +652,16 @@ static PyObject *Kernel_ids(Kernel *self, PyObject *text) {
     Py_ssize_t len;
     PyObject *owner;
     if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
+    if (len < SHORT_TEXT) {
+        Py_ssize_t count = text_ids(self, &self->scratch, data, (size_t)len);
+        Py_XDECREF(owner);
+        return count < 0 ? PyErr_NoMemory() : ids_bytearray(self->scratch.found, (size_t)count);
+    }
     Scratch s = {0};
     Py_ssize_t count;
-    if (len < 4096) { /* a short text: releasing the GIL would cost more than it gives */
-        count = text_ids(self, &s, data, (size_t)len);
-    } else {
-        Py_BEGIN_ALLOW_THREADS
-        count = text_ids(self, &s, data, (size_t)len);
-        Py_END_ALLOW_THREADS
-    }
+    Py_BEGIN_ALLOW_THREADS
+    count = text_ids(self, &s, data, (size_t)len);
+    Py_END_ALLOW_THREADS
     Py_XDECREF(owner);
     PyObject *out = count < 0 ? PyErr_NoMemory() : ids_bytearray(s.found, (size_t)count);
     scratch_free(&s);
@@ -714,6 +776,30 @@ static PyObject *Kernel_ragged(Kernel *self, PyObject *texts) {
     return Py_BuildValue("(NN)", ids, offsets);
 }
 
+/* padded([text], min_length) of one short text, holding the GIL with the kernel's scratch: the ids go
+ * straight into the result. None (new reference) for a long text, NULL with an exception on error. */
+static PyObject *padded_one(Kernel *self, PyObject *text, Py_ssize_t min_length) {
+    const unsigned char *data;
+    Py_ssize_t len;
+    PyObject *owner;
+    if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
+    if (len >= SHORT_TEXT) {
+        Py_XDECREF(owner);
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t count = text_ids(self, &self->scratch, data, (size_t)len);
+    Py_XDECREF(owner);
+    if (count < 0) return PyErr_NoMemory();
+    Py_ssize_t width = count > min_length ? count : min_length;
+    PyObject *row = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(int64_t) * (size_t)width));
+    if (!row) return NULL;
+    int64_t *out = (int64_t *)PyByteArray_AS_STRING(row);
+    const int32_t *found = self->scratch.found;
+    for (Py_ssize_t i = 0; i < count; i++) out[i] = found[i];
+    for (Py_ssize_t i = count; i < width; i++) out[i] = (int64_t)self->size;
+    return Py_BuildValue("(Nn)", row, width);
+}
+
 /* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size.
  * The rows are computed without the GIL, then written once, straight into the result. */
 static PyObject *Kernel_padded(Kernel *self, PyObject *args) {
@@ -721,6 +807,12 @@ static PyObject *Kernel_padded(Kernel *self, PyObject *args) {
     PyObject *texts;
     Py_ssize_t min_length = 1;
     if (!PyArg_ParseTuple(args, "O|n", &texts, &min_length)) return NULL;
+    if ((PyList_CheckExact(texts) || PyTuple_CheckExact(texts)) && Py_SIZE(texts) == 1) {
+        PyObject *one = PyList_CheckExact(texts) ? PyList_GET_ITEM(texts, 0) : PyTuple_GET_ITEM(texts, 0);
+        PyObject *row = padded_one(self, one, min_length);
+        if (row != Py_None) return row;
+        Py_DECREF(row); /* a long text: the batch path below releases the GIL */
+    }
     Batch b;
     if (batch_collect(texts, &b) < 0) return NULL;
     int64_t *offsets = malloc(sizeof(int64_t) * (size_t)(b.n + 1));
