@@ -504,10 +504,10 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
             for (int j = 0; j < levels; j++) *found++ = (int32_t)(((ending[j] >> 32) * buckets) >> 32);
             continue;
         }
-        for (int j = 0; j < levels; j++) {
-            if (!filter_has(k, ending[j])) continue;
+        for (int j = 0; j < levels; j++) { /* no branch on the filter: ~58% pass, no guess would be right */
             PREFETCH(&k->slots[home_slot(k, ending[j])]);
-            pending[waiting++] = ending[j];
+            pending[waiting] = ending[j];
+            waiting += filter_has(k, ending[j]);
         }
         if (waiting >= BLOCK) {
             found = probe_block(k, pending, waiting, found);
