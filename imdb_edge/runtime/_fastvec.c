@@ -156,6 +156,7 @@ typedef struct {
     uint64_t filter_mask;
     size_t mask;
     int shift;
+    int building;    /* Fingerprints.__init__ is building the table (without the GIL) */
     Scratch scratch; /* reused by the calls that hold the GIL throughout (one at a time); others bring their own */
 } Kernel;
 
@@ -613,12 +614,30 @@ static int Fingerprints_init(Kernel *self, PyObject *args, PyObject *kwds) {
         goto done;
     }
     if (already_initialized(self)) goto done;
-    int built = build_table(self, (const unsigned char *)view.buf, (size_t)terms);
-    if (built) {
-        free_slots(self->slots, self->slots_bytes);
-        self->slots = NULL;
-        free(self->filter);
-        self->filter = NULL;
+    if (self->building) {
+        PyErr_Format(PyExc_RuntimeError, "%s is being initialized by another thread", Py_TYPE(self)->tp_name);
+        goto done;
+    }
+    /* Built without the GIL (the caller can create the onnxruntime session meanwhile) into a kernel of its own:
+     * no other thread sees a half-built table; `view` keeps the fingerprints alive. */
+    Kernel table;
+    memset(&table, 0, sizeof(table));
+    int built;
+    self->building = 1;
+    Py_BEGIN_ALLOW_THREADS
+    built = build_table(&table, (const unsigned char *)view.buf, (size_t)terms);
+    Py_END_ALLOW_THREADS
+    self->building = 0;
+    if (!built) {
+        self->slots = table.slots;
+        self->slots_bytes = table.slots_bytes;
+        self->filter = table.filter;
+        self->filter_mask = table.filter_mask;
+        self->mask = table.mask;
+        self->shift = table.shift;
+    } else {
+        free_slots(table.slots, table.slots_bytes);
+        free(table.filter);
         if (built < 0)
             PyErr_NoMemory();
         else
