@@ -48,6 +48,8 @@ static unsigned char SAME[256]; /* the identity: terms are hashed as they are (t
 /* zlib's CRC-32 (reflected polynomial 0xEDB88320), sliced by 8: CRC[k][b] is the CRC of
  * byte b followed by k zero bytes, so 8 (or 4) bytes are folded in at once. */
 static uint32_t CRC[8][256];
+/* The CRC register after k zero bytes from the initial 0xFFFFFFFF, k = 0..8. */
+static uint32_t CRC_OF_ZEROS[9];
 /* FIRST_SET[m]: the index of the lowest set bit of the byte m (8 for 0). */
 static unsigned char FIRST_SET[256];
 
@@ -59,6 +61,11 @@ static void init_tables(void) {
     }
     for (int k = 1; k < 8; k++)
         for (int b = 0; b < 256; b++) CRC[k][b] = (CRC[k - 1][b] >> 8) ^ CRC[0][CRC[k - 1][b] & 0xff];
+    uint32_t zeros = 0xFFFFFFFFu;
+    for (int k = 0; k <= 8; k++) {
+        CRC_OF_ZEROS[k] = zeros;
+        zeros = CRC[0][zeros & 0xff] ^ (zeros >> 8);
+    }
     for (int m = 0; m < 256; m++) {
         int bit = 0;
         while (bit < 8 && !((m >> bit) & 1)) bit++;
@@ -115,6 +122,55 @@ static inline uint32_t crc32_mapped(const unsigned char *s, size_t n, const unsi
     }
     while (n--) c = CRC[0][(c ^ map[*s++]) & 0xff] ^ (c >> 8);
     return ~c;
+}
+
+/* Little-endian uint64 at p, on any host byte order (one load on little-endian hosts). */
+static inline uint64_t load_le64(const unsigned char *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+#else
+    uint64_t v = 0;
+    for (int b = 7; b >= 0; b--) v = v << 8 | p[b];
+    return v;
+#endif
+}
+
+/* ASCII-lowercase the 8 bytes of x at once (LOWER on each byte: only 'A'..'Z' change). */
+static inline uint64_t lower8(uint64_t x) {
+    const uint64_t low7 = x & 0x7F7F7F7F7F7F7F7FULL;
+    const uint64_t from_a = low7 + 0x3F3F3F3F3F3F3F3FULL; /* high bit: the byte's low 7 bits >= 'A' */
+    const uint64_t past_z = low7 + 0x2525252525252525ULL; /* high bit: the byte's low 7 bits > 'Z' */
+    const uint64_t upper = from_a & ~past_z & ~x & 0x8080808080808080ULL;
+    return x | (upper >> 2);
+}
+
+/* One slice-by-8 step from the register 0: the CRC register of the 8 bytes of w (little-endian order). */
+static inline uint32_t fold8(uint64_t w) {
+    return CRC[7][w & 0xff] ^ CRC[6][(w >> 8) & 0xff] ^ CRC[5][(w >> 16) & 0xff] ^ CRC[4][(w >> 24) & 0xff] ^
+           CRC[3][(w >> 32) & 0xff] ^ CRC[2][(w >> 40) & 0xff] ^ CRC[1][(w >> 48) & 0xff] ^ CRC[0][w >> 56];
+}
+
+/* The register after the lowercased n bytes ending at p + 8 (n = 1..8) from the initial 0xFFFFFFFF, without a
+ * loop: the CRC is linear, so it is (the register after n zero bytes) XOR (the register of those bytes from 0),
+ * and from 0 leading zero bytes change nothing: the 8 bytes ending there, the ones before the n zeroed, fold
+ * in with one slice-by-8 step. */
+static inline uint32_t crc_tail(const unsigned char *p, size_t n) {
+    return CRC_OF_ZEROS[n] ^ fold8(lower8(load_le64(p)) & (~(uint64_t)0 << (8 * (8 - n))));
+}
+
+/* The CRC-32 key of the lowercased token text[start, start + n): zlib.crc32, as crc32_mapped(..., LOWER) gives
+ * it. Tokens of up to 16 bytes (all but a few) take no branch on their length; the bytes read before the token
+ * are in the text and masked off. */
+static inline uint32_t token_key(const unsigned char *text, size_t start, size_t n) {
+    size_t end = start + n;
+    if (n <= 8 && end >= 8) return ~crc_tail(text + end - 8, n);
+    if (n <= 16 && end >= 16) {
+        uint32_t c = crc_tail(text + end - 16, n - 8);
+        return ~fold8(lower8(load_le64(text + end - 8)) ^ c);
+    }
+    return crc32_mapped(text + start, n, LOWER);
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -177,13 +233,6 @@ static inline int32_t probe(const Kernel *k, uint64_t h) {
         if (slot->key == h) return (int32_t)(slot->id1 - 1);
         i = (i + 1) & k->mask;
     }
-}
-
-/* Little-endian uint64 at p, on any host byte order (one load on little-endian hosts). */
-static inline uint64_t load_le64(const unsigned char *p) {
-    uint64_t v = 0;
-    for (int b = 7; b >= 0; b--) v = v << 8 | p[b];
-    return v;
 }
 
 /* Zeroed memory for the table; big tables ask for huge pages (fewer page faults to build, fewer TLB misses to
@@ -497,7 +546,7 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
     size_t start, n;
     tokenizer_init(&tk, text, len);
     while (next_token(&tk, &start, &n)) {
-        uint64_t key = crc32_mapped(text + start, n, LOWER);
+        uint64_t key = token_key(text, start, n);
         if (levels < ngram_max) levels++;
         for (int j = levels - 1; j > 0; j--) ending[j] = chain_next(ending[j - 1], key);
         ending[0] = chain_start(key);
