@@ -844,6 +844,20 @@ static PyObject *Kernel_ragged(Kernel *self, PyObject *texts) {
     return Py_BuildValue("(NN)", ids, offsets);
 }
 
+/* (rows, width), stealing the reference to rows; built directly (no format string: this is per review). */
+static PyObject *rows_and_width(PyObject *rows, Py_ssize_t width) {
+    PyObject *w = PyLong_FromSsize_t(width);
+    PyObject *pair = w ? PyTuple_New(2) : NULL;
+    if (!pair) {
+        Py_DECREF(rows);
+        Py_XDECREF(w);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(pair, 0, rows);
+    PyTuple_SET_ITEM(pair, 1, w);
+    return pair;
+}
+
 /* padded([text], min_length) of one short text, holding the GIL with the kernel's scratch: the ids go
  * straight into the result. None (new reference) for a long text, NULL with an exception on error. */
 static PyObject *padded_one(Kernel *self, PyObject *text, Py_ssize_t min_length) {
@@ -865,7 +879,7 @@ static PyObject *padded_one(Kernel *self, PyObject *text, Py_ssize_t min_length)
     const int32_t *found = self->scratch.found;
     for (Py_ssize_t i = 0; i < count; i++) out[i] = found[i];
     for (Py_ssize_t i = count; i < width; i++) out[i] = (int64_t)self->size;
-    return Py_BuildValue("(Nn)", row, width);
+    return rows_and_width(row, width);
 }
 
 /* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size.
@@ -919,7 +933,7 @@ static PyObject *Kernel_padded(Kernel *self, PyObject *args) {
     free(offsets);
     free(flat);
     if (!data) return NULL;
-    return Py_BuildValue("(Nn)", data, width);
+    return rows_and_width(data, width);
 }
 
 /* tokens(text) -> list[bytes]: the token sequence, for tests against the definition. */
