@@ -459,10 +459,10 @@ def test_native_term_fingerprints_equal_the_definition(terms: list[str]) -> None
     assert module.term_fingerprints(terms).tolist() == expected.tolist()
 
 
-# ---- the dedupe paths: a two-level bitmap (vocabularies up to 2**22 features, texts with more than 32 ids) and
+# ---- the dedupe paths: a two-level bitmap (vocabularies up to 2**20 features, texts with more than 32 ids) and
 # ---- a radix sort (bigger vocabularies, or few ids next to the bitmap's size); both must give the same ids.
 
-_EDGE_BUCKETS = (1, 7, 4096, 4097, 2**22 - 1, 2**22, 2**22 + 1, 2**28)
+_EDGE_BUCKETS = (1, 7, 4096, 4097, 2**20 - 1, 2**20, 2**20 + 1, 2**22, 2**28)
 _EDGE_HASHERS = {b: Vectorizer(VectorizerConfig(hash_buckets=b, ngram_max=3), None) for b in _EDGE_BUCKETS}
 _POOL = [f"w{i}" for i in range(3000)] + ["W7", "w7", "Été", "br"]
 
@@ -472,7 +472,7 @@ _POOL = [f"w{i}" for i in range(3000)] + ["W7", "w7", "Été", "br"]
 @settings(max_examples=40, deadline=None)
 @given(words=st.lists(st.sampled_from(_POOL), max_size=700), repeat=st.integers(1, 3))
 def test_native_hashed_ids_on_both_sides_of_the_bitmap_threshold(buckets: int, words: list[str], repeat: int) -> None:
-    """0 to ~2,000 ids before dedupe, repeats included, for bucket counts on both sides of 2**22 (and 2**28)."""
+    """0 to ~2,000 ids before dedupe, repeats included, for bucket counts on both sides of 2**20 (and 2**28)."""
     vec = _EDGE_HASHERS[buckets]
     text = " ".join(words * repeat)
     got = vec.feature_ids(text)
