@@ -536,7 +536,7 @@ static inline int32_t *probe_block(const Kernel *k, const uint64_t *hashes, int 
  * the token before XOR t); a Hasher buckets it at once, a Fingerprints table prefetches its slot and probes
  * it with the rest of its block if the filter lets it through. The prefetch does not wait for the filter (a
  * prefetch of only what passes measured 1.24x slower), and the filter takes no branch (about 58% pass, so a
- * branch mispredicts often: 0.81x without it; both with benchmarks/vectorizer_ab.py). */
+ * branch mispredicts often; without one the ids take 0.81x the time; both with benchmarks/vectorizer_ab.py). */
 static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *text, size_t len) {
     if (reserve_for(s, text, len, k->ngram_max) < 0) return -1;
     uint64_t ending[MAX_NGRAM] = {0}; /* ending[j]: hash of the (j+1)-gram ending at the last token */
