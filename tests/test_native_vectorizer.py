@@ -534,6 +534,9 @@ def test_native_padded_of_one_text(text: str, min_length: int) -> None:
         assert np.frombuffer(data, dtype=np.int64).tolist() == expected[0].tolist()
     with pytest.raises(TypeError, match="expected str, got bytes"):
         native.padded([b"bytes"], 1)
+    for batch in ([text], [text, "x"]):  # a width no memory could hold: refused, not wrapped around
+        with pytest.raises(MemoryError):
+            native.padded(batch, 2**61)
 
 
 @native

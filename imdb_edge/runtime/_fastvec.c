@@ -200,38 +200,44 @@ typedef struct {
     uint64_t *summary;  /* level 1: one bit per level-0 word that has a bit set; all zero between calls */
 } Scratch;
 
+/* A Fingerprints table: built once (build_table), read-only afterwards. */
+typedef struct {
+    Slot *slots;      /* capacity 1 << (64 - shift) */
+    size_t slots_bytes;
+    uint64_t *filter; /* one bit per value of a hash's low bits, set for each fingerprint: most n-grams that are
+                       * not terms stop here, in a bit array small enough for the L2 cache */
+    uint64_t filter_mask;
+    size_t mask;
+    int shift;
+} Table;
+
 typedef struct {
     PyObject_HEAD
     int ngram_max;
     Py_ssize_t size;   /* feature count: the padding id */
     uint64_t buckets;  /* a Hasher: the bucket count (= size); 0: a Fingerprints table */
-    Slot *slots;       /* a Fingerprints table: capacity 1 << (64 - shift) */
-    size_t slots_bytes;
-    uint64_t *filter;  /* one bit per value of a hash's low bits, set for each fingerprint: most n-grams that are
-                        * not terms stop here, in a bit array small enough for the L2 cache */
-    uint64_t filter_mask;
-    size_t mask;
-    int shift;
-    int building;    /* Fingerprints.__init__ is building the table (without the GIL) */
-    Scratch scratch; /* reused by the calls that hold the GIL throughout (one at a time); others bring their own */
+    Table table;       /* a Fingerprints table (slots NULL for a Hasher) */
+    int building;      /* Fingerprints.__init__ is building the table (without the GIL) */
+    Scratch scratch;   /* reused by the calls that hold the GIL throughout (one at a time); others bring their own.
+                        * Single-phase init, so free-threaded builds keep the GIL on for this module. */
 } Kernel;
 
 /* The first slot of hash h: its top bits (the hash is uniform, so no further mixing). */
-static inline size_t home_slot(const Kernel *k, uint64_t h) { return (size_t)(h >> k->shift); }
+static inline size_t home_slot(const Table *t, uint64_t h) { return (size_t)(h >> t->shift); }
 
-static inline int filter_has(const Kernel *k, uint64_t h) {
-    uint64_t bit = h & k->filter_mask;
-    return (int)((k->filter[bit >> 6] >> (bit & 63)) & 1);
+static inline int filter_has(const Table *t, uint64_t h) {
+    uint64_t bit = h & t->filter_mask;
+    return (int)((t->filter[bit >> 6] >> (bit & 63)) & 1);
 }
 
 /* The feature id of hash h, or -1. */
-static inline int32_t probe(const Kernel *k, uint64_t h) {
-    size_t i = home_slot(k, h);
+static inline int32_t probe(const Table *t, uint64_t h) {
+    size_t i = home_slot(t, h);
     for (;;) {
-        const Slot *slot = &k->slots[i];
+        const Slot *slot = &t->slots[i];
         if (!slot->id1) return -1;
         if (slot->key == h) return (int32_t)(slot->id1 - 1);
-        i = (i + 1) & k->mask;
+        i = (i + 1) & t->mask;
     }
 }
 
@@ -260,40 +266,46 @@ static void free_slots(Slot *slots, size_t bytes) {
     free(slots);
 }
 
+static void table_free(Table *t) {
+    free_slots(t->slots, t->slots_bytes);
+    free(t->filter);
+    memset(t, 0, sizeof(*t));
+}
+
 /* Hash and prefetch in blocks: a block's cache misses overlap instead of queueing one after another. */
 #define BLOCK 64
 
 /* Fill the table with n little-endian fingerprints (feature id = position). 0 done, -1 MemoryError, 1 a
  * fingerprint repeats. */
-static int build_table(Kernel *k, const unsigned char *data, size_t n) {
+static int build_table(Table *t, const unsigned char *data, size_t n) {
     int bits = 4;
     while (((size_t)1 << bits) * 2 < n * SLOTS_PER_TERM_X2) bits++;
     size_t cap = (size_t)1 << bits;
     if (bits >= 8 * (int)sizeof(size_t) - 5 || cap > SIZE_MAX / sizeof(Slot)) return -1;
-    k->slots_bytes = cap * sizeof(Slot);
-    k->slots = alloc_slots(k->slots_bytes);
-    if (!k->slots) return -1;
-    k->mask = cap - 1;
-    k->shift = 64 - bits;
-    k->filter_mask = ((uint64_t)cap << FILTER_BITS_PER_SLOT_LOG2) - 1;
-    k->filter = calloc((size_t)((k->filter_mask >> 6) + 1), sizeof(uint64_t));
-    if (!k->filter) return -1;
+    t->slots_bytes = cap * sizeof(Slot);
+    t->slots = alloc_slots(t->slots_bytes);
+    if (!t->slots) return -1;
+    t->mask = cap - 1;
+    t->shift = 64 - bits;
+    t->filter_mask = ((uint64_t)cap << FILTER_BITS_PER_SLOT_LOG2) - 1;
+    t->filter = calloc((size_t)((t->filter_mask >> 6) + 1), sizeof(uint64_t));
+    if (!t->filter) return -1;
     uint64_t keys[BLOCK];
     for (size_t base = 0; base < n; base += BLOCK) {
         size_t m = n - base < BLOCK ? n - base : BLOCK;
         for (size_t b = 0; b < m; b++) {
             keys[b] = load_le64(data + 8 * (base + b));
-            PREFETCH_WRITE(&k->slots[home_slot(k, keys[b])]);
+            PREFETCH_WRITE(&t->slots[home_slot(t, keys[b])]);
         }
         for (size_t b = 0; b < m; b++) {
-            size_t i = home_slot(k, keys[b]);
-            while (k->slots[i].id1) {
-                if (k->slots[i].key == keys[b]) return 1;
-                i = (i + 1) & k->mask;
+            size_t i = home_slot(t, keys[b]);
+            while (t->slots[i].id1) {
+                if (t->slots[i].key == keys[b]) return 1;
+                i = (i + 1) & t->mask;
             }
-            k->slots[i].key = keys[b];
-            k->slots[i].id1 = (uint32_t)(base + b + 1);
-            k->filter[(keys[b] & k->filter_mask) >> 6] |= (uint64_t)1 << (keys[b] & 63);
+            t->slots[i].key = keys[b];
+            t->slots[i].id1 = (uint32_t)(base + b + 1);
+            t->filter[(keys[b] & t->filter_mask) >> 6] |= (uint64_t)1 << (keys[b] & 63);
         }
     }
     return 0;
@@ -423,7 +435,9 @@ static size_t bitmap_unique(int32_t *a, size_t n, uint64_t *marks, uint64_t *sum
 /* Sort the n ids of s->found in place and drop repeats: through the bitmap where it pays, else radix. */
 static size_t sort_unique(Scratch *s, size_t n, Py_ssize_t size) {
     if (n > SMALL_SORT && size <= BITMAP_MAX_FEATURES && words_for(words_for((size_t)size)) <= 8 * n) {
-        if (!s->marks) {
+        if (!s->marks || !s->summary) { /* first use (or a calloc that failed before: sort until one works) */
+            free(s->marks);
+            free(s->summary);
             s->marks = calloc(words_for((size_t)size), sizeof(uint64_t));
             s->summary = calloc(words_for(words_for((size_t)size)), sizeof(uint64_t));
         }
@@ -523,9 +537,9 @@ static int reserve_for(Scratch *s, const unsigned char *text, size_t len, int ng
 }
 
 /* Probe a block of hashes (their slots prefetched) and append the ids found. */
-static inline int32_t *probe_block(const Kernel *k, const uint64_t *hashes, int count, int32_t *found) {
+static inline int32_t *probe_block(const Table *t, const uint64_t *hashes, int count, int32_t *found) {
     for (int b = 0; b < count; b++) {
-        int32_t id = probe(k, hashes[b]);
+        int32_t id = probe(t, hashes[b]);
         if (id >= 0) *found++ = id;
     }
     return found;
@@ -543,6 +557,7 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
     uint64_t pending[BLOCK + MAX_NGRAM];
     int waiting = 0;
     const uint64_t buckets = k->buckets;
+    const Table *t = &k->table;
     const int ngram_max = k->ngram_max;
     int32_t *found = s->found;
     int levels = 0; /* n-gram lengths ending at the current token: min(tokens so far, ngram_max) */
@@ -559,16 +574,16 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
             continue;
         }
         for (int j = 0; j < levels; j++) { /* no branch on the filter: ~58% pass, no guess would be right */
-            PREFETCH(&k->slots[home_slot(k, ending[j])]);
+            PREFETCH(&t->slots[home_slot(t, ending[j])]);
             pending[waiting] = ending[j];
-            waiting += filter_has(k, ending[j]);
+            waiting += filter_has(t, ending[j]);
         }
         if (waiting >= BLOCK) {
-            found = probe_block(k, pending, waiting, found);
+            found = probe_block(t, pending, waiting, found);
             waiting = 0;
         }
     }
-    found = probe_block(k, pending, waiting, found);
+    found = probe_block(t, pending, waiting, found);
     return (Py_ssize_t)sort_unique(s, (size_t)(found - s->found), k->size);
 }
 
@@ -599,20 +614,19 @@ static int text_bytes(PyObject *text, const unsigned char **data, Py_ssize_t *le
 
 static void Kernel_dealloc(Kernel *self) {
     scratch_free(&self->scratch);
-    free_slots(self->slots, self->slots_bytes);
-    free(self->filter);
+    table_free(&self->table);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int already_initialized(const Kernel *self) {
-    if (!self->slots && !self->buckets) return 0;
+    if (!self->table.slots && !self->buckets) return 0;
     PyErr_Format(PyExc_RuntimeError, "%s is already initialized", Py_TYPE(self)->tp_name);
     return 1;
 }
 
 /* 0 with a RuntimeError where __init__ never ran (nothing to read). */
 static int ready(const Kernel *self) {
-    if (self->slots || self->buckets) return 1;
+    if (self->table.slots || self->buckets) return 1;
     PyErr_Format(PyExc_RuntimeError, "%s is not initialized", Py_TYPE(self)->tp_name);
     return 0;
 }
@@ -671,9 +685,9 @@ static int Fingerprints_init(Kernel *self, PyObject *args, PyObject *kwds) {
         PyErr_Format(PyExc_RuntimeError, "%s is being initialized by another thread", Py_TYPE(self)->tp_name);
         goto done;
     }
-    /* Built without the GIL (the caller can create the onnxruntime session meanwhile) into a kernel of its own:
-     * no other thread sees a half-built table; `view` keeps the fingerprints alive. */
-    Kernel table;
+    /* Built without the GIL (the caller can create the onnxruntime session meanwhile) into a table of its own:
+     * no other thread sees a half-built one; `view` keeps the fingerprints alive. */
+    Table table;
     memset(&table, 0, sizeof(table));
     int built;
     self->building = 1;
@@ -682,15 +696,9 @@ static int Fingerprints_init(Kernel *self, PyObject *args, PyObject *kwds) {
     Py_END_ALLOW_THREADS
     self->building = 0;
     if (!built) {
-        self->slots = table.slots;
-        self->slots_bytes = table.slots_bytes;
-        self->filter = table.filter;
-        self->filter_mask = table.filter_mask;
-        self->mask = table.mask;
-        self->shift = table.shift;
+        self->table = table;
     } else {
-        free_slots(table.slots, table.slots_bytes);
-        free(table.filter);
+        table_free(&table);
         if (built < 0)
             PyErr_NoMemory();
         else
@@ -877,6 +885,7 @@ static PyObject *padded_one(Kernel *self, PyObject *text, Py_ssize_t min_length)
     Py_XDECREF(owner);
     if (count < 0) return PyErr_NoMemory();
     Py_ssize_t width = count > min_length ? count : min_length;
+    if (width > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(int64_t)) return PyErr_NoMemory();
     PyObject *row = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(int64_t) * (size_t)width));
     if (!row) return NULL;
     int64_t *out = (int64_t *)PyByteArray_AS_STRING(row);
@@ -920,7 +929,10 @@ static PyObject *Kernel_padded(Kernel *self, PyObject *args) {
     } else {
         for (Py_ssize_t i = 0; i < n; i++)
             if (offsets[i + 1] - offsets[i] > width) width = (Py_ssize_t)(offsets[i + 1] - offsets[i]);
-        data = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(int64_t) * (size_t)(n * width)));
+        if (n && width > PY_SSIZE_T_MAX / (Py_ssize_t)sizeof(int64_t) / n)
+            PyErr_NoMemory(); /* a min_length no memory could hold */
+        else
+            data = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(int64_t) * (size_t)(n * width)));
     }
     if (data) {
         int64_t *out = (int64_t *)PyByteArray_AS_STRING(data);
