@@ -557,7 +557,7 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
     uint64_t pending[BLOCK + MAX_NGRAM];
     int waiting = 0;
     const uint64_t buckets = k->buckets;
-    const Table *t = &k->table;
+    const Table table = k->table, *t = &table; /* a copy: the stores below cannot alias its fields */
     const int ngram_max = k->ngram_max;
     int32_t *found = s->found;
     int levels = 0; /* n-gram lengths ending at the current token: min(tokens so far, ngram_max) */
