@@ -10,7 +10,10 @@ Build the baseline from any commit, e.g. main's:
 
 Both builds look up the shipped model's vocabulary: by its fingerprints where the build
 has `Fingerprints`, by its terms (the string tables of builds up to f16c51b, `Lookup`)
-otherwise. Runs are interleaved (best of N), so the ratio holds even on a busy machine.
+otherwise; with --hash-buckets N both hash into N buckets instead (`Hasher`). Timed per
+review: `ids(text)`, `padded([text], 1)` (the one-review path of `Classifier.scores`) and
+`padded` of batches of 64. Runs are interleaved (best of N, the order flipped every other
+repeat), so the ratio holds even on a busy machine.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ from imdb_edge.runtime.model_file import read_model_file
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 
-def vocabulary_builder(build: ModuleType, vectorizer: Vectorizer) -> Callable[[], Any]:
-    """How this build makes the vocabulary lookup: from the fingerprints, or (older builds) from the terms."""
+def vocabulary_builder(build: ModuleType, vectorizer: Vectorizer, hash_buckets: int) -> Callable[[], Any]:
+    """How this build makes the lookup: hashed, from the fingerprints, or (older builds) from the terms."""
     ngram_max = vectorizer.config.ngram_max
+    if hash_buckets:
+        return lambda: build.Hasher(hash_buckets, ngram_max)
     if hasattr(build, "Fingerprints"):
         data = vectorizer.fingerprints.astype("<u8").tobytes()
         return lambda: build.Fingerprints(data, ngram_max)
@@ -46,6 +51,7 @@ def main() -> int:
     parser.add_argument("--data", help="the IMDB dataset (default: the 256 shipped sample reviews)")
     parser.add_argument("--reviews", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--hash-buckets", type=int, default=0, help="compare Hasher(N) instead of the vocabulary")
     args = parser.parse_args()
     spec = importlib.util.spec_from_file_location("baseline._fastvec", args.baseline)
     assert spec is not None and spec.loader is not None
@@ -54,30 +60,32 @@ def main() -> int:
     vectorizer = read_model_file(default_model_path()).vectorizer
     texts = load_reviews(args.data)[: args.reviews]
     builders = {
-        name: vocabulary_builder(build, vectorizer) for name, build in (("baseline", baseline), ("this tree", _fastvec))
+        name: vocabulary_builder(build, vectorizer, args.hash_buckets)
+        for name, build in (("baseline", baseline), ("this tree", _fastvec))
     }
     lookups = {name: build() for name, build in builders.items()}
     if any(lookups["baseline"].ids(t) != lookups["this tree"].ids(t) for t in texts):
         parser.error("the two builds give different ids")
-    ids_s = dict.fromkeys(builders, float("inf"))
-    build_s = dict.fromkeys(builders, float("inf"))
-    for _ in range(args.repeats):
-        for name, lookup in lookups.items():
-            start = time.process_time()
-            for text in texts:
-                lookup.ids(text)
-            ids_s[name] = min(ids_s[name], time.process_time() - start)
-        for name, build in builders.items():
-            start = time.process_time()
-            build()
-            build_s[name] = min(build_s[name], time.process_time() - start)
+    batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+    calls: dict[str, Callable[[Any], object]] = {
+        "ids": lambda lookup: [lookup.ids(text) for text in texts],
+        "padded one": lambda lookup: [lookup.padded([text], 1) for text in texts],
+        "padded 64": lambda lookup: [lookup.padded(batch, 1) for batch in batches],
+        "build": lambda lookup: None,
+    }
+    best = {(name, call): float("inf") for name in builders for call in calls}
+    for repeat in range(args.repeats):
+        for name in list(builders)[:: 1 if repeat % 2 == 0 else -1]:
+            for call, run in calls.items():
+                start = time.process_time()
+                run(builders[name]() if call == "build" else lookups[name])
+                best[name, call] = min(best[name, call], time.process_time() - start)
     for name, lookup in lookups.items():
-        per_review, build_ms = 1e6 * ids_s[name] / len(texts), 1e3 * build_s[name]
-        print(f"{name} ({type(lookup).__name__}): {per_review:.1f} µs per review, tables built in {build_ms:.2f} ms")
-    print(
-        f"this tree / baseline: {ids_s['this tree'] / ids_s['baseline']:.2f} (ids), "
-        f"{build_s['this tree'] / build_s['baseline']:.2f} (build)"
-    )
+        per_review = ", ".join(f"{call} {1e6 * best[name, call] / len(texts):.2f}" for call in calls if call != "build")
+        build_ms = 1e3 * best[name, "build"]
+        print(f"{name} ({type(lookup).__name__}): µs per review: {per_review}; built in {build_ms:.2f} ms")
+    ratios = ", ".join(f"{best['this tree', call] / best['baseline', call]:.2f} ({call})" for call in calls)
+    print(f"this tree / baseline: {ratios}")
     return 0
 
 

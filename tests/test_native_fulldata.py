@@ -57,3 +57,17 @@ def test_shipped_trigram_vocabulary_ids_and_scores_are_identical_on_all_reviews(
 def test_hashed_ids_are_identical_on_all_reviews(reviews: list[str], ngram_max: int) -> None:
     vec = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=ngram_max), None)
     _same_ids(vec, reviews)
+
+
+def test_one_review_entry_points_match_the_batch_on_all_reviews(reviews: list[str]) -> None:
+    """ids() and padded([text]) (the kernel's own scratch for reviews under 4 KiB, per-call scratch above) give
+    each review the row the definition gives it in the batch."""
+    vec = Classifier.load().vectorizer
+    expected_ids, offsets = vec.pure_python().feature_ids_batch(reviews)
+    assert sum(len(t.encode("utf-8", "surrogatepass")) >= 4096 for t in reviews) > 100  # both scratch paths
+    for i, text in enumerate(reviews):
+        expected = expected_ids[offsets[i] : offsets[i + 1]]
+        np.testing.assert_array_equal(vec.feature_ids(text), expected)
+        row = vec.padded_ids([text], 1)
+        assert row.shape == (1, max(expected.size, 1))
+        np.testing.assert_array_equal(row[0, : expected.size], expected)

@@ -457,3 +457,125 @@ def test_native_term_fingerprints_equal_the_definition(terms: list[str]) -> None
     """Terms of any text (spaces, empty tokens, uppercase, surrogates; newlines take the Python path)."""
     expected = module._python_term_fingerprints(terms)
     assert module.term_fingerprints(terms).tolist() == expected.tolist()
+
+
+# ---- the dedupe paths: a two-level bitmap (vocabularies up to 2**20 features, texts with more than 32 ids) and
+# ---- a radix sort (bigger vocabularies, or few ids next to the bitmap's size); both must give the same ids.
+
+_EDGE_BUCKETS = (1, 7, 4096, 4097, 2**20 - 1, 2**20, 2**20 + 1, 2**22, 2**28)
+_EDGE_HASHERS = {b: Vectorizer(VectorizerConfig(hash_buckets=b, ngram_max=3), None) for b in _EDGE_BUCKETS}
+_POOL = [f"w{i}" for i in range(3000)] + ["W7", "w7", "Été", "br"]
+
+
+@native
+@pytest.mark.parametrize("buckets", _EDGE_BUCKETS)
+@settings(max_examples=40, deadline=None)
+@given(words=st.lists(st.sampled_from(_POOL), max_size=700), repeat=st.integers(1, 3))
+def test_native_hashed_ids_on_both_sides_of_the_bitmap_threshold(buckets: int, words: list[str], repeat: int) -> None:
+    """0 to ~2,000 ids before dedupe, repeats included, for bucket counts on both sides of 2**20 (and 2**28)."""
+    vec = _EDGE_HASHERS[buckets]
+    text = " ".join(words * repeat)
+    got = vec.feature_ids(text)
+    assert got.tolist() == vec.pure_python().feature_ids(text).tolist()
+    assert all(0 <= i < buckets for i in got.tolist())
+    np.testing.assert_array_equal(vec.padded_ids([text], 3)[0, : got.size], got)
+
+
+_EDGE_WORDS = [f"t{i}" for i in range(9000)]
+_EDGE_VOCABULARY = Vectorizer(VectorizerConfig(max_features=len(_EDGE_WORDS)), _EDGE_WORDS)  # id i = word t{i}
+# ids at the bitmap's edges: the first and last id, the ends of level-0 words (64 ids) and level-1 words (4096)
+_EDGE_IDS = [0, 1, 62, 63, 64, 65, 127, 128, 4095, 4096, 4097, 8191, 8192, 8960, 8999]
+
+
+@native
+@settings(max_examples=150, deadline=None)
+@given(
+    ids=st.lists(st.one_of(st.sampled_from(_EDGE_IDS), st.integers(0, 8999)), max_size=300),
+    repeat=st.integers(1, 4),
+    noise=st.lists(st.sampled_from(["x", "y z", "<br />", "T5 t5", "\u00e9t\u00e9"]), max_size=20),
+)
+def test_native_vocabulary_ids_are_sorted_unique_at_the_bitmap_edges(
+    ids: list[int], repeat: int, noise: list[str]
+) -> None:
+    text = " ".join([_EDGE_WORDS[i] for i in ids] * repeat + noise)
+    expected = sorted(set(ids) | ({5} if "T5 t5" in noise else set()))
+    assert _EDGE_VOCABULARY.feature_ids(text).tolist() == expected
+    assert _EDGE_VOCABULARY.pure_python().feature_ids(text).tolist() == expected
+
+
+@native
+def test_native_scratch_is_clean_between_calls() -> None:
+    """Kernel-owned scratch (short texts) and per-call scratch (long texts, batches), alternating on one kernel:
+    a text with many ids, then one with few, then the same word 20,000 times, in every entry point."""
+    vec, pure = _EDGE_VOCABULARY, _EDGE_VOCABULARY.pure_python()
+    many = " ".join(_EDGE_WORDS[::7])  # over 4 KiB: per-call scratch in ids()
+    some = " ".join(_EDGE_WORDS[:600:3])  # under 4 KiB: the kernel's scratch, bitmap path
+    few = "t3 t1 t2 t3"  # insertion sort
+    repeated = "t8999 " * 20_000  # one id, 20,000 times
+    texts = [many, some, few, repeated, "", some, many, few]
+    for text in texts + texts[::-1]:
+        assert vec.feature_ids(text).tolist() == pure.feature_ids(text).tolist()
+        for batch in ([text], (text,), [text, few]):
+            np.testing.assert_array_equal(vec.padded_ids(batch, 2), pure.padded_ids(batch, 2))
+    np.testing.assert_array_equal(vec.feature_ids_batch(texts)[0], pure.feature_ids_batch(texts)[0])
+    assert vec.feature_ids(repeated).tolist() == [8999]
+
+
+@native
+@pytest.mark.parametrize("text", ["a great movie", "x" * 5000 + " t1", ""])
+@pytest.mark.parametrize("min_length", [-3, 0, 1, 2, 50])
+def test_native_padded_of_one_text(text: str, min_length: int) -> None:
+    """One text (list or tuple, short or past 4 KiB): the fast path and the batch path give the same row."""
+    native = VECTORIZERS[3]._native
+    expected = VECTORIZERS[3].pure_python().padded_ids([text], min_length)
+    for batch in ([text], (text,)):
+        data, width = native.padded(batch, min_length)
+        assert width == expected.shape[1]
+        assert np.frombuffer(data, dtype=np.int64).tolist() == expected[0].tolist()
+    with pytest.raises(TypeError, match="expected str, got bytes"):
+        native.padded([b"bytes"], 1)
+    for batch in ([text], [text, "x"]):  # a width no memory could hold: refused, not wrapped around
+        with pytest.raises(MemoryError):
+            native.padded(batch, 2**61)
+
+
+@native
+@pytest.mark.parametrize("offset", range(0, 20))
+def test_native_token_keys_of_every_length_near_the_text_start(offset: int) -> None:
+    """Tokens of 1 to 40 bytes, preceded by `offset` bytes of text: the CRC reads up to 16 bytes before a token's
+    end and masks off what is not the token (ASCII letters of any case, bytes >= 0x80, digits, NUL)."""
+    vec = HASHERS[2**21, 2]
+    pure = vec.pure_python()
+    alphabet = "aZ9\u00c3\u00e9\x00Q\u00dax"
+    for length in range(1, 41):
+        token = "".join(alphabet[(i * 7 + length) % len(alphabet)] for i in range(length))
+        for text in ("," * offset + token, "Yz" * (offset // 2) + "." + token + " " + token.upper()):
+            assert vec.feature_ids(text).tolist() == pure.feature_ids(text).tolist(), (offset, length, text)
+
+
+@native
+def test_native_fingerprints_build_releases_the_gil() -> None:
+    """The table is built without the GIL, so the caller can create its onnxruntime session meanwhile: while
+    another thread builds a 1,000,000-term table, this thread keeps running (no gap near the build's length)."""
+    import sys
+    import time
+
+    data = np.random.default_rng(0).integers(0, 2**63, 1_000_000, dtype=np.uint64).astype("<u8").tobytes()
+    built: list[object] = []
+    thread = threading.Thread(target=lambda: built.append(module._native.Fingerprints(data, 3)))
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
+    try:
+        ticks = [time.perf_counter()]
+        thread.start()
+        while thread.is_alive():
+            ticks.append(time.perf_counter())
+        thread.join()
+        ticks.append(time.perf_counter())
+    finally:
+        sys.setswitchinterval(switch)
+    assert len(built) == 1
+    assert max(np.diff(ticks)) < 0.5 * (ticks[-1] - ticks[0]), "the main thread stalled for the whole build"
+    words = [f"w{i}" for i in range(50)]
+    table = module._native.Fingerprints(_fingerprint_bytes(words), 1)
+    assert np.frombuffer(table.ids("w3 w49 zz w0"), dtype=np.int64).tolist() == [0, 3, 49]
