@@ -41,8 +41,8 @@ _TENSOR_NAME, _TENSOR_EXTERNAL_DATA, _TENSOR_DATA_LOCATION = 8, 13, 14
 _VALUE_INFO_NAME = 1
 
 
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
+def _text(value: bytes | memoryview) -> str:
+    return bytes(value).decode("utf-8", "replace")
 
 
 def _check_tensor(tensor: bytes, where: str) -> None:
@@ -122,6 +122,7 @@ def check_graph(model: bytes, where: str) -> bool:
     tiny inputs is bounded by the graph's size and needs no watchdog.
     """
     try:
+        model = memoryview(model)  # walked by slices, never copied (the weight table is 200 KB and up)
         if submessages(model, _MODEL_FUNCTIONS):
             raise ImdbEdgeError(f"{where}: the file defines its own functions, which exported models never do")
         return any([_check_graph(graph, where, inside_loop=False) for graph in submessages(model, _MODEL_GRAPH)])

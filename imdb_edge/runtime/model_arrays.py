@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.protowire import Corrupt, fields, length_delimited, spans
+from imdb_edge.runtime.protowire import Corrupt, fields, length_prefix, spans
 
 PREFIX = "imdb_edge."
 """Initializers whose names start with this are the runtime's arrays, never inputs of a graph node."""
@@ -81,9 +81,11 @@ def split_runtime_arrays(model: memoryview, leave_out: int) -> tuple[dict[str, R
                 raise Corrupt(f"initializer {found[0]} appears twice")
             else:
                 arrays[found[0]] = found[1]
-        stripped = len(kept) < len(graph_fields)
-        out.append(length_delimited(_MODEL_GRAPH, b"".join(kept)) if stripped else model[start:end])
-    return arrays, b"".join(out)
+        if len(kept) < len(graph_fields):
+            out += [length_prefix(_MODEL_GRAPH, sum(map(len, kept))), *kept]
+        else:
+            out.append(model[start:end])
+    return arrays, b"".join(out)  # the one copy: onnxruntime takes bytes
 
 
 def resolve(document: dict[str, Any], arrays: dict[str, RawArray], where: str) -> None:

@@ -43,40 +43,47 @@ def _encode_varint(value: int) -> bytes:
     return bytes(out)
 
 
-def length_delimited(number: int, payload: bytes) -> bytes:
-    """Field `number` holding `payload` (a submessage, string or bytes), as the wire format writes it."""
-    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+def length_prefix(number: int, length: int) -> bytes:
+    """The key and length that start field `number` holding `length` bytes (a submessage, string or bytes)."""
+    return _encode_varint(number << 3 | 2) + _encode_varint(length)
+
+
+def _short_varint(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
+    """_varint with the one-byte case (keys, small lengths and values: nearly all of them) inlined."""
+    if pos < end and data[pos] < 0x80:
+        return data[pos], pos + 1
+    return _varint(data, pos)
 
 
 def spans(data: bytes | memoryview) -> list[tuple[int, int, Any, int, int]]:
     """Top-level (field number, wire type, value, start, end) of one message: [start, end) is the whole field."""
     out = []
-    pos = 0
-    while pos < len(data):
+    pos, end = 0, len(data)
+    while pos < end:
         start = pos
-        key, pos = _varint(data, pos)
+        key, pos = _short_varint(data, pos, end)
         number, wire = key >> 3, key & 7
         if number == 0:
             raise Corrupt("field number 0")
-        if wire == 0:
-            value, pos = _varint(data, pos)
-        elif wire == 1:
-            value, pos = data[pos : pos + 8], pos + 8
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            if pos + length > len(data):
+        if wire == 2:
+            length, pos = _short_varint(data, pos, end)
+            if pos + length > end:
                 raise Corrupt("field runs past the end of the file")
             value, pos = data[pos : pos + length], pos + length
+        elif wire == 0:
+            value, pos = _short_varint(data, pos, end)
+        elif wire == 1:
+            value, pos = data[pos : pos + 8], pos + 8
         elif wire == 5:
             value, pos = data[pos : pos + 4], pos + 4
         else:
             raise Corrupt(f"unknown wire type {wire}")
-        if pos > len(data):
+        if pos > end:
             raise Corrupt("truncated field")
         out.append((number, wire, value, start, pos))
     return out
 
 
-def submessages(data: bytes, number: int) -> list[bytes]:
+def submessages(data: bytes | memoryview, number: int) -> list[Any]:
     """Every length-delimited field `number` of a message (repeated submessages, strings)."""
     return [value for n, wire, value in fields(data) if n == number and wire == 2]
