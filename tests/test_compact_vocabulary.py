@@ -180,27 +180,6 @@ def test_repeated_fingerprints_are_refused(compact_bytes: bytes) -> None:
         Vectorizer.from_dict(entry)
 
 
-def test_a_table_built_in_the_background_refuses_repeats_when_the_classifier_loads(
-    compact_bytes: bytes, tmp_path: Path
-) -> None:
-    """Classifier.load builds the native table on another thread; its error still stops the load, in one line."""
-    entry = _entry(compact_bytes)
-    stored = np.frombuffer(base64.b64decode(entry["fingerprints"]), dtype="<u8").copy()
-    stored[2] = stored[1]
-    entry.update(fingerprints=base64.b64encode(stored.tobytes()).decode(), terms=None)
-    path = tmp_path / "repeats.onnx"
-    path.write_bytes(restamp(compact_bytes, {VECTORIZER_KEY: json.dumps(entry)}))
-    with pytest.raises(ImdbEdgeError, match=r"repeats.onnx: bad vocabulary: .*same fingerprint"):
-        Classifier.load(path)
-
-
-def test_a_background_table_gives_the_ids_of_one_built_at_once(compact_bytes: bytes) -> None:
-    at_once = parse_model_bytes(compact_bytes).vectorizer
-    background = parse_model_bytes(compact_bytes, background=True).vectorizer
-    assert [background.feature_ids(t).tolist() for t in TEXTS] == [at_once.feature_ids(t).tolist() for t in TEXTS]
-    assert background.implementation == at_once.implementation
-
-
 def test_a_file_without_terms_cannot_be_rewrapped_as_text(compact_bytes: bytes, tmp_path: Path) -> None:
     from imdb_edge.export.rewrap import rewrap_as_text
 

@@ -95,7 +95,7 @@ class Classifier:
         threads = _check_threads(threads)
         threshold = _check_threshold(threshold)
         if isinstance(model_file, (str, os.PathLike)):
-            model_file = read_model_file(model_file, background=True)
+            model_file = read_model_file(model_file)
         elif not isinstance(model_file, ModelFile):
             raise TypeError(f"Classifier takes a model path or a ModelFile, got {type(model_file).__name__}")
         self.model_file = model_file
@@ -114,10 +114,6 @@ class Classifier:
         except Exception as exc:  # onnxruntime raises several private exception types
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
             raise ImdbEdgeError(f"{model_file.path}: onnxruntime cannot load this model ({first_line})") from None
-        try:
-            self.vectorizer.ready()  # its table was built while onnxruntime made the session
-        except ImdbEdgeError as exc:
-            raise ImdbEdgeError(f"{model_file.path}: bad vocabulary: {exc}") from None
         self._check_graph_matches_metadata()
 
     def __repr__(self) -> str:
@@ -192,8 +188,7 @@ class Classifier:
             >>> Classifier.load().predict("An absolute masterpiece.").label
             'positive'
         """
-        model_file = read_model_file(default_model_path() if path is None else path, background=True)
-        return cls(model_file, threads, providers, threshold)
+        return cls(read_model_file(default_model_path() if path is None else path), threads, providers, threshold)
 
     def model_inputs(self, texts: Sequence[str]) -> np.ndarray:
         """What the graph takes for `texts`, by the model's input form."""

@@ -155,7 +155,7 @@ def _feature_count(data: Any) -> int | None:
 
 
 def _vectorizer(
-    text: str, graph: memoryview, model: dict[str, Any], arrays: dict[str, RawArray], where: str, background: bool
+    text: str, graph: memoryview, model: dict[str, Any], arrays: dict[str, RawArray], where: str
 ) -> Vectorizer:
     """Parse the vocabulary only when its size fits the graph that must carry a weight per term."""
     if text.count('"') // 2 > len(graph) + 1024:  # each term is a quoted string and owns >= 1 byte of weights
@@ -176,31 +176,13 @@ def _vectorizer(
                 "model and vocabulary do not belong together"
             )
     try:
-        return Vectorizer.from_dict(data, background)
+        return Vectorizer.from_dict(data)
     except ImdbEdgeError as exc:
         raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
 
 
-def _contents(
-    view: memoryview, metadata: dict[str, str], graph: memoryview, where: str, background: bool
-) -> tuple[bytes, dict[str, Any], Vectorizer]:
-    """What onnxruntime gets (the model without metadata and runtime arrays), the model entry, the vectorizer."""
-    try:
-        arrays, graph_model = split_runtime_arrays(view, leave_out=_METADATA_FIELD)
-    except Corrupt as exc:
-        raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged graph: {exc})") from None
-    model = _json_entry(metadata, MODEL_KEY, where)
-    if VECTORIZER_KEY not in metadata:
-        raise ImdbEdgeError(f"{where}: metadata entry {VECTORIZER_KEY} (the vocabulary) is missing")
-    return graph_model, model, _vectorizer(metadata[VECTORIZER_KEY], graph, model, arrays, where, background)
-
-
-def parse_model_bytes(data: bytes, where: str = "model", background: bool = False) -> ModelFile:
-    """Check the structure, checksums and schema of a model file's bytes.
-
-    background: build the vocabulary's native table on another thread while the checksums and (in the
-    Classifier) onnxruntime's session are computed; `vectorizer.ready()` waits for it.
-    """
+def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
+    """Check the structure, checksums and schema of a model file's bytes."""
     if not data:
         raise ImdbEdgeError(f"{where} is empty, not an ONNX model")
     view = memoryview(data)  # fields are sliced, not copied
@@ -214,17 +196,15 @@ def parse_model_bytes(data: bytes, where: str = "model", background: bool = Fals
         raise ImdbEdgeError(f"{where} is not an ONNX model (no graph found)")
     _check_schema(metadata, where)
     structure = [view[start:end] for number, _wire, _value, start, end in top if number != _METADATA_FIELD]
-    try:  # before the checksums, so the table builds while they run; damage is still named first
-        graph_model, model, vectorizer = _contents(view, metadata, graph[0], where, background)
-    except ImdbEdgeError as exc:
-        refused: ImdbEdgeError | None = exc
-    else:
-        refused = None
     checksum = _json_entry(metadata, CHECKSUM_KEY, where)
     algorithm = checksums.ALGORITHM_OF_SCHEMA[metadata[SCHEMA_KEY]]
     checksums.verify(checksum, algorithm, graph[0], structure, stored, (VECTORIZER_KEY, CHECKSUM_KEY), where)
-    if refused is not None:
-        raise refused
+    try:
+        arrays, graph_model = split_runtime_arrays(view, leave_out=_METADATA_FIELD)
+    except Corrupt as exc:
+        raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged graph: {exc})") from None
+    model = _json_entry(metadata, MODEL_KEY, where)
+    vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, arrays, where)
     _check_model_entry(model, where)
     training = _json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {}
     export = _json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {}
@@ -300,7 +280,7 @@ def _check_model_entry(model: dict[str, Any], where: str) -> None:
         raise ImdbEdgeError(f"{where}: decision threshold must be a number in (0, 1), got {threshold!r}")
 
 
-def _read_regular_file(path: Path) -> bytes:
+def read_regular_file(path: Path) -> bytes:
     """The bytes of a regular file of at most MAX_MODEL_BYTES; never blocks on a FIFO or device."""
     try:
         info = os.stat(path)
@@ -330,10 +310,9 @@ def _read_regular_file(path: Path) -> bytes:
     return data
 
 
-def read_model_file(path: str | Path, background: bool = False) -> ModelFile:
-    """Read and verify a model file, with one-line errors for every way it can be wrong (background: see
-    parse_model_bytes)."""
+def read_model_file(path: str | Path) -> ModelFile:
+    """Read and verify a model file, with one-line errors for every way it can be wrong."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"a model path must be a str or Path, got {type(path).__name__}")
     path = Path(path)
-    return parse_model_bytes(_read_regular_file(path), where=str(path), background=background)
+    return parse_model_bytes(read_regular_file(path), where=str(path))

@@ -36,7 +36,6 @@ import itertools
 import json
 import os
 import string
-import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -285,35 +284,6 @@ def _native_lookup(fingerprints: np.ndarray, ngram_max: int) -> Any:
         raise ImdbEdgeError(str(exc)) from None
 
 
-class _BackgroundLookup:
-    """The native table of a vocabulary, built on another thread: the build releases the GIL, so loading a
-    model overlaps it with the checksums and onnxruntime's session. The first use waits for it; from then on
-    the vectorizer holds the table itself."""
-
-    def __init__(self, owner: Vectorizer, fingerprints: np.ndarray, ngram_max: int) -> None:
-        self._owner = owner
-        self._table: Any = None
-        self._error: ImdbEdgeError | None = None
-        self._thread = threading.Thread(target=self._build, args=(fingerprints, ngram_max), daemon=True)
-        self._thread.start()
-
-    def _build(self, fingerprints: np.ndarray, ngram_max: int) -> None:
-        try:
-            self._table = _native_lookup(fingerprints, ngram_max)
-        except ImdbEdgeError as exc:
-            self._error = exc
-
-    def wait(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        self._owner._native = self._table
-        return self._table
-
-    def __getattr__(self, name: str) -> Any:  # ids, padded, ragged: the table's, once it is built
-        return getattr(self.wait(), name)
-
-
 def _native_hasher(buckets: int, ngram_max: int) -> Any:
     """The compiled hashed n-grams, or None where the native vectorizer (or its hashing) is not available."""
     hasher = getattr(_native, "Hasher", None)
@@ -391,12 +361,9 @@ class Vectorizer:
         feature_weights: np.ndarray | None = None,
         fingerprints: np.ndarray | None = None,
         packed_terms: PackedTerms | None = None,
-        background: bool = False,
     ) -> None:
         """A vocabulary is given as its terms, or (as model files store it) as their fingerprints, with the
-        terms packed (zlib) and unpacked only when asked for. background: build the native table on another
-        thread (`ready()` waits for it and raises its errors; the first use waits too)."""
-        later = False  # the native table is built on another thread
+        terms packed (zlib) and unpacked only when asked for."""
         if config.hashed:
             if vocabulary or (fingerprints is not None and fingerprints.size):
                 raise ImdbEdgeError("a hashed vectorizer has no vocabulary")
@@ -416,9 +383,8 @@ class Vectorizer:
             fingerprints = np.asarray(fingerprints, dtype=np.uint64)
             if vocabulary is not None and len(vocabulary) != fingerprints.size:
                 raise ImdbEdgeError("the vocabulary and its fingerprints differ in length")
-            later = background and getattr(_native, "Fingerprints", None) is not None
-            native = None if later else _native_lookup(fingerprints, config.ngram_max)  # refuses repeats itself
-            if native is None and not later and _has_repeats(fingerprints):
+            native = _native_lookup(fingerprints, config.ngram_max)  # refuses repeated fingerprints itself
+            if native is None and _has_repeats(fingerprints):
                 raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint")
         size = config.hash_buckets or fingerprints.size
         if feature_weights is not None:
@@ -430,13 +396,8 @@ class Vectorizer:
         self._packed_terms = packed_terms if vocabulary is None else None
         self.fingerprints = fingerprints
         self.feature_weights = feature_weights
-        self._native = _BackgroundLookup(self, fingerprints, config.ngram_max) if later else native
+        self._native = native
         self._python: _PythonFingerprints | _PythonHasher | None = None
-
-    def ready(self) -> None:
-        """Wait for a table built in the background; raises ImdbEdgeError where it could not be built."""
-        if isinstance(self._native, _BackgroundLookup):
-            self._native.wait()
 
     @property
     def vocabulary(self) -> list[str] | None:
@@ -564,7 +525,7 @@ class Vectorizer:
         return hashlib.sha256(self.to_json().encode("utf-8", "surrogatepass")).hexdigest()
 
     @classmethod
-    def from_dict(cls, data: Any, background: bool = False) -> Vectorizer:
+    def from_dict(cls, data: Any) -> Vectorizer:
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise ImdbEdgeError("not an imdb-edge vectorizer (missing format tag)")
         if data.get("version") not in (FORMAT_VERSION, FINGERPRINTS_VERSION):
@@ -588,9 +549,7 @@ class Vectorizer:
         except (TypeError, ValueError) as exc:
             raise ImdbEdgeError(f"the vectorizer feature_weights are not numbers: {exc}") from None
         try:
-            return cls(
-                VectorizerConfig.from_dict(config), vocabulary, weights_array, fingerprints, packed_terms, background
-            )
+            return cls(VectorizerConfig.from_dict(config), vocabulary, weights_array, fingerprints, packed_terms)
         except TypeError as exc:
             raise ImdbEdgeError(f"bad vectorizer config: {exc}") from None
 
