@@ -66,9 +66,8 @@ def stamp_entries(proto: Any, entries: dict[str, str]) -> bytes:
             algorithm,
             graph=proto.graph.SerializeToString(),
             structure=proto.SerializeToString(),  # everything but the metadata: opset, IR version, producer, graph
-            vectorizer=encoded[model_file.VECTORIZER_KEY],
             entries=encoded,
-            checksum_key=model_file.CHECKSUM_KEY,
+            keys=(model_file.VECTORIZER_KEY, model_file.CHECKSUM_KEY),
         )
     )
     for key, value in entries.items():

@@ -67,13 +67,14 @@ def metadata_digest(algorithm: str, entries: dict[str, bytes], checksum_key: str
 
 
 def checksum_entry(
-    algorithm: str, graph: bytes, structure: bytes, vectorizer: bytes, entries: dict[str, bytes], checksum_key: str
+    algorithm: str, graph: bytes, structure: bytes, entries: dict[str, bytes], keys: tuple[str, str]
 ) -> dict[str, str]:
-    """What the exporter writes."""
+    """What the exporter writes. `keys`: the vectorizer's and the checksum's entry keys."""
+    vectorizer_key, checksum_key = keys
     return {
         f"graph_{algorithm}": digest_of(algorithm, [graph]),
         f"structure_{algorithm}": digest_of(algorithm, [structure]),
-        f"vectorizer_{algorithm}": digest_of(algorithm, [vectorizer]),
+        f"vectorizer_{algorithm}": digest_of(algorithm, [entries[vectorizer_key]]),
         f"metadata_{algorithm}": metadata_digest(algorithm, entries, checksum_key),
     }
 

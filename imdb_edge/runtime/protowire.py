@@ -28,12 +28,6 @@ def fields(data: bytes | memoryview) -> list[tuple[int, int, Any]]:
     return [(number, wire, value) for number, wire, value, _start, _end in spans(data)]
 
 
-def without_field(data: bytes, number: int) -> bytes:
-    """The message's bytes with every occurrence of field `number` left out (keys and values)."""
-    view = memoryview(data)
-    return b"".join(view[start:end] for n, _wire, _value, start, end in spans(view) if n != number)
-
-
 def _encode_varint(value: int) -> bytes:
     out = bytearray()
     while value > 0x7F:
