@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +46,44 @@ def test_cache_is_used_before_download(no_data_env: Path, imdb_folder: Path) -> 
     assert resolve_data_path(None) == no_data_env / "aclImdb"
 
 
-def test_truncated_archive_is_a_clear_error(imdb_archive: Path, tmp_path: Path) -> None:
-    broken = tmp_path / "broken.tar.gz"
-    broken.write_bytes(imdb_archive.read_bytes()[: imdb_archive.stat().st_size // 2])
+def test_an_archive_cut_anywhere_is_a_clear_error_never_fewer_reviews(imdb_archive: Path, tmp_path: Path) -> None:
+    """tarfile alone ends quietly where a cut falls between two members (it did: 143 reviews loaded)."""
+    data = imdb_archive.read_bytes()
+    for cut in range(len(data) // 40, len(data), len(data) // 40):
+        broken = tmp_path / f"cut-{cut}.tar.gz"
+        broken.write_bytes(data[:cut])
+        with pytest.raises(ImdbEdgeError, match="truncated or corrupt"):
+            load_dataset(broken)
+
+
+def _plain_tar(folder: Path, path: Path) -> bytes:
+    with tarfile.open(path, "w") as tar:
+        tar.add(folder, arcname="aclImdb")
+    return path.read_bytes()
+
+
+def test_a_plain_tar_cut_between_members_is_refused(imdb_folder: Path, tmp_path: Path) -> None:
+    whole = tmp_path / "whole.tar"
+    data = _plain_tar(imdb_folder, whole)
+    reference = load_dataset(imdb_folder)
+    assert load_dataset(whole).fingerprint == reference.fingerprint
+    with tarfile.open(whole) as tar:
+        last = tar.getmembers()[-1]
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(data[: last.offset])  # exactly at the last member's header: no error from tarfile
     with pytest.raises(ImdbEdgeError, match="truncated or corrupt"):
-        load_dataset(broken)
+        load_dataset(cut)
+
+
+@pytest.mark.parametrize("compression", ["bz2", "xz"])
+def test_bzip2_and_xz_archives_load_like_the_folder(imdb_folder: Path, tmp_path: Path, compression: str) -> None:
+    path = tmp_path / f"aclImdb.tar.{compression}"
+    with tarfile.open(path, f"w:{compression}") as tar:
+        tar.add(imdb_folder, arcname="aclImdb")
+    assert load_dataset(path).fingerprint == load_dataset(imdb_folder).fingerprint
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(ImdbEdgeError, match="truncated or corrupt"):
+        load_dataset(path)
 
 
 def test_not_an_archive_is_a_clear_error(tmp_path: Path) -> None:

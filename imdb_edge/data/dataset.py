@@ -7,14 +7,19 @@ Empty or non-UTF-8 review files are skipped and counted, never fatal.
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
+import lzma
 import os
 import re
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -90,15 +95,43 @@ def _iter_folder(root: Path) -> Iterator[tuple[str, bytes]]:
                 yield f"{split}/{label}/{path.name}", path.read_bytes()
 
 
+_DECOMPRESSORS: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
+    b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw),
+    b"BZh": bz2.BZ2File,
+    b"\xfd7zXZ\x00": lzma.LZMAFile,
+}
+_TAR_BLOCK = 512
+
+
 def _iter_archive(path: Path) -> Iterator[tuple[str, bytes]]:
+    """The archive's members, then a check that it was whole.
+
+    tarfile ends quietly where a cut falls between two members, as if the archive ended
+    there: a download cut at 90% would load with reviews missing. So the compressed
+    stream is read to its end (gzip, bzip2 and xz then check their own length and CRC),
+    and a plain tar must end with its zero block.
+    """
     try:
-        with tarfile.open(path, mode="r|*") as archive:
+        with ExitStack() as stack:
+            raw = stack.enter_context(open(path, "rb"))
+            magic = raw.read(6)
+            raw.seek(0)
+            decompressor = next((d for m, d in _DECOMPRESSORS.items() if magic.startswith(m)), None)
+            stream = stack.enter_context(decompressor(raw)) if decompressor else raw
+            archive = stack.enter_context(tarfile.open(fileobj=stream, mode="r|"))
             for member in archive:
                 if member.isfile() and _MEMBER.search(member.name):
                     handle = archive.extractfile(member)
                     if handle is not None:
                         yield member.name, handle.read()
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+            if decompressor:
+                while stream.read(1 << 20):  # to the end: a cut stream raises EOFError here
+                    pass
+            else:
+                raw.seek(archive.offset)
+                if raw.read(_TAR_BLOCK) != bytes(_TAR_BLOCK):
+                    raise EOFError("the archive ends without its end-of-archive block")
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
         raise ImdbEdgeError(
             f"{path} is not a readable IMDB archive ({exc.__class__.__name__}: {exc}); "
             f"it may be truncated or corrupt: download it again or set {ENV_DATA} to a good copy"
