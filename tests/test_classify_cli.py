@@ -325,3 +325,11 @@ def test_a_small_file_starts_no_worker_pool(tiny_model: Path, tmp_path: Path, mo
     result = run("classify", "-m", str(tiny_model), "-f", str(big), "--workers", "2")
     assert result.exit_code == 0 and started == [1]
     assert [x.split("\t")[0] for x in result.stdout.splitlines()] == ["positive", "negative"] * 1500
+
+
+def test_a_byte_order_mark_before_a_text_argument_changes_nothing(tiny_model: Path) -> None:
+    """It used to stick to the first word ("\ufeffgreat" is no term), moving the score."""
+    plain = run("classify", "--model", str(tiny_model), "--json", "great film, wonderful")
+    marked = run("classify", "--model", str(tiny_model), "--json", "\ufeffgreat film, wonderful")
+    assert plain.exit_code == marked.exit_code == 0
+    assert json.loads(marked.stdout)["score"] == json.loads(plain.stdout)["score"]

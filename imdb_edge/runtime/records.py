@@ -299,8 +299,9 @@ def open_source(source: str, fmt: str = "auto", max_chars: int = DEFAULT_MAX_CHA
 
 
 def text_source(texts: Iterable[str], max_chars: int = DEFAULT_MAX_CHARS) -> Source:
-    """Records of texts given on the command line, keyed 1, 2, ..."""
-    texts = list(texts)
+    """Records of texts given on the command line, keyed 1, 2, ... A leading byte-order mark (what a Windows
+    clipboard or shell can put in front) is dropped, as it is from files: it would stick to the first word."""
+    texts = [text.removeprefix("\ufeff") for text in texts]
     records = [check_text(number, text, max_chars) for number, text in enumerate(texts, start=1)]
     digest = hashlib.sha256("\0".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
 
