@@ -15,7 +15,7 @@ from imdb_edge.runtime import vectorizer as module
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.model_file import CHECKSUM_KEY, SCHEMA_KEY, VECTORIZER_KEY, parse_model_bytes
 from imdb_edge.runtime.vectorizer import FINGERPRINTS_VERSION, Vectorizer, term_fingerprints
-from tests.model_factory import build_model_bytes, restamp, sentiment_vectorizer
+from tests.model_factory import build_model_bytes, field, restamp, sentiment_vectorizer, with_raw_initializer
 
 TEXTS = ["A great, wonderful movie", "awful and boring: a waste of time", "not good, not bad", "", "zyzzyva"]
 
@@ -207,3 +207,33 @@ def test_fingerprints_of_the_wrong_shape_are_named_not_counted(compact_bytes: by
     with pytest.raises(ImdbEdgeError, match=r"not base64|not 8-byte integers|is empty") as refused:
         parse_model_bytes(restamp(compact_bytes, {VECTORIZER_KEY: json.dumps(entry)}))
     assert "features but the vocabulary gives" not in str(refused.value)
+
+
+FINGERPRINTS = "imdb_edge.vectorizer.fingerprints"
+
+
+def _fingerprints_tensor(*extra: bytes, name: bytes = FINGERPRINTS.encode(), data_type: int = 13) -> bytes:
+    """The fingerprints initializer of `compact_bytes`, field by field, with `extra` fields after them."""
+    raw = term_fingerprints(sentiment_vectorizer(2).vocabulary).astype("<u8").tobytes()
+    return field(1, len(raw) // 8) + field(2, data_type) + field(8, name) + field(9, raw) + b"".join(extra)
+
+
+@pytest.mark.parametrize(
+    ("tensor", "message"),
+    [
+        # protobuf keeps the last of a repeated field: onnxruntime would see a float array, or another name
+        (_fingerprints_tensor(field(2, 1)), "not a one-dimensional uint8 or uint64 array"),
+        (_fingerprints_tensor(field(8, b"embedding")), "more than one name"),
+        (field(8, b"embedding") + _fingerprints_tensor(), "more than one name"),
+        # fields the runtime would ignore but onnxruntime would not
+        (_fingerprints_tensor(field(13, field(1, b"location") + field(2, b"/etc/passwd")), field(14, 1)), "array"),
+        (_fingerprints_tensor(field(11, b"\x01" * 8)), "not a one-dimensional uint8 or uint64 array"),
+        (_fingerprints_tensor(name=FINGERPRINTS.encode() + b"\xff"), "not UTF-8"),
+    ],
+    ids=["data-type-twice", "name-then-another", "another-then-name", "external-data", "uint64-data", "not-utf8"],
+)
+def test_runtime_arrays_hold_each_field_once_and_no_other(compact_bytes: bytes, tensor: bytes, message: str) -> None:
+    assert parse_model_bytes(with_raw_initializer(compact_bytes, FINGERPRINTS, _fingerprints_tensor()))
+    with pytest.raises(ImdbEdgeError, match=message) as refused:
+        parse_model_bytes(with_raw_initializer(compact_bytes, FINGERPRINTS, tensor))
+    assert "\n" not in str(refused.value)
