@@ -219,3 +219,53 @@ def test_a_changed_onnx_header_is_caught_by_the_checksum(model_bytes: bytes, cha
         proto.producer_name = "someone else"
     with pytest.raises(ImdbEdgeError, match="ONNX header"):
         parse_model_bytes(proto.SerializeToString())
+
+
+def _limited_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))
+
+
+def test_packed_terms_of_millions_of_tiny_terms_are_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """120 MB of "ab\\n" packs into 120 KB; split into 40 M strings it took over 2 GB (the text form's probe
+    reads the terms at load), and the MemoryError came out as a traceback."""
+    import base64
+    import zlib
+
+    from tests.model_factory import build_model_bytes
+
+    text_form = build_model_bytes(form="text", ngram_max=2, compact=True)
+    entry = json.loads(parse_model_bytes(text_form).metadata["imdb_edge.vectorizer"])
+    entry["terms"] = base64.b64encode(zlib.compress(b"ab\n" * 40_000_000, 9)).decode()
+    path = tmp_path / "bomb.onnx"
+    path.write_bytes(restamp(text_form, {"imdb_edge.vectorizer": json.dumps(entry)}))
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "classify", "--model", str(path), "a fine film"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited_memory,
+    )
+    assert done.returncode == 2 and "do not match their fingerprints" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_graph_that_fails_the_load_probe_prints_one_line(tmp_path: Path) -> None:
+    """A vocabulary longer than the graph's table: onnxruntime also logged its own error line on stderr."""
+    import base64
+
+    from tests.model_factory import build_model_bytes
+
+    compact = build_model_bytes(compact=True)
+    loaded = parse_model_bytes(compact)
+    entry = loaded.vectorizer.to_dict(compact=True)
+    longer = np.concatenate([loaded.vectorizer.fingerprints, np.arange(1, 11, dtype=np.uint64)])
+    entry.update(fingerprints=base64.b64encode(longer.astype("<u8").tobytes()).decode(), terms=None)
+    model = {**loaded.model, "input_width": longer.size + 1}
+    path = tmp_path / "longer.onnx"
+    entries = {"imdb_edge.vectorizer": json.dumps(entry), "imdb_edge.model": json.dumps(model)}
+    path.write_bytes(restamp(compact, entries))
+    done = _run_cli("classify", "--model", str(path), "a fine film")
+    assert done.returncode == 2 and "does not run on its own vocabulary" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

@@ -334,11 +334,13 @@ def _unpack_terms(packed: PackedTerms, fingerprints: np.ndarray) -> list[str]:
         raise ImdbEdgeError(f"the vectorizer terms do not unpack: {exc}") from None
     if unpacker.unconsumed_tail or not unpacker.eof:
         raise ImdbEdgeError("the vectorizer terms are truncated or unpack to more than 256 MB")
+    if raw.count(b"\n") + 1 != fingerprints.size:  # before splitting: 256 MB of "a\n" would be 128 M strings
+        raise ImdbEdgeError("the vectorizer terms do not match their fingerprints")
     try:
         terms = raw.decode("utf-8", "surrogatepass").split("\n")
     except UnicodeDecodeError:
         raise ImdbEdgeError("the vectorizer terms are not UTF-8") from None
-    if len(terms) != fingerprints.size or not np.array_equal(term_fingerprints(terms), fingerprints):
+    if not np.array_equal(term_fingerprints(terms), fingerprints):
         raise ImdbEdgeError("the vectorizer terms do not match their fingerprints")
     return terms
 
