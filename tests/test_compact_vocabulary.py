@@ -131,6 +131,11 @@ def _with_terms(data: bytes, terms: bytes) -> bytes:
     return restamp(data, {VECTORIZER_KEY: json.dumps(entry)})
 
 
+def _not_utf8_terms() -> bytes:
+    """As many terms as the fingerprints, the first not UTF-8."""
+    return b"\xff\xfe" + b"\n" * (sentiment_vectorizer(2).size - 1)
+
+
 def test_terms_that_do_not_match_their_fingerprints_are_refused_when_read(compact_bytes: bytes) -> None:
     terms = sentiment_vectorizer(2).vocabulary
     swapped = [terms[1], terms[0], *terms[2:]]
@@ -190,13 +195,13 @@ def test_a_file_without_terms_cannot_be_rewrapped_as_text(compact_bytes: bytes, 
     with pytest.raises(ImdbEdgeError, match="the text form needs the terms"):
         rewrap_as_text(source, tmp_path / "text.onnx", TEXTS, "test texts")
     forged = tmp_path / "swapped-terms.onnx"
-    forged.write_bytes(_with_terms(compact_bytes, zlib.compress(b"\xff")))
+    forged.write_bytes(_with_terms(compact_bytes, zlib.compress(_not_utf8_terms())))
     with pytest.raises(ImdbEdgeError, match=r"swapped-terms.onnx: the vectorizer terms are not UTF-8"):
         rewrap_as_text(forged, tmp_path / "text.onnx", TEXTS, "test texts")
 
 
 def test_terms_that_are_not_utf8_are_refused_when_read(compact_bytes: bytes) -> None:
-    forged = parse_model_bytes(_with_terms(compact_bytes, zlib.compress(b"\xff\xfe" + b"\n" * 30)))
+    forged = parse_model_bytes(_with_terms(compact_bytes, zlib.compress(_not_utf8_terms())))
     with pytest.raises(ImdbEdgeError, match="not UTF-8"):
         forged.vectorizer.vocabulary  # noqa: B018
 
