@@ -30,6 +30,14 @@ def _entry(data: bytes) -> dict:
     return parse_model_bytes(data).vectorizer.to_dict(compact=True)
 
 
+def _restamp_inline(data: bytes, entry: dict) -> bytes:
+    """`data` with the vectorizer entry `entry` (arrays inline) and a graph without the runtime's arrays."""
+    import onnx
+
+    plain_graph = onnx.load_from_string(parse_model_bytes(data).graph_model).graph
+    return restamp(data, {VECTORIZER_KEY: json.dumps(entry)}, plain_graph)
+
+
 def test_the_file_stores_fingerprints_and_packed_terms_as_raw_initializers(compact_bytes: bytes) -> None:
     import onnx
 
@@ -128,7 +136,7 @@ def test_a_compact_file_classifies_like_the_term_list_and_gives_its_terms_on_dem
 def _with_terms(data: bytes, terms: bytes) -> bytes:
     entry = _entry(data)
     entry["terms"] = base64.b64encode(terms).decode()
-    return restamp(data, {VECTORIZER_KEY: json.dumps(entry)})
+    return _restamp_inline(data, entry)
 
 
 def _not_utf8_terms() -> bytes:
@@ -190,7 +198,7 @@ def test_a_file_without_terms_cannot_be_rewrapped_as_text(compact_bytes: bytes, 
 
     entry = {**_entry(compact_bytes), "terms": None}
     source = tmp_path / "no-terms.onnx"
-    source.write_bytes(restamp(compact_bytes, {VECTORIZER_KEY: json.dumps(entry)}))
+    source.write_bytes(_restamp_inline(compact_bytes, entry))
     assert Classifier(source).predict("a great movie").label == "positive"
     with pytest.raises(ImdbEdgeError, match="the text form needs the terms"):
         rewrap_as_text(source, tmp_path / "text.onnx", TEXTS, "test texts")
@@ -210,7 +218,7 @@ def test_terms_that_are_not_utf8_are_refused_when_read(compact_bytes: bytes) -> 
 def test_fingerprints_of_the_wrong_shape_are_named_not_counted(compact_bytes: bytes, fingerprints: str) -> None:
     entry = {**_entry(compact_bytes), "fingerprints": fingerprints}
     with pytest.raises(ImdbEdgeError, match=r"not base64|not 8-byte integers|is empty") as refused:
-        parse_model_bytes(restamp(compact_bytes, {VECTORIZER_KEY: json.dumps(entry)}))
+        parse_model_bytes(_restamp_inline(compact_bytes, entry))
     assert "features but the vocabulary gives" not in str(refused.value)
 
 
@@ -242,3 +250,58 @@ def test_runtime_arrays_hold_each_field_once_and_no_other(compact_bytes: bytes, 
     with pytest.raises(ImdbEdgeError, match=message) as refused:
         parse_model_bytes(with_raw_initializer(compact_bytes, FINGERPRINTS, tensor))
     assert "\n" not in str(refused.value)
+
+
+def _with_array(data: bytes, name: str, values: np.ndarray, entries: dict | None = None):  # type: ignore[no-untyped-def]
+    """`data` with the runtime array `name` set to `values` (added if missing), restamped."""
+    import onnx
+
+    graph = onnx.load_from_string(data).graph
+    kept = [t for t in graph.initializer if t.name != name]
+    del graph.initializer[:]
+    graph.initializer.extend([*kept, onnx.numpy_helper.from_array(values, name)])
+    return restamp(data, entries or {}, graph=graph)
+
+
+def test_millions_of_fingerprints_for_a_tiny_graph_are_refused_before_any_table_is_built(compact_bytes: bytes) -> None:
+    """The size check compared the vocabulary with the graph including the arrays: 16 MB of fingerprints
+    vouched for themselves, and their lookup table was built before the load probe refused the file."""
+    many = np.arange(1, 2_000_001, dtype=np.uint64)
+    model = {**parse_model_bytes(compact_bytes).model, "input_width": many.size + 1}
+    forged = _with_array(compact_bytes, FINGERPRINTS, many, {"imdb_edge.model": json.dumps(model)})
+    with pytest.raises(ImdbEdgeError, match="larger than its graph could use"):
+        parse_model_bytes(forged)
+
+
+@pytest.mark.parametrize(
+    ("entries", "reference", "message"),
+    [
+        ({}, {"terms": {"initializer": FINGERPRINTS}}, "refers to initializer imdb_edge.vectorizer.fingerprints twice"),
+        ({}, {"fingerprints": {"initializer": FINGERPRINTS, "at": 0}}, "must be base64 or"),
+        ({"extra": True}, {}, "holds initializer imdb_edge.extra, which the vectorizer does not use"),
+        ({SCHEMA_KEY: "2"}, {}, "only schema 3 token-id and dense files carry"),
+    ],
+    ids=["terms-read-the-fingerprints", "reference-with-more", "unused-array", "schema-2"],
+)
+def test_runtime_arrays_are_each_read_once_and_only_in_schema_3(
+    compact_bytes: bytes, entries: dict, reference: dict, message: str
+) -> None:
+    entry = json.loads(parse_model_bytes(compact_bytes).metadata[VECTORIZER_KEY])
+    entries = {**entries, VECTORIZER_KEY: json.dumps({**entry, **reference})}
+    if entries.pop("extra", False):
+        forged = _with_array(compact_bytes, "imdb_edge.extra", np.arange(4, dtype=np.uint8), entries)
+    else:
+        forged = restamp(compact_bytes, entries)
+    with pytest.raises(ImdbEdgeError, match=message):
+        parse_model_bytes(forged)
+
+
+def test_a_text_form_file_with_runtime_arrays_is_refused() -> None:
+    """The text form keeps its arrays inline (apps run it in plain onnxruntime): arrays there are forged."""
+    text_form = build_model_bytes(form="text", ngram_max=2, compact=True)
+    entry = json.loads(parse_model_bytes(text_form).metadata[VECTORIZER_KEY])
+    fingerprints = np.frombuffer(base64.b64decode(entry["fingerprints"]), dtype="<u8")
+    vectorizer = json.dumps({**entry, "fingerprints": {"initializer": FINGERPRINTS}})
+    forged = _with_array(text_form, FINGERPRINTS, fingerprints.astype(np.uint64), {VECTORIZER_KEY: vectorizer})
+    with pytest.raises(ImdbEdgeError, match="the text form keeps its vocabulary inline"):
+        parse_model_bytes(forged)

@@ -255,6 +255,8 @@ def test_a_graph_that_fails_the_load_probe_prints_one_line(tmp_path: Path) -> No
     """A vocabulary longer than the graph's table: onnxruntime also logged its own error line on stderr."""
     import base64
 
+    import onnx
+
     from tests.model_factory import build_model_bytes
 
     compact = build_model_bytes(compact=True)
@@ -265,7 +267,7 @@ def test_a_graph_that_fails_the_load_probe_prints_one_line(tmp_path: Path) -> No
     model = {**loaded.model, "input_width": longer.size + 1}
     path = tmp_path / "longer.onnx"
     entries = {"imdb_edge.vectorizer": json.dumps(entry), "imdb_edge.model": json.dumps(model)}
-    path.write_bytes(restamp(compact, entries))
+    path.write_bytes(restamp(compact, entries, graph=onnx.load_from_string(loaded.graph_model).graph))
     done = _run_cli("classify", "--model", str(path), "a fine film")
     assert done.returncode == 2 and "does not run on its own vocabulary" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

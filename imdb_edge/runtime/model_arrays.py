@@ -101,15 +101,23 @@ def split_runtime_arrays(model: memoryview, leave_out: int) -> tuple[dict[str, R
 
 
 def resolve(document: dict[str, Any], arrays: dict[str, RawArray], where: str) -> None:
-    """Replace each `{"initializer": NAME}` of the vectorizer entry by that array's bytes (in place)."""
+    """Replace each `{"initializer": NAME}` of the vectorizer entry by that array's bytes (in place). Every
+    array is referred to once: an array nobody reads, or one read twice, is not what the exporter writes."""
+    unused = dict(arrays)
     for key, data_type in VECTORIZER_ARRAYS.items():
         reference = document.get(key)
         if not isinstance(reference, dict):
             continue  # inline base64, or absent: the vectorizer's reader judges it
-        name = reference.get(REFERENCE_KEY)
+        if list(reference) != [REFERENCE_KEY]:
+            raise ImdbEdgeError(f'{where}: the vectorizer\'s {key} must be base64 or {{"{REFERENCE_KEY}": NAME}}')
+        name = reference[REFERENCE_KEY]
         array = arrays.get(name) if isinstance(name, str) else None
         if array is None:
             raise ImdbEdgeError(f"{where}: the vectorizer's {key} refer to {name!r}, which the graph does not hold")
+        if unused.pop(name, None) is None:
+            raise ImdbEdgeError(f"{where}: the vectorizer refers to initializer {name} twice")
         if array.data_type != data_type:
             raise ImdbEdgeError(f"{where}: initializer {name} holds the wrong type for the vectorizer's {key}")
         document[key] = array.data
+    if unused:
+        raise ImdbEdgeError(f"{where}: the graph holds initializer {min(unused)}, which the vectorizer does not use")
