@@ -271,3 +271,26 @@ def test_a_graph_that_fails_the_load_probe_prints_one_line(tmp_path: Path) -> No
     done = _run_cli("classify", "--model", str(path), "a fine film")
     assert done.returncode == 2 and "does not run on its own vocabulary" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("use", ["node-input", "node-output", "graph-output", "graph-input"])
+def test_no_node_or_graph_port_may_name_a_runtime_array(use: str) -> None:
+    """The runtime takes imdb_edge.* arrays out before onnxruntime sees the graph: a node reading one ran in
+    plain onnxruntime, failed in the runtime with onnxruntime's message, and `info` showed the file as fine."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from tests.model_factory import build_model_bytes
+
+    compact = build_model_bytes(compact=True)
+    graph = onnx.load_from_string(compact).graph
+    name = "imdb_edge.vectorizer.fingerprints"
+    if use == "node-input":
+        graph.node.append(helper.make_node("Cast", [name], ["as_float"], to=TensorProto.FLOAT))
+    elif use == "node-output":
+        graph.node.append(helper.make_node("Identity", [graph.input[0].name], ["imdb_edge.copy"]))
+    else:
+        ports = graph.output if use == "graph-output" else graph.input
+        ports.append(helper.make_tensor_value_info(name, TensorProto.UINT64, [None]))
+    with pytest.raises(ImdbEdgeError, match="a name kept for arrays only the imdb-edge runtime reads"):
+        parse_model_bytes(restamp(compact, {}, graph=graph))
