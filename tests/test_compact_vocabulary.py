@@ -177,6 +177,8 @@ def test_packed_terms_cannot_unpack_past_the_limit(compact_bytes: bytes, monkeyp
         ({"fingerprints": base64.b64encode(b"123").decode()}, "not 8-byte integers"),
         ({"terms": 7}, "terms are not base64"),
         ({"version": 9}, "version 9 is not supported"),
+        # the lookup would follow the fingerprints while the term list (info, rewrap) showed other terms
+        ({"vocabulary": ["not", "these", "terms"]}, "both a term list and fingerprints"),
     ],
 )
 def test_bad_fingerprint_documents_are_one_line_errors(compact_bytes: bytes, change: dict, message: str) -> None:

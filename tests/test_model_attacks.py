@@ -294,3 +294,21 @@ def test_no_node_or_graph_port_may_name_a_runtime_array(use: str) -> None:
         ports.append(helper.make_tensor_value_info(name, TensorProto.UINT64, [None]))
     with pytest.raises(ImdbEdgeError, match="a name kept for arrays only the imdb-edge runtime reads"):
         parse_model_bytes(restamp(compact, {}, graph=graph))
+
+
+@pytest.mark.parametrize("digest", ["ZZZZZZZZ", "00000000", "ABCDEF01", " 1234567"])
+def test_checksum_digests_are_lowercase_hex(model_bytes: bytes, digest: str) -> None:
+    """The graph digest is compared only when the structure digest fails: a file whose graph digest was not
+    even hex loaded."""
+    import onnx
+
+    proto = onnx.load_model_from_string(model_bytes)
+    entry = next(e for e in proto.metadata_props if e.key == "imdb_edge.checksum")
+    checksum = json.loads(entry.value)
+    entry.value = json.dumps({**checksum, "graph_crc32": digest})
+    forged = proto.SerializeToString()
+    if digest == "00000000":  # hex, wrong: only named when something else is damaged
+        assert parse_model_bytes(forged)
+        return
+    with pytest.raises(ImdbEdgeError, match="lowercase hex digits"):
+        parse_model_bytes(forged)

@@ -538,6 +538,9 @@ class Vectorizer:
         vocabulary = data.get("vocabulary")
         if vocabulary is not None and not isinstance(vocabulary, list):  # its items are checked by __init__
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
+        if vocabulary is not None and (data.get("fingerprints") is not None or data.get("terms") is not None):
+            # Never written so: the lookup would follow the fingerprints while `vocabulary` showed other terms.
+            raise ImdbEdgeError("the vectorizer holds both a term list and fingerprints or packed terms")
         fingerprints = _decode_fingerprints(data.get("fingerprints"))
         packed_terms = data.get("terms")
         if packed_terms is not None and not isinstance(packed_terms, (str, bytes, memoryview)):
