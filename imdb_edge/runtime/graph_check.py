@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.model_arrays import PREFIX
-from imdb_edge.runtime.protowire import Corrupt, fields, submessages
+from imdb_edge.runtime.model_arrays import MAX_GRAPH_ENTRIES, PREFIX
+from imdb_edge.runtime.protowire import Corrupt, fields, spans, submessages
 
 ALLOWED_OPS = {
     "": {
@@ -70,6 +70,7 @@ class _Node:
 def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: frozenset[str] = frozenset()) -> bool:
     """Raise for anything the exported forms never hold; True where the graph has a Loop."""
     has_loop = False
+    spans(graph, limit=MAX_GRAPH_ENTRIES)  # a Loop body is walked here only: its size is bounded here too
     initializers = submessages(graph, _GRAPH_INITIALIZER)
     if submessages(graph, _GRAPH_SPARSE_INITIALIZER):
         raise ImdbEdgeError(f"{where}: the graph has sparse initializers, which exported models never use")

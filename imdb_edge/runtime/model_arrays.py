@@ -32,6 +32,9 @@ def array_name(key: str) -> str:
     return f"{PREFIX}vectorizer.{key}"
 
 
+MAX_GRAPH_ENTRIES = 10_000
+"""Nodes, initializers, inputs and outputs a graph may hold: the text form's Loop body, the largest, has 219."""
+
 # onnx.proto3 field numbers
 _MODEL_GRAPH = 7
 _GRAPH_INITIALIZER = 5
@@ -83,7 +86,7 @@ def split_runtime_arrays(model: memoryview, leave_out: int) -> tuple[dict[str, R
         if number != _MODEL_GRAPH or wire != 2:
             out.append(model[start:end])
             continue
-        graph_fields = spans(value)
+        graph_fields = spans(value, limit=MAX_GRAPH_ENTRIES)
         kept = []
         for g_number, g_wire, g_value, g_start, g_end in graph_fields:
             found = _runtime_array(g_value) if g_number == _GRAPH_INITIALIZER and g_wire == 2 else None
