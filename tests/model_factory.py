@@ -6,6 +6,7 @@ install, every test module that imports this one is skipped with that reason.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -80,3 +81,48 @@ def restamp(data: bytes, entries: dict[str, str], graph: Any = None) -> bytes:
         proto.graph.CopyFrom(graph)
     metadata = {e.key: e.value for e in proto.metadata_props}
     return stamp_entries(proto, {**metadata, **entries})
+
+
+def varint(value: int) -> bytes:
+    """Protobuf varint (a negative int64 as its 10-byte two's complement)."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))
+
+
+def field(number: int, value: int | bytes) -> bytes:
+    """One protobuf field: a varint for an int, length-delimited for bytes."""
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def with_raw_initializer(data: bytes, name: str, tensor: bytes) -> bytes:
+    """`data` with initializer `name` replaced by the serialized TensorProto `tensor`, byte for byte, and fresh
+    checksums: repeated or unknown fields survive (the `onnx` package would merge or reorder them)."""
+    from imdb_edge.runtime import checksums
+    from imdb_edge.runtime.model_file import CHECKSUM_KEY, SCHEMA_KEY, VECTORIZER_KEY
+    from imdb_edge.runtime.protowire import fields, spans
+
+    structure, entries = [], {}
+    for number, _wire, value, start, end in spans(memoryview(data)):
+        if number == 14:
+            entry = {n: bytes(v) for n, _w, v in fields(value)}
+            entries[entry[1].decode()] = entry[2]
+        elif number == 7:
+            graph = []
+            for g_number, _g_wire, g_value, g_start, g_end in spans(value):
+                names = [bytes(v) for n, _w, v in fields(g_value) if n == 8] if g_number == 5 else []
+                graph.append(field(5, tensor) if names == [name.encode()] else bytes(value[g_start:g_end]))
+            structure.append(field(7, b"".join(graph)))
+        else:
+            structure.append(bytes(data[start:end]))
+    algorithm = checksums.ALGORITHM_OF_SCHEMA[entries[SCHEMA_KEY].decode()]
+    whole = b"".join(structure)
+    graph_bytes = next(bytes(v) for n, _w, v in fields(whole) if n == 7)
+    checksum = checksums.checksum_entry(algorithm, graph_bytes, whole, entries, (VECTORIZER_KEY, CHECKSUM_KEY))
+    entries[CHECKSUM_KEY] = json.dumps(checksum).encode()
+    return whole + b"".join(field(14, field(1, key.encode()) + field(2, value)) for key, value in entries.items())

@@ -172,3 +172,16 @@ def test_bag_model_refuses_the_dense_form(imdb_archive: Path, tmp_path: Path) ->
     train_to_folder(config, tmp_path / "run", data=imdb_archive, report=None)
     with pytest.raises(ImdbEdgeError, match="no dense-input form"):
         pipeline.export_run(tmp_path / "run", tmp_path / "x.onnx", input_form="dense", data=imdb_archive)
+
+
+def test_export_never_writes_over_a_file_it_reads(small_run: Path, imdb_archive: Path, tmp_path: Path) -> None:
+    """--output RUN/model.keras replaced the trained model with the .onnx file."""
+    for target in (small_run / "model.keras", small_run / "vectorizer.json", imdb_archive):
+        before = target.read_bytes()
+        with pytest.raises(ImdbEdgeError, match="which the export reads"):
+            pipeline.export_run(small_run, target, data=imdb_archive)
+        assert target.read_bytes() == before
+    link = tmp_path / "link.keras"
+    link.symlink_to(small_run / "model.keras")
+    with pytest.raises(ImdbEdgeError, match="which the export reads"):
+        pipeline.export_run(small_run, link, data=imdb_archive)

@@ -219,3 +219,123 @@ def test_a_changed_onnx_header_is_caught_by_the_checksum(model_bytes: bytes, cha
         proto.producer_name = "someone else"
     with pytest.raises(ImdbEdgeError, match="ONNX header"):
         parse_model_bytes(proto.SerializeToString())
+
+
+def _limited_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))
+
+
+def test_packed_terms_of_millions_of_tiny_terms_are_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """120 MB of "ab\\n" packs into 120 KB; split into 40 M strings it took over 2 GB (the text form's probe
+    reads the terms at load), and the MemoryError came out as a traceback."""
+    import base64
+    import zlib
+
+    from tests.model_factory import build_model_bytes
+
+    text_form = build_model_bytes(form="text", ngram_max=2, compact=True)
+    entry = json.loads(parse_model_bytes(text_form).metadata["imdb_edge.vectorizer"])
+    entry["terms"] = base64.b64encode(zlib.compress(b"ab\n" * 40_000_000, 9)).decode()
+    path = tmp_path / "bomb.onnx"
+    path.write_bytes(restamp(text_form, {"imdb_edge.vectorizer": json.dumps(entry)}))
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "classify", "--model", str(path), "a fine film"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited_memory,
+    )
+    assert done.returncode == 2 and "do not match their fingerprints" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_graph_that_fails_the_load_probe_prints_one_line(tmp_path: Path) -> None:
+    """A vocabulary longer than the graph's table: onnxruntime also logged its own error line on stderr."""
+    import base64
+
+    import onnx
+
+    from tests.model_factory import build_model_bytes
+
+    compact = build_model_bytes(compact=True)
+    loaded = parse_model_bytes(compact)
+    entry = loaded.vectorizer.to_dict(compact=True)
+    longer = np.concatenate([loaded.vectorizer.fingerprints, np.arange(1, 11, dtype=np.uint64)])
+    entry.update(fingerprints=base64.b64encode(longer.astype("<u8").tobytes()).decode(), terms=None)
+    model = {**loaded.model, "input_width": longer.size + 1}
+    path = tmp_path / "longer.onnx"
+    entries = {"imdb_edge.vectorizer": json.dumps(entry), "imdb_edge.model": json.dumps(model)}
+    path.write_bytes(restamp(compact, entries, graph=onnx.load_from_string(loaded.graph_model).graph))
+    done = _run_cli("classify", "--model", str(path), "a fine film")
+    assert done.returncode == 2 and "does not run on its own vocabulary" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("use", ["node-input", "node-output", "graph-output", "graph-input"])
+def test_no_node_or_graph_port_may_name_a_runtime_array(use: str) -> None:
+    """The runtime takes imdb_edge.* arrays out before onnxruntime sees the graph: a node reading one ran in
+    plain onnxruntime, failed in the runtime with onnxruntime's message, and `info` showed the file as fine."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from tests.model_factory import build_model_bytes
+
+    compact = build_model_bytes(compact=True)
+    graph = onnx.load_from_string(compact).graph
+    name = "imdb_edge.vectorizer.fingerprints"
+    if use == "node-input":
+        graph.node.append(helper.make_node("Cast", [name], ["as_float"], to=TensorProto.FLOAT))
+    elif use == "node-output":
+        graph.node.append(helper.make_node("Identity", [graph.input[0].name], ["imdb_edge.copy"]))
+    else:
+        ports = graph.output if use == "graph-output" else graph.input
+        ports.append(helper.make_tensor_value_info(name, TensorProto.UINT64, [None]))
+    with pytest.raises(ImdbEdgeError, match="a name kept for arrays only the imdb-edge runtime reads"):
+        parse_model_bytes(restamp(compact, {}, graph=graph))
+
+
+@pytest.mark.parametrize("digest", ["ZZZZZZZZ", "00000000", "ABCDEF01", " 1234567"])
+def test_checksum_digests_are_lowercase_hex(model_bytes: bytes, digest: str) -> None:
+    """The graph digest is compared only when the structure digest fails: a file whose graph digest was not
+    even hex loaded."""
+    import onnx
+
+    proto = onnx.load_model_from_string(model_bytes)
+    entry = next(e for e in proto.metadata_props if e.key == "imdb_edge.checksum")
+    checksum = json.loads(entry.value)
+    entry.value = json.dumps({**checksum, "graph_crc32": digest})
+    forged = proto.SerializeToString()
+    if digest == "00000000":  # hex, wrong: only named when something else is damaged
+        assert parse_model_bytes(forged)
+        return
+    with pytest.raises(ImdbEdgeError, match="lowercase hex digits"):
+        parse_model_bytes(forged)
+
+
+@pytest.mark.parametrize("where", ["graph", "loop-body"])
+def test_a_graph_of_a_million_entries_is_refused_at_once(model_bytes: bytes, where: str) -> None:
+    """1,000,000 unused 4-byte initializers (a 21 MB file) took 22 s to walk, and loaded; a 1 GB file of them
+    would have taken about 20 minutes. Here 20,000 (twice the limit) show the walk stops at the limit."""
+    from onnx import TensorProto, helper
+
+    many = [helper.make_tensor(f"w{i}", TensorProto.FLOAT, [1], [0.0]) for i in range(20_000)]
+    if where == "graph":
+        graph = _graph_with([], many)
+    else:
+        body = helper.make_graph(
+            [helper.make_node("Identity", ["cond"], [f"c{i}"]) for i in range(20_000)],
+            "wide",
+            [
+                helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+            ],
+            [helper.make_tensor_value_info("c0", TensorProto.BOOL, [])],
+        )
+        graph = _graph_with([helper.make_node("Loop", ["", ""], [], body=body)], [])
+    forged = restamp(model_bytes, {}, graph=graph)
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match="more than 10000 entries"):
+        parse_model_bytes(forged)
+    assert time.monotonic() - start < 1.0

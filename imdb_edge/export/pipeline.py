@@ -165,6 +165,17 @@ def export_entry(run: TrainedRun, input_form: str, dataset: Dataset) -> dict[str
     }
 
 
+def _refuse_to_overwrite_inputs(out: Path, run_dir: Path, data: str | Path | None) -> None:
+    """--output must not be a file the export reads: the run's own model.keras was replaced by the .onnx."""
+    from imdb_edge.train.run import CURVES_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, VECTORIZER_FILE
+
+    inputs = [run_dir / name for name in (MODEL_FILE, VECTORIZER_FILE, METRICS_FILE, HISTORY_FILE, CURVES_FILE)]
+    target = out.resolve()
+    for path in [*inputs, *([Path(data)] if data is not None else [])]:
+        if path.resolve() == target:
+            raise ImdbEdgeError(f"--output {out} is {path}, which the export reads; choose another file")
+
+
 def export_run(
     run_dir: Path,
     out: Path,
@@ -198,6 +209,7 @@ def export_run(
         raise ImdbEdgeError(f"unknown input form {input_form!r}; choose from {', '.join(INPUT_FORMS)}")
     if quantize not in (None, "int8"):
         raise ImdbEdgeError(f"unknown quantization {quantize!r}; choose int8")
+    _refuse_to_overwrite_inputs(out, run_dir, data)
     run = load_run(run_dir)
     if run.architecture == "bag" and input_form == DENSE:
         other = "" if run.vectorizer.config.hashed else " or text"

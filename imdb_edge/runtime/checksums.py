@@ -79,6 +79,10 @@ def checksum_entry(
     }
 
 
+def _is_digest(value: Any, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and not value.strip("0123456789abcdef")
+
+
 def verify(
     checksum: dict[str, Any],
     algorithm: str,
@@ -92,8 +96,12 @@ def verify(
     vectorizer_key, checksum_key = keys
     digest_length = len(new_digest(algorithm).hexdigest())
     names = {part: f"{part}_{algorithm}" for part in PARTS}
-    if not all(isinstance(checksum.get(n), str) and len(checksum[n]) == digest_length for n in names.values()):
-        raise ImdbEdgeError(f"{where} is damaged: its checksum entry lacks one of {', '.join(names.values())}")
+    # Lowercase hex, as written: the graph and vectorizer digests are only compared when something is damaged.
+    if not all(_is_digest(checksum.get(n), digest_length) for n in names.values()):
+        raise ImdbEdgeError(
+            f"{where} is damaged: its checksum entry lacks one of {', '.join(names.values())} "
+            f"({digest_length} lowercase hex digits each)"
+        )
     if checksum[names["structure"]] != digest_of(algorithm, structure):
         if checksum[names["graph"]] != digest_of(algorithm, [graph]):
             raise ImdbEdgeError(

@@ -77,6 +77,12 @@ def _check_threshold(threshold: object) -> float | None:
     return float(threshold)
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's message, or its type where the message is empty (a MemoryError)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else exc.__class__.__name__
+
+
 class Classifier:
     """A loaded model: thread-safe, `predict` one text or `predict_batch` many.
 
@@ -112,8 +118,7 @@ class Classifier:
                 providers=list(providers or ["CPUExecutionProvider"]),
             )
         except Exception as exc:  # onnxruntime raises several private exception types
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-            raise ImdbEdgeError(f"{model_file.path}: onnxruntime cannot load this model ({first_line})") from None
+            raise ImdbEdgeError(f"{model_file.path}: onnxruntime cannot load this model ({_first_line(exc)})") from None
         self._check_graph_matches_metadata()
 
     def __repr__(self) -> str:
@@ -144,15 +149,20 @@ class Classifier:
             raise ImdbEdgeError(f"{where}: graph inputs {[i.name for i in inputs]} do not match the metadata")
         if self.input_form == DENSE and inputs[0].shape[-1] != self.vectorizer.size:
             raise ImdbEdgeError(f"{where}: graph width {inputs[0].shape[-1]} != vocabulary size {self.vectorizer.size}")
+        try:
+            inputs = self._probe_inputs()  # the text form's reads the packed terms
+        except ImdbEdgeError as exc:
+            raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
         run_options = ort.RunOptions()
+        run_options.log_severity_level = 4  # its error is the one line raised below, not also a log line on stderr
         # A graph without a Loop runs each node once: bounded by its size, so no watchdog thread (~1 ms) is needed.
         timer = threading.Timer(PROBE_SECONDS, setattr, (run_options, "terminate", True))
         if self.model_file.has_loop:
             timer.start()
         try:
-            probe = self.run(self._probe_inputs(), run_options)
+            probe = self.run(inputs, run_options)
         except Exception as exc:  # onnxruntime raises several private exception types
-            reason = "it ran too long" if run_options.terminate else str(exc).strip().splitlines()[0]
+            reason = "it ran too long" if run_options.terminate else _first_line(exc)
             raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({reason})") from None
         finally:
             timer.cancel()

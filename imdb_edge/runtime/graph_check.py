@@ -16,8 +16,11 @@ running after PROBE_SECONDS (see Classifier).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.protowire import Corrupt, fields, submessages
+from imdb_edge.runtime.model_arrays import MAX_GRAPH_ENTRIES, PREFIX
+from imdb_edge.runtime.protowire import Corrupt, fields, spans, submessages
 
 ALLOWED_OPS = {
     "": {
@@ -34,7 +37,7 @@ FOLDABLE_OPS = {"DequantizeLinear", "Cast", "Identity"}  # constant-only nodes t
 
 # onnx.proto3 field numbers
 _MODEL_GRAPH, _MODEL_FUNCTIONS = 7, 25
-_GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_INPUT, _GRAPH_SPARSE_INITIALIZER = 1, 5, 11, 15
+_GRAPH_NODE, _GRAPH_INITIALIZER, _GRAPH_INPUT, _GRAPH_OUTPUT, _GRAPH_SPARSE_INITIALIZER = 1, 5, 11, 12, 15
 _NODE_INPUT, _NODE_OUTPUT, _NODE_OP, _NODE_ATTRIBUTE, _NODE_DOMAIN = 1, 2, 4, 5, 7
 _ATTR_TENSOR, _ATTR_GRAPH, _ATTR_TENSORS, _ATTR_GRAPHS = 5, 6, 10, 11
 _TENSOR_NAME, _TENSOR_EXTERNAL_DATA, _TENSOR_DATA_LOCATION = 8, 13, 14
@@ -67,6 +70,7 @@ class _Node:
 def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: frozenset[str] = frozenset()) -> bool:
     """Raise for anything the exported forms never hold; True where the graph has a Loop."""
     has_loop = False
+    spans(graph, limit=MAX_GRAPH_ENTRIES)  # a Loop body is walked here only: its size is bounded here too
     initializers = submessages(graph, _GRAPH_INITIALIZER)
     if submessages(graph, _GRAPH_SPARSE_INITIALIZER):
         raise ImdbEdgeError(f"{where}: the graph has sparse initializers, which exported models never use")
@@ -75,6 +79,8 @@ def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: f
         _check_tensor(tensor, where)
         constants.update(_text(v) for v in submessages(tensor, _TENSOR_NAME))
     graph_inputs = {_text(v) for info in submessages(graph, _GRAPH_INPUT) for v in submessages(info, _VALUE_INFO_NAME)}
+    outputs = {_text(v) for info in submessages(graph, _GRAPH_OUTPUT) for v in submessages(info, _VALUE_INFO_NAME)}
+    _check_names(graph_inputs | outputs, where)
     produced_by: dict[str, _Node] = {}
     for node_bytes in submessages(graph, _GRAPH_NODE):
         node = _Node(node_bytes)
@@ -82,6 +88,7 @@ def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: f
             name = f"{node.domain}.{node.op}" if node.domain else node.op
             raise ImdbEdgeError(f"{where}: the graph uses operator {name}, which exported imdb-edge models never use")
         real_inputs = [name for name in node.inputs if name]
+        _check_names([*real_inputs, *node.outputs], where)
         if real_inputs and all(name in constants for name in real_inputs) and node.op not in FOLDABLE_OPS:
             raise ImdbEdgeError(f"{where}: a {node.op} node computes on constants only, which exported models never do")
         for attribute in node.attributes:
@@ -102,6 +109,15 @@ def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: f
         for output in node.outputs:
             produced_by[output] = node
     return has_loop
+
+
+def _check_names(names: Iterable[str], where: str) -> None:
+    """No node, graph input or output names one of the runtime's arrays: onnxruntime never gets them."""
+    for name in names:
+        if name.startswith(PREFIX):
+            raise ImdbEdgeError(
+                f"{where}: the graph reads or writes {name}, a name kept for arrays only the imdb-edge runtime reads"
+            )
 
 
 def _check_trip_count(

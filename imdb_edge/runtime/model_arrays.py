@@ -32,10 +32,15 @@ def array_name(key: str) -> str:
     return f"{PREFIX}vectorizer.{key}"
 
 
+MAX_GRAPH_ENTRIES = 10_000
+"""Nodes, initializers, inputs and outputs a graph may hold: the text form's Loop body, the largest, has 219."""
+
 # onnx.proto3 field numbers
 _MODEL_GRAPH = 7
 _GRAPH_INITIALIZER = 5
 _TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_NAME, _TENSOR_RAW_DATA = 1, 2, 8, 9
+_ARRAY_FIELDS = {_TENSOR_DIMS: 0, _TENSOR_DATA_TYPE: 0, _TENSOR_NAME: 2, _TENSOR_RAW_DATA: 2}
+"""The fields of a runtime array, each once, and their wire types (0: varint, 2: bytes)."""
 
 
 @dataclass(frozen=True)
@@ -45,18 +50,28 @@ class RawArray:
 
 
 def _runtime_array(tensor: memoryview) -> tuple[str, RawArray] | None:
-    """(name, array) of an initializer that is one of the runtime's arrays, else None."""
+    """(name, array) of an initializer that is one of the runtime's arrays, else None.
+
+    An array holds exactly one name, data type, dimension and raw_data, nothing else: protobuf
+    readers keep the last of a repeated field where this one would read the first, so a
+    repeated or extra field could make onnxruntime and this reader see different tensors.
+    """
     parts = fields(tensor)
-    name = next((bytes(v) for n, w, v in parts if n == _TENSOR_NAME and w == 2), b"")
-    if not name.startswith(PREFIX.encode("ascii")):
+    names = [bytes(v) for n, w, v in parts if n == _TENSOR_NAME]
+    if len(names) > 1:
+        raise Corrupt("an initializer has more than one name")
+    if not names or not names[0].startswith(PREFIX.encode("ascii")):
         return None
-    text = name.decode("utf-8", "replace")
-    data_type = next((v for n, w, v in parts if n == _TENSOR_DATA_TYPE and w == 0), None)
-    dims = [v for n, w, v in parts if n == _TENSOR_DIMS and w == 0]
-    raw = [v for n, w, v in parts if n == _TENSOR_RAW_DATA and w == 2]
-    if data_type not in ITEM_BYTES or len(dims) != 1 or len(raw) != 1 or dims[0] * ITEM_BYTES[data_type] != len(raw[0]):
+    try:
+        text = names[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise Corrupt(f"initializer {names[0]!r} has a name that is not UTF-8") from None
+    values = {n: v for n, _w, v in parts}
+    shaped = sorted((n, w) for n, w, _v in parts) == sorted(_ARRAY_FIELDS.items())
+    item_bytes = ITEM_BYTES.get(values[_TENSOR_DATA_TYPE]) if shaped else None
+    if item_bytes is None or values[_TENSOR_DIMS] * item_bytes != len(values[_TENSOR_RAW_DATA]):
         raise Corrupt(f"initializer {text} is not a one-dimensional uint8 or uint64 array of raw bytes")
-    return text, RawArray(data_type, raw[0])
+    return text, RawArray(values[_TENSOR_DATA_TYPE], values[_TENSOR_RAW_DATA])
 
 
 def split_runtime_arrays(model: memoryview, leave_out: int) -> tuple[dict[str, RawArray], bytes]:
@@ -71,7 +86,7 @@ def split_runtime_arrays(model: memoryview, leave_out: int) -> tuple[dict[str, R
         if number != _MODEL_GRAPH or wire != 2:
             out.append(model[start:end])
             continue
-        graph_fields = spans(value)
+        graph_fields = spans(value, limit=MAX_GRAPH_ENTRIES)
         kept = []
         for g_number, g_wire, g_value, g_start, g_end in graph_fields:
             found = _runtime_array(g_value) if g_number == _GRAPH_INITIALIZER and g_wire == 2 else None
@@ -89,15 +104,23 @@ def split_runtime_arrays(model: memoryview, leave_out: int) -> tuple[dict[str, R
 
 
 def resolve(document: dict[str, Any], arrays: dict[str, RawArray], where: str) -> None:
-    """Replace each `{"initializer": NAME}` of the vectorizer entry by that array's bytes (in place)."""
+    """Replace each `{"initializer": NAME}` of the vectorizer entry by that array's bytes (in place). Every
+    array is referred to once: an array nobody reads, or one read twice, is not what the exporter writes."""
+    unused = dict(arrays)
     for key, data_type in VECTORIZER_ARRAYS.items():
         reference = document.get(key)
         if not isinstance(reference, dict):
             continue  # inline base64, or absent: the vectorizer's reader judges it
-        name = reference.get(REFERENCE_KEY)
+        if list(reference) != [REFERENCE_KEY]:
+            raise ImdbEdgeError(f'{where}: the vectorizer\'s {key} must be base64 or {{"{REFERENCE_KEY}": NAME}}')
+        name = reference[REFERENCE_KEY]
         array = arrays.get(name) if isinstance(name, str) else None
         if array is None:
             raise ImdbEdgeError(f"{where}: the vectorizer's {key} refer to {name!r}, which the graph does not hold")
+        if unused.pop(name, None) is None:
+            raise ImdbEdgeError(f"{where}: the vectorizer refers to initializer {name} twice")
         if array.data_type != data_type:
             raise ImdbEdgeError(f"{where}: initializer {name} holds the wrong type for the vectorizer's {key}")
         document[key] = array.data
+    if unused:
+        raise ImdbEdgeError(f"{where}: the graph holds initializer {min(unused)}, which the vectorizer does not use")

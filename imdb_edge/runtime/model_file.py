@@ -42,7 +42,7 @@ from imdb_edge.runtime import checksums, safe_json
 from imdb_edge.runtime.graph_check import check_graph
 from imdb_edge.runtime.model_arrays import RawArray, resolve, split_runtime_arrays
 from imdb_edge.runtime.protowire import Corrupt, fields, spans
-from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TOKEN_IDS, input_width
+from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TEXT, TOKEN_IDS, input_width
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 SCHEMA_KEY = "imdb_edge.schema"
@@ -155,11 +155,15 @@ def _feature_count(data: Any) -> int | None:
 
 
 def _vectorizer(
-    text: str, graph: memoryview, model: dict[str, Any], arrays: dict[str, RawArray], where: str
+    text: str, graph_bytes: int, model: dict[str, Any], arrays: dict[str, RawArray], where: str
 ) -> Vectorizer:
-    """Parse the vocabulary only when its size fits the graph that must carry a weight per term."""
-    if text.count('"') // 2 > len(graph) + 1024:  # each term is a quoted string and owns >= 1 byte of weights
-        raise ImdbEdgeError(f"{where}: the vocabulary is larger than its graph could use; the file is not a model")
+    """Parse the vocabulary only when its size fits the graph that must carry a weight per term.
+
+    `graph_bytes`: the size of what onnxruntime gets (the runtime's arrays left out, or a 160 MB array of
+    fingerprints would vouch for itself)."""
+    too_large = f"{where}: the vocabulary is larger than its graph could use; the file is not a model"
+    if text.count('"') // 2 > graph_bytes + 1024:  # each term is a quoted string and owns >= 1 byte of weights
+        raise ImdbEdgeError(too_large)
     try:
         data = safe_json.loads(text)
     except safe_json.JsonRefused as exc:
@@ -167,6 +171,8 @@ def _vectorizer(
     if isinstance(data, dict):
         resolve(data, arrays, where)
     size = _feature_count(data)
+    if size is not None and size > graph_bytes + 1024:  # each feature owns >= 1 byte of weights
+        raise ImdbEdgeError(too_large)
     width = model.get("input_width")
     if size is not None and model.get("input_form") in (TOKEN_IDS, DENSE):
         expected = input_width(model["input_form"], size)
@@ -204,7 +210,12 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     except Corrupt as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged graph: {exc})") from None
     model = _json_entry(metadata, MODEL_KEY, where)
-    vectorizer = _vectorizer(metadata[VECTORIZER_KEY], graph[0], model, arrays, where)
+    if arrays and (metadata[SCHEMA_KEY] != SCHEMA_VERSION or model.get("input_form") == TEXT):
+        raise ImdbEdgeError(
+            f"{where}: the graph holds imdb_edge.* arrays, which only schema {SCHEMA_VERSION} token-id and dense "
+            "files carry (the text form keeps its vocabulary inline, for plain onnxruntime)"
+        )
+    vectorizer = _vectorizer(metadata[VECTORIZER_KEY], len(graph_model), model, arrays, where)
     _check_model_entry(model, where)
     training = _json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {}
     export = _json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {}

@@ -334,11 +334,13 @@ def _unpack_terms(packed: PackedTerms, fingerprints: np.ndarray) -> list[str]:
         raise ImdbEdgeError(f"the vectorizer terms do not unpack: {exc}") from None
     if unpacker.unconsumed_tail or not unpacker.eof:
         raise ImdbEdgeError("the vectorizer terms are truncated or unpack to more than 256 MB")
+    if raw.count(b"\n") + 1 != fingerprints.size:  # before splitting: 256 MB of "a\n" would be 128 M strings
+        raise ImdbEdgeError("the vectorizer terms do not match their fingerprints")
     try:
         terms = raw.decode("utf-8", "surrogatepass").split("\n")
     except UnicodeDecodeError:
         raise ImdbEdgeError("the vectorizer terms are not UTF-8") from None
-    if len(terms) != fingerprints.size or not np.array_equal(term_fingerprints(terms), fingerprints):
+    if not np.array_equal(term_fingerprints(terms), fingerprints):
         raise ImdbEdgeError("the vectorizer terms do not match their fingerprints")
     return terms
 
@@ -536,6 +538,9 @@ class Vectorizer:
         vocabulary = data.get("vocabulary")
         if vocabulary is not None and not isinstance(vocabulary, list):  # its items are checked by __init__
             raise ImdbEdgeError("the vectorizer vocabulary must be a list of strings")
+        if vocabulary is not None and (data.get("fingerprints") is not None or data.get("terms") is not None):
+            # Never written so: the lookup would follow the fingerprints while `vocabulary` showed other terms.
+            raise ImdbEdgeError("the vectorizer holds both a term list and fingerprints or packed terms")
         fingerprints = _decode_fingerprints(data.get("fingerprints"))
         packed_terms = data.get("terms")
         if packed_terms is not None and not isinstance(packed_terms, (str, bytes, memoryview)):
