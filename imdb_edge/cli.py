@@ -197,12 +197,13 @@ def _prepare_training(what: str) -> None:
 
 
 # ---- train ----------------------------------------------------------------------
-from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS  # noqa: E402
+from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TERM_RANKINGS  # noqa: E402
 from imdb_edge.runtime.vectorizer import WEIGHTINGS  # noqa: E402
 
 Activation = _choices("Activation", ACTIVATIONS)
 Architecture = _choices("Architecture", ARCHITECTURES)
 Weighting = _choices("Weighting", WEIGHTINGS)
+TermRanking = _choices("TermRanking", TERM_RANKINGS)
 Loss = _choices("Loss", LOSSES)
 Optimizer = _choices("Optimizer", OPTIMIZERS)
 
@@ -310,6 +311,15 @@ def train(
         typer.Option(
             **choice(Weighting),
             help="binary: 0/1 features (default). nb: scaled by Naive-Bayes log-count ratios.",
+        ),
+    ] = None,
+    term_ranking: Annotated[
+        Optional[TermRanking],  # type: ignore[valid-type]
+        typer.Option(
+            **choice(TermRanking),
+            help="Which --max-features terms to keep. frequency: found in the most reviews (default). nb-df: "
+            "the largest |Naive-Bayes log-count ratio| x reviews holding it (training labels only): the same "
+            "accuracy from fewer terms.",
         ),
     ] = None,
     overwrite: Annotated[bool, flag("--overwrite", help="Replace --output if it exists.")] = False,

@@ -117,7 +117,7 @@ def test_sweep_tables_and_resume(imdb_archive: Path, tmp_path: Path) -> None:
 
 def test_naive_bayes_ratios_point_the_right_way() -> None:
     from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
-    from imdb_edge.train.features import nb_ratios
+    from imdb_edge.train.vocabulary import nb_ratios
 
     texts = ["great fun", "great film", "awful film", "awful mess"]
     vectorizer = Vectorizer.fit(texts, VectorizerConfig(max_features=10))

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS
+from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TERM_RANKINGS
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import VectorizerConfig
 from imdb_edge.typecheck import check_type
@@ -38,6 +38,7 @@ class TrainConfig:
     wide: bool = False
     wide_weight: float = 0.5
     wide_epochs: int | None = None
+    term_ranking: str = "frequency"
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
 
     def __post_init__(self) -> None:
@@ -66,6 +67,14 @@ class TrainConfig:
             (
                 not self.vectorizer.hashed or self.architecture == "bag",
                 "hashed n-grams (hash_buckets) need architecture bag: a dense input would be one float per bucket",
+            ),
+            (
+                self.term_ranking in TERM_RANKINGS,
+                f"term_ranking must be one of {', '.join(TERM_RANKINGS)}, got {self.term_ranking!r}",
+            ),
+            (
+                self.term_ranking == "frequency" or not self.vectorizer.hashed,
+                "term_ranking chooses vocabulary terms, and hashed n-grams (hash_buckets) keep no vocabulary",
             ),
             (0.0 < self.wide_weight < 1.0, f"wide_weight must be in (0, 1), got {self.wide_weight}"),
             (

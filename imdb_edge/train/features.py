@@ -12,6 +12,7 @@ from imdb_edge.data.dataset import Dataset, holdout_split
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.short_texts import PIECES, review_pieces
+from imdb_edge.train.vocabulary import informative_terms, nb_ratios
 
 SCORE_BATCH = 512  # reviews per Keras call when scoring
 
@@ -48,6 +49,7 @@ def features_key(config: TrainConfig) -> tuple[Any, ...]:
         config.nb_alpha,
         config.fragments,
         config.fragment_words,
+        config.term_ranking,
     )
 
 
@@ -79,16 +81,6 @@ def review_fragments(
     return fragments, np.array(fragment_labels, dtype=np.float32)
 
 
-def nb_ratios(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alpha: float) -> np.ndarray:
-    """Naive-Bayes log-count ratios r = log((p/|p|) / (q/|q|)) on binarized features (Wang & Manning 2012)."""
-    ids, offsets = vectorizer.feature_ids_batch(texts)
-    owner = np.repeat(np.arange(len(texts)), np.diff(offsets))
-    positive = labels.astype(bool)[owner]
-    p = alpha + np.bincount(ids[positive], minlength=vectorizer.size)
-    q = alpha + np.bincount(ids[~positive], minlength=vectorizer.size)
-    return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
-
-
 def encode(vectorizer: Vectorizer, texts: list[str], architecture: str) -> np.ndarray:
     """Model input: term ids (int32, padded with V) for bag models, weighted multi-hot for dense."""
     if architecture == "bag":
@@ -106,11 +98,16 @@ def model_scores(model: Any, vectorizer: Vectorizer, architecture: str, texts: l
 
 
 def build_features(dataset: Dataset, config: TrainConfig) -> Features:
-    """Fit the vocabulary on the training split only (Naive-Bayes ratios on its fit rows), encode both splits."""
+    """Fit the vocabulary on the training split only (labels: of its fit rows only), encode both splits."""
     start = time.perf_counter()
-    vectorizer = Vectorizer.fit(dataset.train.texts, config.vectorizer)
     fit_rows = fit_rows_of(len(dataset.train), config)
     texts = [dataset.train.texts[i] for i in fit_rows]
+    if config.term_ranking == "nb-df":
+        vectorizer = informative_terms(
+            config.vectorizer, dataset.train.texts, texts, dataset.train.labels[fit_rows], config.nb_alpha
+        )
+    else:
+        vectorizer = Vectorizer.fit(dataset.train.texts, config.vectorizer)
     if config.vectorizer.weighting == "nb":
         vectorizer = vectorizer.with_weights(
             nb_ratios(vectorizer, texts, dataset.train.labels[fit_rows], config.nb_alpha)

@@ -1,0 +1,55 @@
+"""Which terms the vocabulary keeps: the most frequent (the default), or the most informative.
+
+Term statistics live here too: Naive-Bayes ratios both weight the bag (weighting "nb")
+and rank the terms (term_ranking "nb-df"), from the same counts of the fit rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
+
+POOL_FEATURES = 2**31 - 1
+"""Candidate terms for an informative ranking: all of them (every n-gram with min_df)."""
+
+
+def class_presence(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How many positive and how many negative texts hold each feature."""
+    ids, offsets = vectorizer.feature_ids_batch(texts)
+    owner = np.repeat(np.arange(len(texts)), np.diff(offsets))
+    positive = labels.astype(bool)[owner]
+    size = vectorizer.size
+    return np.bincount(ids[positive], minlength=size), np.bincount(ids[~positive], minlength=size)
+
+
+def log_count_ratios(positive: np.ndarray, negative: np.ndarray, alpha: float) -> np.ndarray:
+    """Naive-Bayes log-count ratios r = log((p/|p|) / (q/|q|)), p and q smoothed by alpha (Wang & Manning 2012)."""
+    p, q = alpha + positive, alpha + negative
+    return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+
+
+def nb_ratios(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alpha: float) -> np.ndarray:
+    """The log-count ratio of every feature on binarized features of `texts`."""
+    return log_count_ratios(*class_presence(vectorizer, texts, labels), alpha)
+
+
+def informative_terms(
+    config: VectorizerConfig, texts: list[str], fit_texts: list[str], fit_labels: np.ndarray, alpha: float
+) -> Vectorizer:
+    """The max_features terms with the largest |log-count ratio| x document frequency on the fit rows.
+
+    Frequency alone keeps common but neutral n-grams ("of the film") and drops rarer ones that
+    decide reviews ("waste of time"); weighting by how strongly a term leans, times how
+    often it is seen, keeps the terms a linear model leans on. Candidates: every term with
+    min_df in `texts`; the kept terms stay in frequency order. Only the fit rows' labels are read.
+    """
+    pool = Vectorizer.fit(texts, replace(config, max_features=POOL_FEATURES))
+    positive, negative = class_presence(pool, fit_texts, fit_labels)
+    score = np.abs(log_count_ratios(positive, negative, alpha)) * (positive + negative)
+    keep = np.sort(np.argsort(-score, kind="stable")[: config.max_features])
+    terms = pool.vocabulary
+    assert terms is not None  # fitted from texts: the terms are known
+    return Vectorizer(config, [terms[i] for i in keep])
