@@ -232,7 +232,10 @@ def train(
     data: DataOption = None,
     profile: Annotated[
         Optional[str],
-        typer.Option(metavar="NAME", help="Named settings shipped with imdb-edge, e.g. reference or best."),
+        typer.Option(
+            metavar="NAME",
+            help="Named settings shipped with imdb-edge, e.g. compact (the shipped model), reference or accurate.",
+        ),
     ] = None,
     config: Annotated[
         Optional[Path],
@@ -336,7 +339,7 @@ def train(
 
     ```
     imdb-edge train --hidden 16 --epochs 4 --seed 0 --output runs/ref16
-    imdb-edge train --profile best --output runs/best
+    imdb-edge train --profile compact --output runs/compact
     ```
     """
     _prepare_training("imdb-edge train")

@@ -113,3 +113,14 @@ def test_train_cli_ranks_terms_and_records_it(imdb_archive: Path, tmp_path: Path
         alpha=1.0,
     ).vocabulary
     assert terms == expected != Vectorizer.fit(dataset.train.texts, settings).vocabulary
+
+
+def test_candidates_are_the_most_frequent_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With min_df 1 every n-gram would be a candidate (millions on IMDB): the pool is capped by frequency."""
+    import imdb_edge.train.vocabulary as vocabulary
+
+    monkeypatch.setattr(vocabulary, "POOL_FEATURES", 4)
+    config = VectorizerConfig(max_features=2, ngram_max=2, min_df=1, weighting="nb")
+    chosen = informative_terms(config, TEXTS, TEXTS, LABELS, alpha=1.0).vocabulary or []
+    pool = Vectorizer.fit(TEXTS, VectorizerConfig(max_features=4, ngram_max=2, min_df=1)).vocabulary or []
+    assert len(chosen) == 2 and set(chosen) <= set(pool) and "gem" not in pool

@@ -2,11 +2,13 @@
  *
  * Why: loading the 200k-term model spends ~1.1 ms building the kernel's 8 MB table. Two layouts that a model
  * file could store ready-made, or build with sequential writes, are timed against it here, build and lookup:
- *   current  16-byte slots (fingerprint, id + 1), 2**19 slots, filled in id (frequency) order: _fastvec.c
+ *   current  16-byte slots (fingerprint, id + 1), filled in id (frequency) order, sized as _fastvec.c does (the
+ *            power of two >= 2 slots per term: 2**19 for 200,000 terms)
  *   gapped   8-byte slots holding only fingerprints, in sorted order with gaps (a linear-probing table whose
  *            runs are sorted); the id of a slot is its rank among occupied slots (occupancy bitmap + counts)
  *   sorted   the current 16-byte layout, filled from fingerprints sorted by value (sequential writes)
- * Every layout must find the same number of ids; the filter in front is the kernel's (4 bits per slot). */
+ * Every layout must find as many ids (the sorted ones number the terms by value: a file holding them would store
+ * the model's weights in that order); the filter in front is the kernel's (4 bits per slot). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +59,11 @@ typedef struct {
     uint64_t *filter, filter_mask;
 } Table;
 
+static void overflow(int bits) { /* a sorted layout ran past its spare slots: more terms than it can hold */
+    fprintf(stderr, "a sorted layout of 2**%d slots overflowed its %d spare slots\n", bits, SLACK);
+    exit(1);
+}
+
 static void filter_add(Table *t, uint64_t h) { t->filter[(h & t->filter_mask) >> 6] |= 1ull << (h & 63); }
 
 static void make_filter(Table *t, int bits) {
@@ -90,6 +97,7 @@ static void build_sorted(Table *t, const uint64_t *sorted, size_t n, int bits) {
     for (size_t i = 0; i < n; i++) {
         size_t home = sorted[i] >> t->shift;
         if (pos < home) pos = home;
+        if (pos >= ((size_t)1 << bits) + SLACK - 1) overflow(bits);
         t->slots[pos].key = sorted[i], t->slots[pos].id1 = (uint32_t)(i + 1);
         pos++;
         filter_add(t, sorted[i]);
@@ -106,6 +114,7 @@ static void build_gapped(Table *t, const uint64_t *sorted, size_t n, int bits) {
     size_t pos = 0;
     for (size_t i = 0; i < n; i++) {
         size_t home = sorted[i] >> t->shift;
+        if (pos >= total - 1) overflow(bits); /* the last slot must stay empty: it ends every scan */
         for (; pos < home; pos++) t->keys[pos] = UINT64_MAX; /* an empty slot ends every scan */
         t->keys[pos] = sorted[i];
         t->occupied[pos >> 6] |= 1ull << (pos & 63);
@@ -162,8 +171,7 @@ static int by_value(const void *a, const void *b) {
 }
 
 #define LAYOUTS 4
-static const char *NAMES[LAYOUTS] = {"current 16 B, 2**19 slots (8 MB)", "gapped 8 B, 2**18 slots (2 MB)",
-                                     "gapped 8 B, 2**19 slots (4 MB)", "sorted 16 B, 2**19 slots (8 MB)"};
+static const char *KINDS[LAYOUTS] = {"current 16 B", "gapped 8 B", "gapped 8 B", "sorted 16 B"};
 
 int main(int argc, char **argv) {
     if (argc != 4) return fprintf(stderr, "usage: layouts FINGERPRINTS HASHES OFFSETS\n"), 2;
@@ -173,6 +181,10 @@ int main(int argc, char **argv) {
     memcpy(sorted, fp, n * 8);
     qsort(sorted, n, 8, by_value); /* a file would store them sorted: not timed */
     int32_t *found = malloc(n_hashes * 4);
+    int bits = 4;
+    while (((size_t)1 << bits) < 2 * n) bits++; /* the kernel's capacity: load <= 0.5 */
+    const int layout_bits[LAYOUTS] = {bits, bits - 1, bits, bits};
+    const size_t slot_bytes[LAYOUTS] = {16, 8, 8, 16};
     size_t reviews = n_offsets - 1, counts[LAYOUTS] = {0};
     double build[LAYOUTS], look[LAYOUTS];
     for (int k = 0; k < LAYOUTS; k++) build[k] = look[k] = 1e9;
@@ -182,10 +194,9 @@ int main(int argc, char **argv) {
             int k = (v + repeat) % LAYOUTS;
             memset(&tables[k], 0, sizeof(Table));
             double start = now();
-            if (k == 0) build_current(&tables[k], fp, n, 19);
-            else if (k == 1) build_gapped(&tables[k], sorted, n, 18);
-            else if (k == 2) build_gapped(&tables[k], sorted, n, 19);
-            else build_sorted(&tables[k], sorted, n, 19);
+            if (k == 0) build_current(&tables[k], fp, n, layout_bits[k]);
+            else if (k <= 2) build_gapped(&tables[k], sorted, n, layout_bits[k]);
+            else build_sorted(&tables[k], sorted, n, layout_bits[k]);
             double took = now() - start;
             if (took < build[k]) build[k] = took;
         }
@@ -203,9 +214,13 @@ int main(int argc, char **argv) {
     }
     printf("%zu fingerprints, %zu reviews, %zu n-gram hashes; best of 15, order rotated\n", n, reviews, n_hashes);
     printf("%-36s %10s %16s %12s %10s\n", "layout", "build ms", "lookup us/review", "vs current", "ids found");
-    for (int k = 0; k < LAYOUTS; k++)
-        printf("%-36s %10.3f %16.3f %11.2fx %10zu\n", NAMES[k], build[k] * 1e3, look[k] / reviews * 1e6,
-               look[k] / look[0], counts[k]);
+    for (int k = 0; k < LAYOUTS; k++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s, 2**%d slots (%zu MB)", KINDS[k], layout_bits[k],
+                 (slot_bytes[k] << layout_bits[k]) >> 20);
+        printf("%-36s %10.3f %16.3f %11.2fx %10zu\n", name, build[k] * 1e3, look[k] / reviews * 1e6, look[k] / look[0],
+               counts[k]);
+    }
     for (int k = 1; k < LAYOUTS; k++)
         if (counts[k] != counts[0]) return fprintf(stderr, "layout %d found other ids\n", k), 1;
     return 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Vocabulary table layouts (layouts.c) timed on the shipped model's fingerprints and real n-gram hashes.
 
-    python benchmarks/table_layouts/run.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --reviews 3000
+    python benchmarks/table_layouts/run.py --data ../shared/data/aclImdb_v1_labeled.tar.gz --reviews 3000 \
+        --model runs/best200k.int8.onnx
 
 Writes the fingerprints and each review's n-gram hashes (in the kernel's order: at each
 token its 1-, 2- and 3-gram) to a temporary folder, builds layouts.c with gcc -O3 and runs
@@ -28,7 +29,8 @@ def kernel_order(tokens: list[bytes], ngram_max: int) -> np.ndarray:
     """The n-gram hashes of a review in the order the kernel probes them: at each token, the n-grams ending there."""
     hashes = _ngram_hashes(tokens, ngram_max)
     n = len(tokens)
-    levels, start = [], 0
+    levels: list[np.ndarray] = []
+    start = 0
     for size in range(1, min(ngram_max, n) + 1):
         levels.append(hashes[start : start + n - size + 1])
         start += n - size + 1
@@ -40,8 +42,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="the IMDB dataset (default: the 256 shipped sample reviews)")
     parser.add_argument("--reviews", type=int, default=3000)
+    parser.add_argument("--model", type=Path, default=default_model_path(), help="whose vocabulary (default: shipped)")
     args = parser.parse_args()
-    vectorizer = read_model_file(default_model_path()).vectorizer
+    vectorizer = read_model_file(args.model).vectorizer
     reviews = load_reviews(args.data)[: args.reviews]
     per_review = [kernel_order(tokenize_bytes(text), vectorizer.config.ngram_max) for text in reviews]
     offsets = np.cumsum([0] + [len(h) for h in per_review]).astype("<u8")

@@ -504,7 +504,7 @@ class Vectorizer:
     # ---- serialization --------------------------------------------------------
     def to_dict(self, compact: bool = False) -> dict[str, Any]:
         """The JSON document. compact: each term's 8-byte fingerprint, and the terms zlib-packed (what model
-        files carry: 1.6x smaller, and loaded without parsing or hashing 200,000 strings)."""
+        files carry: 1.6x smaller, and loaded without parsing or hashing 100,000s of strings)."""
         data: dict[str, Any] = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,

@@ -74,7 +74,8 @@ class TrainConfig:
             ),
             (
                 self.term_ranking == "frequency" or not self.vectorizer.hashed,
-                "term_ranking chooses vocabulary terms, and hashed n-grams (hash_buckets) keep no vocabulary",
+                f"term_ranking {self.term_ranking} chooses vocabulary terms, and hashed n-grams (hash_buckets) keep "
+                "no vocabulary: set term_ranking = frequency (--term-ranking frequency)",
             ),
             (0.0 < self.wide_weight < 1.0, f"wide_weight must be in (0, 1), got {self.wide_weight}"),
             (

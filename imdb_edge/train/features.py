@@ -101,27 +101,23 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
     """Fit the vocabulary on the training split only (labels: of its fit rows only), encode both splits."""
     start = time.perf_counter()
     fit_rows = fit_rows_of(len(dataset.train), config)
-    texts = [dataset.train.texts[i] for i in fit_rows]
+    texts, labels = [dataset.train.texts[i] for i in fit_rows], dataset.train.labels[fit_rows]
     if config.term_ranking == "nb-df":
-        vectorizer = informative_terms(
-            config.vectorizer, dataset.train.texts, texts, dataset.train.labels[fit_rows], config.nb_alpha
-        )
+        vectorizer = informative_terms(config.vectorizer, dataset.train.texts, texts, labels, config.nb_alpha)
     else:
         vectorizer = Vectorizer.fit(dataset.train.texts, config.vectorizer)
     if config.vectorizer.weighting == "nb":
-        vectorizer = vectorizer.with_weights(
-            nb_ratios(vectorizer, texts, dataset.train.labels[fit_rows], config.nb_alpha)
-        )
+        vectorizer = vectorizer.with_weights(nb_ratios(vectorizer, texts, labels, config.nb_alpha))
     val_pieces = None
     if config.validation_size:
         val_rows = holdout_split(len(dataset.train), config.validation_size, config.split_seed)[1]
         pieces, kinds = review_pieces([dataset.train.texts[i] for i in val_rows])
-        labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(np.float32)
-        val_pieces = ValidationPieces(pieces, kinds, labels)
+        piece_labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(np.float32)
+        val_pieces = ValidationPieces(pieces, kinds, piece_labels)
     x_fragments = y_fragments = None
     if config.fragments:
         fragments, y_fragments = review_fragments(
-            texts, dataset.train.labels[fit_rows], config.fragments, config.fragment_words, config.split_seed
+            texts, labels, config.fragments, config.fragment_words, config.split_seed
         )
         x_fragments = encode(vectorizer, fragments, config.architecture)
     return Features(

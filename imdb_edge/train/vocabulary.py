@@ -12,8 +12,9 @@ import numpy as np
 
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
-POOL_FEATURES = 2**31 - 1
-"""Candidate terms for an informative ranking: all of them (every n-gram with min_df)."""
+POOL_FEATURES = 2**20
+"""Candidates for an informative ranking: the most frequent 2**20 terms with min_df (all 932,988 1-3-grams in
+two or more training reviews; with min_df 1, every 1-3-gram would be several million, a table of hundreds of MB)."""
 
 
 def class_presence(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,9 +45,10 @@ def informative_terms(
     Frequency alone keeps common but neutral n-grams ("of the film") and drops rarer ones that
     decide reviews ("waste of time"); weighting by how strongly a term leans, times how
     often it is seen, keeps the terms a linear model leans on. Candidates: every term with
-    min_df in `texts`; the kept terms stay in frequency order. Only the fit rows' labels are read.
+    min_df in `texts` (at most POOL_FEATURES, or max_features if more); the kept terms stay in frequency order.
+    Only the fit rows' labels are read.
     """
-    pool = Vectorizer.fit(texts, replace(config, max_features=POOL_FEATURES))
+    pool = Vectorizer.fit(texts, replace(config, max_features=max(POOL_FEATURES, config.max_features)))
     positive, negative = class_presence(pool, fit_texts, fit_labels)
     score = np.abs(log_count_ratios(positive, negative, alpha)) * (positive + negative)
     keep = np.sort(np.argsort(-score, kind="stable")[: config.max_features])
