@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the model shipped inside the package (imdb_edge/runtime/models/) with the
-# project's own train + export commands: the `--profile compact` model (NB-scaled
-# logistic regression on 1-3-grams, imdb_edge/train/profiles/compact.toml), int8,
+# project's own train + export commands: the `--profile fourgrams` model (NB-scaled
+# logistic regression on 1-4-grams, imdb_edge/train/profiles/fourgrams.toml), int8,
 # token-id input, and write its figures into imdb_edge/runtime/models/README.md.
 # This is the one way the shipped model is made. Needs the [train] extra and the
 # dataset ($IMDB_EDGE_DATA or ../shared/data).
@@ -12,9 +12,9 @@ if [ -z "${IMDB_EDGE_BIN:-}" ]; then
   source scripts/setup-env.sh
   IMDB_EDGE_BIN=.venv/bin/imdb-edge
 fi
-RUN=runs/default-compact
+RUN=runs/default-fourgrams
 MODEL=imdb_edge/runtime/models/default.int8.onnx
-$IMDB_EDGE_BIN train --profile compact --seed 0 --output "$RUN" --overwrite
+$IMDB_EDGE_BIN train --profile fourgrams --seed 0 --output "$RUN" --overwrite
 $IMDB_EDGE_BIN export "$RUN" --quantize int8 --output "$MODEL"
 $IMDB_EDGE_BIN info "$MODEL" --json > "$RUN/shipped-info.json"
 python3 - "$RUN/shipped-info.json" imdb_edge/runtime/models/README.md <<'PY'
@@ -28,13 +28,13 @@ parity, int8 = info["parity_fp32"], info["int8"]
 text = f"""# Shipped model
 
 `default.int8.onnx` is what `Classifier.load()` and `imdb-edge classify` use when no
-model is given: the `--profile compact` model (imdb_edge/train/profiles/compact.toml,
+model is given: the `--profile fourgrams` model (imdb_edge/train/profiles/fourgrams.toml,
 docs/edge-model.md): {info["architecture"]} (Naive-Bayes-scaled logistic regression), word
 1-{info["ngram_max"]}-grams, the {info["vocabulary_size"]:,} most informative terms, seed 0, int8, token-id input. Made by
 `scripts/build-default-model.sh` (this file is written by it too):
 
-    imdb-edge train --profile compact --seed 0 --output runs/default-compact --overwrite
-    imdb-edge export runs/default-compact --quantize int8 --output imdb_edge/runtime/models/default.int8.onnx
+    imdb-edge train --profile fourgrams --seed 0 --output runs/default-fourgrams --overwrite
+    imdb-edge export runs/default-fourgrams --quantize int8 --output imdb_edge/runtime/models/default.int8.onnx
 
 | figure | value |
 |---|---|

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set up, train the shipped model family on the real
-# data (`--profile compact`: NB-scaled logistic regression on the 131,072 most informative
-# 1-3-grams, docs/edge-model.md), export it (fp32 and int8, parity-checked on the 25,000 test
+# data (`--profile fourgrams`: NB-scaled logistic regression on the 200,000 most informative
+# 1-4-grams, docs/edge-model.md), export it (fp32 and int8, parity-checked on the 25,000 test
 # reviews), classify two reviews with the exported file and benchmark it against the
 # reference-size model (hidden 16, 10,000 words). Output: runs/pipeline/.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/setup-env.sh
 OUT=${OUT:-runs/pipeline}
 mkdir -p "$OUT"
-.venv/bin/imdb-edge train --profile compact --seed 0 --output "$OUT/train" --overwrite
+.venv/bin/imdb-edge train --profile fourgrams --seed 0 --output "$OUT/train" --overwrite
 .venv/bin/imdb-edge export "$OUT/train" --output "$OUT/model.onnx"
 .venv/bin/imdb-edge export "$OUT/train" --output "$OUT/model.int8.onnx" --quantize int8
 .venv/bin/imdb-edge train --hidden 16 --epochs 4 --seed 0 --output "$OUT/train-ref16" --overwrite

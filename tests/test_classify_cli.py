@@ -165,9 +165,9 @@ def test_corrupt_model_is_a_one_line_error(tiny_model: Path, tmp_path: Path) -> 
 def test_info_shows_the_shipped_model() -> None:
     result = run("info")
     assert result.exit_code == 0, result.output
-    assert "token_ids (int8)" in result.stdout and "131072 terms, n-grams up to 3" in result.stdout
+    assert "token_ids (int8)" in result.stdout and "200000 terms, n-grams up to 4" in result.stdout
     document = json.loads(run("info", "--json").stdout)
-    assert document["vocabulary_size"] == 131072 and document["test_accuracy"] >= 0.92  # the --profile compact model
+    assert document["vocabulary_size"] == 200000 and document["test_accuracy"] >= 0.92  # the --profile fourgrams model
     assert document["architecture"] == "bag" and document["bytes"] <= 4 * 1024 * 1024
     assert document["parity_fp32"]["passed"] is True
 

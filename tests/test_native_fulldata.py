@@ -43,7 +43,7 @@ def test_unigram_vocabulary_ids_are_identical_on_all_reviews(reviews: list[str])
 
 def test_shipped_trigram_vocabulary_ids_and_scores_are_identical_on_all_reviews(reviews: list[str]) -> None:
     native = Classifier.load()
-    # the shipped compact model: 131,072 1-3-grams
+    # the shipped fourgrams model: 200,000 1-4-grams
     assert native.vectorizer.config.ngram_max >= 2 and native.vectorizer.size >= 100_000
     _same_ids(native.vectorizer, reviews)
     pure = Classifier.load()

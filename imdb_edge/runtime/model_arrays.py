@@ -1,11 +1,11 @@
 """Arrays a model file carries for the runtime, not for its graph: raw bytes, read in place.
 
-The vocabulary of a 200,000-term model is 1.6 MB of fingerprints plus 0.8 MB of packed
-terms (the shipped 131,072-term model: 1.0 and 0.6 MB). As base64 inside the metadata JSON
-they cost a JSON scan, a UTF-8 decode and a base64 decode at every load (about 5 ms, four
-times onnxruntime's whole session). In schema 3 they are graph initializers named
-``imdb_edge.<...>`` (standard ONNX tensors, covered by the structure checksum), which the
-vectorizer entry names as ``{"initializer": NAME}``. The runtime slices them out of the file without copying and
+The vocabulary of a 200,000-term model is 1.6 MB of fingerprints plus 0.8-0.9 MB of packed
+terms. As base64 inside the metadata JSON they cost a JSON scan, a UTF-8 decode and a
+base64 decode at every load (about 5 ms, four times onnxruntime's whole session). In
+schema 3 they are graph initializers named ``imdb_edge.<...>`` (standard ONNX tensors,
+covered by the structure checksum), which the vectorizer entry names as
+``{"initializer": NAME}``. The runtime slices them out of the file without copying and
 gives onnxruntime the graph without them. Plain onnxruntime also loads such a file; it
 drops the unused initializers itself (with a warning).
 """

@@ -12,9 +12,10 @@ import numpy as np
 
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
-POOL_FEATURES = 2**20
-"""Candidates for an informative ranking: the most frequent 2**20 terms with min_df (all 932,988 1-3-grams in
-two or more training reviews; with min_df 1, every 1-3-gram would be several million, a table of hundreds of MB)."""
+POOL_FEATURES = 2**21
+"""Candidates for an informative ranking: the 2**21 most frequent terms with min_df (all of the 932,988 1-3-grams
+and 1,231,662 1-4-grams in two or more training reviews; with min_df 1, every n-gram would be several million, a
+lookup table of hundreds of MB)."""
 
 
 def class_presence(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,9 +43,9 @@ def informative_terms(
 ) -> Vectorizer:
     """The max_features terms with the largest |log-count ratio| x document frequency on the fit rows.
 
-    Frequency alone keeps common but neutral n-grams ("of the film") and drops rarer ones that
-    decide reviews ("waste of time"); weighting by how strongly a term leans, times how
-    often it is seen, keeps the terms a linear model leans on. Candidates: every term with
+    Frequency alone keeps common terms that lean neither way ("however", "the book") over
+    rarer ones that lean hard ("it 8 10", "is well paced"); how strongly a term leans, times
+    how often it is seen, keeps the terms a linear model leans on. Candidates: every term with
     min_df in `texts` (at most POOL_FEATURES, or max_features if more); the kept terms stay in frequency order.
     Only the fit rows' labels are read.
     """
