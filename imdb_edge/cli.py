@@ -234,7 +234,7 @@ def train(
         Optional[str],
         typer.Option(
             metavar="NAME",
-            help="Named settings shipped with imdb-edge, e.g. compact (the shipped model), reference or accurate.",
+            help="Named settings shipped with imdb-edge, e.g. fourgrams (the shipped model), compact or reference.",
         ),
     ] = None,
     config: Annotated[
@@ -339,7 +339,7 @@ def train(
 
     ```
     imdb-edge train --hidden 16 --epochs 4 --seed 0 --output runs/ref16
-    imdb-edge train --profile compact --output runs/compact
+    imdb-edge train --profile fourgrams --output runs/fourgrams
     ```
     """
     _prepare_training("imdb-edge train")
