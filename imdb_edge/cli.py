@@ -197,13 +197,21 @@ def _prepare_training(what: str) -> None:
 
 
 # ---- train ----------------------------------------------------------------------
-from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TERM_RANKINGS  # noqa: E402
+from imdb_edge.choices import (  # noqa: E402
+    ACTIVATIONS,
+    ARCHITECTURES,
+    LOSSES,
+    OPTIMIZERS,
+    TERM_RANKINGS,
+    VALIDATION_GROUPS,
+)
 from imdb_edge.runtime.vectorizer import WEIGHTINGS  # noqa: E402
 
 Activation = _choices("Activation", ACTIVATIONS)
 Architecture = _choices("Architecture", ARCHITECTURES)
 Weighting = _choices("Weighting", WEIGHTINGS)
 TermRanking = _choices("TermRanking", TERM_RANKINGS)
+ValidationGroups = _choices("ValidationGroups", VALIDATION_GROUPS)
 Loss = _choices("Loss", LOSSES)
 Optimizer = _choices("Optimizer", OPTIMIZERS)
 
@@ -323,6 +331,14 @@ def train(
             help="Which --max-features terms to keep. frequency: found in the most reviews (default). nb-df: "
             "the largest |Naive-Bayes log-count ratio| x reviews holding it (training labels only): the same "
             "accuracy from fewer terms.",
+        ),
+    ] = None,
+    validation_groups: Annotated[
+        Optional[ValidationGroups],  # type: ignore[valid-type]
+        typer.Option(
+            **choice(ValidationGroups),
+            help="What --validation-size holds out. review: reviews at random (default). movie: whole movies "
+            "(from the archive's urls files), as the test set has other movies than training.",
         ),
     ] = None,
     overwrite: Annotated[bool, flag("--overwrite", help="Replace --output if it exists.")] = False,

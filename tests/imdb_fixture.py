@@ -32,6 +32,9 @@ def make_imdb_folder(root: Path, per_class: int = 40, seed: int = 0) -> Path:
                 rating = rng.randint(7, 10) if label == "pos" else rng.randint(1, 4)
                 text = make_review(rng, label == "pos")
                 (folder / f"{review_id}_{rating}.txt").write_text(text, encoding="utf-8")
+            # line `id` names the review's movie: 4 reviews per movie, as the official urls files do
+            titles = [f"http://www.imdb.com/title/tt{1000 + i // 4:07d}/usercomments\n" for i in range(per_class)]
+            (base / split / f"urls_{label}.txt").write_text("".join(titles), encoding="ascii")
     (base / "README").write_text("synthetic test fixture\n")
     return base
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imdb_edge.data.dataset import Split
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.train.config import TrainConfig, config_from_dict
-from imdb_edge.train.features import fit_rows_of, review_fragments
+from imdb_edge.train.features import review_fragments, split_rows
 
 
 @pytest.mark.parametrize(
@@ -38,9 +39,12 @@ def test_new_options_round_trip_through_to_dict() -> None:
 
 
 def test_refit_uses_every_training_row_and_holdout_does_not() -> None:
-    assert np.array_equal(fit_rows_of(100, TrainConfig(validation_size=0, early_stopping=False)), np.arange(100))
-    held = fit_rows_of(100, TrainConfig(validation_size=30))
-    assert len(held) == 70 and len(set(held.tolist())) == 70
+    train = Split(texts=["x"] * 100, labels=np.zeros(100), ratings=np.zeros(100), ids=np.arange(100))
+    fit, held_out = split_rows(train, TrainConfig(validation_size=0, early_stopping=False))
+    assert np.array_equal(fit, np.arange(100)) and held_out is None
+    fit, held_out = split_rows(train, TrainConfig(validation_size=30))
+    assert held_out is not None and len(held_out) == 30
+    assert len(fit) == 70 and set(fit.tolist()) | set(held_out.tolist()) == set(range(100))
 
 
 def test_fragments_are_runs_of_the_review_words_with_its_label() -> None:

@@ -31,6 +31,8 @@ SPLITS = ("train", "test")
 LABEL_NAMES = ("neg", "pos")
 _MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 LAYOUT_HINT = "expected aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt"
+_URLS = re.compile(r"(?:^|/)(train|test)/urls_(pos|neg)\.txt$")
+_TITLE = re.compile(rb"/title/tt(\d+)")
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Split:
     labels: np.ndarray
     ratings: np.ndarray
     ids: np.ndarray
+    movies: np.ndarray | None = None
+    """Each review's IMDB title number (from urls_{pos,neg}.txt), or None when the archive lacks them."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -93,6 +97,9 @@ def _iter_folder(root: Path) -> Iterator[tuple[str, bytes]]:
                 continue
             for path in folder.iterdir():
                 yield f"{split}/{label}/{path.name}", path.read_bytes()
+            urls = root / split / f"urls_{label}.txt"
+            if urls.is_file():
+                yield f"{split}/urls_{label}.txt", urls.read_bytes()
 
 
 _DECOMPRESSORS: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
@@ -120,7 +127,7 @@ def _iter_archive(path: Path) -> Iterator[tuple[str, bytes]]:
             stream = stack.enter_context(decompressor(raw)) if decompressor else raw
             archive = stack.enter_context(tarfile.open(fileobj=stream, mode="r|"))
             for member in archive:
-                if member.isfile() and _MEMBER.search(member.name):
+                if member.isfile() and (_MEMBER.search(member.name) or _URLS.search(member.name)):
                     handle = archive.extractfile(member)
                     if handle is not None:
                         yield member.name, handle.read()
@@ -149,8 +156,13 @@ def load_dataset(path: str | Path) -> Dataset:
         raise ImdbEdgeError(f"{path} is neither a folder nor an archive")
 
     rows: dict[str, list[tuple[int, int, int, str]]] = {s: [] for s in SPLITS}
+    urls: dict[tuple[str, int], list[bytes]] = {}
     skipped: list[str] = []
     for name, raw in members:
+        url_match = _URLS.search(name)
+        if url_match:
+            urls[(url_match.group(1), LABEL_NAMES.index(url_match.group(2)))] = raw.splitlines()
+            continue
         match = _MEMBER.search(name)
         if not match:
             continue
@@ -182,6 +194,7 @@ def load_dataset(path: str | Path) -> Dataset:
             labels=np.array([row[0] for row in ordered], dtype=np.int8),
             ratings=np.array([row[2] for row in ordered], dtype=np.int8),
             ids=np.array([row[1] for row in ordered], dtype=np.int32),
+            movies=_movies(split, ordered, urls),
         )
     return Dataset(
         train=splits["train"],
@@ -192,9 +205,43 @@ def load_dataset(path: str | Path) -> Dataset:
     )
 
 
+def _movies(
+    split: str, ordered: list[tuple[int, int, int, str]], urls: dict[tuple[str, int], list[bytes]]
+) -> np.ndarray | None:
+    """Each review's title number: line `id` of its label's urls file names the movie it is about."""
+    titles = []
+    for label, review_id, _, _ in ordered:
+        lines = urls.get((split, label), [])
+        found = _TITLE.search(lines[review_id]) if review_id < len(lines) else None
+        if found is None:
+            return None
+        titles.append(int(found.group(1)))
+    return np.array(titles, dtype=np.int64)
+
+
 def holdout_split(n: int, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Shuffle indices once with `seed`; the first `validation_size` are validation."""
     if not 0 < validation_size < n:
         raise ImdbEdgeError(f"validation size must be between 1 and {n - 1}, got {validation_size}")
     order = np.random.default_rng(seed).permutation(n)
     return order[validation_size:], order[:validation_size]
+
+
+def holdout_by_group(groups: np.ndarray, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Whole groups (movies) to validation, in a shuffled order, until it holds at least `validation_size` rows.
+
+    Test reviews are about other movies than training reviews; a validation split that shares
+    movies with the fit rows rewards n-grams that name their actors and titles.
+    """
+    n = len(groups)
+    if not 0 < validation_size < n:
+        raise ImdbEdgeError(f"validation size must be between 1 and {n - 1}, got {validation_size}")
+    rng = np.random.default_rng(seed)
+    names, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    order = rng.permutation(len(names))
+    taken = order[: int(np.searchsorted(np.cumsum(counts[order]), validation_size)) + 1]
+    held = np.isin(inverse, taken)
+    if held.all():
+        raise ImdbEdgeError(f"validation size {validation_size} leaves no movie to train on")
+    rows = rng.permutation(n)
+    return rows[~held[rows]], rows[held[rows]]

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TERM_RANKINGS
+from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TERM_RANKINGS, VALIDATION_GROUPS
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import VectorizerConfig
 from imdb_edge.typecheck import check_type
@@ -39,6 +39,7 @@ class TrainConfig:
     wide_weight: float = 0.5
     wide_epochs: int | None = None
     term_ranking: str = "frequency"
+    validation_groups: str = "review"
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
 
     def __post_init__(self) -> None:
@@ -76,6 +77,10 @@ class TrainConfig:
                 self.term_ranking == "frequency" or not self.vectorizer.hashed,
                 f"term_ranking {self.term_ranking} chooses vocabulary terms, and hashed n-grams (hash_buckets) keep "
                 "no vocabulary: set term_ranking = frequency (--term-ranking frequency)",
+            ),
+            (
+                self.validation_groups in VALIDATION_GROUPS,
+                f"validation_groups must be one of {', '.join(VALIDATION_GROUPS)}, got {self.validation_groups!r}",
             ),
             (0.0 < self.wide_weight < 1.0, f"wide_weight must be in (0, 1), got {self.wide_weight}"),
             (

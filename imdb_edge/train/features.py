@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from imdb_edge.data.dataset import Dataset, holdout_split
+from imdb_edge.data.dataset import Dataset, Split, holdout_by_group, holdout_split
+from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.short_texts import PIECES, review_pieces
@@ -28,6 +29,10 @@ class Features:
     x_fragments: np.ndarray | None = None
     y_fragments: np.ndarray | None = None
     val_pieces: ValidationPieces | None = None
+    fit_rows: np.ndarray | None = None
+    """Training rows the model learns from (None: all of them)."""
+    val_rows: np.ndarray | None = None
+    """Training rows held out for validation (None: a refit, no validation)."""
 
 
 @dataclass
@@ -50,14 +55,23 @@ def features_key(config: TrainConfig) -> tuple[Any, ...]:
         config.fragments,
         config.fragment_words,
         config.term_ranking,
+        config.validation_groups,
     )
 
 
-def fit_rows_of(n: int, config: TrainConfig) -> np.ndarray:
-    """The training rows the model learns from: all of them when validation_size is 0 (a refit)."""
+def split_rows(train: Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarray | None]:
+    """The fit rows and the validation rows of the training split: all rows and None for a refit
+    (validation_size 0); reviews drawn at random, or whole movies (validation_groups "movie")."""
     if config.validation_size == 0:
-        return np.arange(n)
-    return holdout_split(n, config.validation_size, config.split_seed)[0]
+        return np.arange(len(train)), None
+    if config.validation_groups == "review":
+        return holdout_split(len(train), config.validation_size, config.split_seed)
+    if train.movies is None:
+        raise ImdbEdgeError(
+            "validation_groups = movie needs the movie of each review: train/urls_pos.txt and train/urls_neg.txt "
+            "of the official archive"
+        )
+    return holdout_by_group(train.movies, config.validation_size, config.split_seed)
 
 
 def review_fragments(
@@ -100,7 +114,7 @@ def model_scores(model: Any, vectorizer: Vectorizer, architecture: str, texts: l
 def build_features(dataset: Dataset, config: TrainConfig) -> Features:
     """Fit the vocabulary on the training split only (labels: of its fit rows only), encode both splits."""
     start = time.perf_counter()
-    fit_rows = fit_rows_of(len(dataset.train), config)
+    fit_rows, val_rows = split_rows(dataset.train, config)
     texts, labels = [dataset.train.texts[i] for i in fit_rows], dataset.train.labels[fit_rows]
     if config.term_ranking == "nb-df":
         vectorizer = informative_terms(config.vectorizer, dataset.train.texts, texts, labels, config.nb_alpha)
@@ -109,8 +123,7 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
     if config.vectorizer.weighting == "nb":
         vectorizer = vectorizer.with_weights(nb_ratios(vectorizer, texts, labels, config.nb_alpha))
     val_pieces = None
-    if config.validation_size:
-        val_rows = holdout_split(len(dataset.train), config.validation_size, config.split_seed)[1]
+    if val_rows is not None:
         pieces, kinds = review_pieces([dataset.train.texts[i] for i in val_rows])
         piece_labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(np.float32)
         val_pieces = ValidationPieces(pieces, kinds, piece_labels)
@@ -130,4 +143,6 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
         x_fragments=x_fragments,
         y_fragments=y_fragments,
         val_pieces=val_pieces,
+        fit_rows=fit_rows,
+        val_rows=val_rows,
     )

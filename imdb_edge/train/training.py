@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.console import info
-from imdb_edge.data.dataset import holdout_split
 from imdb_edge.runtime.schema import THRESHOLD
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.features import Features, ValidationPieces, fit_rows_of, model_scores
+from imdb_edge.train.features import Features, ValidationPieces, model_scores
 from imdb_edge.train.model import build_model
 
 WIDE_WEIGHT_SCAN = (0.25, 0.5, 0.75)  # validation accuracy of each mix is recorded, to choose wide_weight
@@ -48,7 +47,7 @@ def _epoch_callback(epochs: int, report: EpochReporter) -> Any:
 
 def training_inputs(config: TrainConfig, features: Features) -> tuple[np.ndarray, np.ndarray]:
     """The fit rows, plus the review fragments if any (bag ids padded to one width with id V)."""
-    fit_rows = fit_rows_of(len(features.y_train), config)
+    fit_rows = np.arange(len(features.y_train)) if features.fit_rows is None else features.fit_rows
     x, y = features.x_train[fit_rows], features.y_train[fit_rows]
     if features.x_fragments is None or features.y_fragments is None:
         return x, y
@@ -149,9 +148,8 @@ def fit_and_evaluate(
     tf.config.experimental.enable_op_determinism()
     training = training_inputs(config, features)
     validation = None
-    if config.validation_size:
-        val_rows = holdout_split(len(features.y_train), config.validation_size, config.split_seed)[1]
-        validation = (features.x_train[val_rows], features.y_train[val_rows])
+    if features.val_rows is not None:
+        validation = (features.x_train[features.val_rows], features.y_train[features.val_rows])
     batch = 256 if config.architecture == "bag" else 2048  # bag inputs are [batch, longest review]
 
     first_config = config.updated(wide=False, hidden=[]) if config.wide else config
