@@ -329,8 +329,8 @@ def train(
         typer.Option(
             **choice(TermRanking),
             help="Which --max-features terms to keep. frequency: found in the most reviews (default). nb-df: "
-            "the largest |Naive-Bayes log-count ratio| x reviews holding it (training labels only): the same "
-            "accuracy from fewer terms.",
+            "the largest |Naive-Bayes log-count ratio| x reviews holding it, counted on the fit rows (not with "
+            "--hash-buckets, which keeps no vocabulary).",
         ),
     ] = None,
     validation_groups: Annotated[
@@ -338,7 +338,8 @@ def train(
         typer.Option(
             **choice(ValidationGroups),
             help="What --validation-size holds out. review: reviews at random (default). movie: whole movies "
-            "(from the archive's urls files), as the test set has other movies than training.",
+            "(from the archive's urls files) until at least that many reviews, as the test set has other movies "
+            "than training.",
         ),
     ] = None,
     overwrite: Annotated[bool, flag("--overwrite", help="Replace --output if it exists.")] = False,

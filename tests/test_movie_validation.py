@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ def test_each_review_gets_the_movie_of_its_urls_line(imdb_folder: Path, imdb_arc
     for source in (imdb_folder, imdb_archive):
         train = load_dataset(source).train
         assert train.movies is not None and len(train.movies) == len(train)
-        assert np.array_equal(train.movies, 1000 + train.ids // 4)  # the fixture: 4 reviews per movie
+        expected = [f"tt{1000 + i // 4:07d}" for i in train.ids]  # the fixture: 4 reviews per movie
+        assert train.movies.tolist() == expected
 
 
 def test_without_urls_files_there_are_no_movies(imdb_folder: Path, tmp_path: Path) -> None:
@@ -29,8 +31,44 @@ def test_without_urls_files_there_are_no_movies(imdb_folder: Path, tmp_path: Pat
     dataset = load_dataset(copy)
     assert dataset.train.movies is None and dataset.test.movies is not None
     assert dataset.fingerprint == load_dataset(imdb_folder).fingerprint  # the reviews alone name the data
-    with pytest.raises(ImdbEdgeError, match="validation_groups = movie needs the movie of each review"):
+    with pytest.raises(
+        ImdbEdgeError, match=r"needs the movie of each training review .*: train/urls_neg.txt is missing"
+    ):
         split_rows(dataset.train, TrainConfig(validation_size=10, validation_groups="movie"))
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (["http://www.imdb.com/title/tt99999999999999999999999/usercomments"] * 40, "line 1 names no IMDB title (tt"),
+        (["no url here"] * 40, "line 1 names no IMDB title (tt"),
+        (["http://www.imdb.com/title/tt0000001/usercomments"] * 3, "has 3 lines; review 3 needs more"),
+    ],
+)
+def test_odd_urls_files_never_stop_a_load_and_say_what_is_wrong(
+    imdb_folder: Path, tmp_path: Path, lines: list[str], reason: str
+) -> None:
+    import shutil
+
+    copy = shutil.copytree(imdb_folder, tmp_path / "aclImdb")
+    (copy / "train" / "urls_pos.txt").write_text("\n".join(lines) + "\n")
+    dataset = load_dataset(copy)  # only movie-grouped validation needs them
+    assert dataset.train.movies is None and dataset.train.movies_missing.startswith(f"train/urls_pos.txt {reason}")
+    with pytest.raises(ImdbEdgeError, match=re.escape(f"train/urls_pos.txt {reason}")):
+        split_rows(dataset.train, TrainConfig(validation_size=10, validation_groups="movie"))
+
+
+def test_runs_record_which_movies_the_reviews_belong_to(imdb_folder: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from imdb_edge.train.run import data_summary
+
+    copy = shutil.copytree(imdb_folder, tmp_path / "aclImdb")
+    urls = copy / "train" / "urls_pos.txt"
+    urls.write_text(urls.read_text().replace("tt0001000", "tt0001001"))  # the same reviews, other movies
+    first, regrouped = data_summary(load_dataset(imdb_folder)), data_summary(load_dataset(copy))
+    assert first["fingerprint"] == regrouped["fingerprint"]
+    assert None is not first["train_movies_fingerprint"] != regrouped["train_movies_fingerprint"]
 
 
 def test_whole_movies_go_to_validation() -> None:

@@ -65,6 +65,14 @@ def test_validation_labels_do_not_choose_the_vocabulary() -> None:
     )
 
 
+def test_terms_absent_from_the_fit_rows_are_never_chosen() -> None:
+    """More room than scored terms: the vocabulary stops short rather than take terms only held-out texts have."""
+    config = VectorizerConfig(max_features=1000, ngram_max=1, min_df=1, weighting="nb")
+    held_out = "unseenword elsewhere"
+    chosen = informative_terms(config, [*TEXTS, held_out], TEXTS, LABELS, alpha=1.0).vocabulary or []
+    assert "unseenword" not in chosen and {"gem", "waste"} <= set(chosen)
+
+
 def test_runs_that_rank_terms_differently_do_not_share_features() -> None:
     base = TrainConfig(architecture="bag", vectorizer=CONFIG)
     assert features_key(base) != features_key(base.updated(term_ranking="nb-df"))
@@ -119,8 +127,9 @@ def test_candidates_are_the_most_frequent_pool(monkeypatch: pytest.MonkeyPatch) 
     """With min_df 1 every n-gram would be a candidate (millions on IMDB): the pool is capped by frequency."""
     import imdb_edge.train.vocabulary as vocabulary
 
-    monkeypatch.setattr(vocabulary, "POOL_FEATURES", 4)
     config = VectorizerConfig(max_features=2, ngram_max=2, min_df=1, weighting="nb")
-    chosen = informative_terms(config, TEXTS, TEXTS, LABELS, alpha=1.0).vocabulary or []
-    pool = Vectorizer.fit(TEXTS, VectorizerConfig(max_features=4, ngram_max=2, min_df=1)).vocabulary or []
-    assert len(chosen) == 2 and set(chosen) <= set(pool) and "gem" not in pool
+    monkeypatch.setattr(vocabulary, "POOL_FEATURES", 6)  # film, the, the film, a, a gem, a waste
+    assert informative_terms(config, TEXTS, TEXTS, LABELS, alpha=1.0).vocabulary == ["a gem", "a waste"]
+    monkeypatch.setattr(vocabulary, "POOL_FEATURES", 4)  # film, the, the film, a: none leans either way
+    with pytest.raises(ImdbEdgeError, match="no candidate term leans either way in the fit rows"):
+        informative_terms(config, TEXTS, TEXTS, LABELS, alpha=1.0)

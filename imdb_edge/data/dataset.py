@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -32,7 +32,7 @@ LABEL_NAMES = ("neg", "pos")
 _MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 LAYOUT_HINT = "expected aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt"
 _URLS = re.compile(r"(?:^|/)(train|test)/urls_(pos|neg)\.txt$")
-_TITLE = re.compile(rb"/title/tt(\d+)")
+_TITLE = re.compile(rb"/title/(tt\d{1,12})\b")
 
 
 @dataclass
@@ -44,7 +44,9 @@ class Split:
     ratings: np.ndarray
     ids: np.ndarray
     movies: np.ndarray | None = None
-    """Each review's IMDB title number (from urls_{pos,neg}.txt), or None when the archive lacks them."""
+    """Each review's IMDB title ("tt0453418", from urls_{pos,neg}.txt), or None when they are not all there."""
+    movies_missing: str = ""
+    """Why `movies` is None: the urls file or line that is missing."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -194,7 +196,7 @@ def load_dataset(path: str | Path) -> Dataset:
             labels=np.array([row[0] for row in ordered], dtype=np.int8),
             ratings=np.array([row[2] for row in ordered], dtype=np.int8),
             ids=np.array([row[1] for row in ordered], dtype=np.int32),
-            movies=_movies(split, ordered, urls),
+            **_movies(split, ordered, urls),
         )
     return Dataset(
         train=splits["train"],
@@ -207,16 +209,30 @@ def load_dataset(path: str | Path) -> Dataset:
 
 def _movies(
     split: str, ordered: list[tuple[int, int, int, str]], urls: dict[tuple[str, int], list[bytes]]
-) -> np.ndarray | None:
-    """Each review's title number: line `id` of its label's urls file names the movie it is about."""
+) -> dict[str, Any]:
+    """Each review's title: line `id` of its label's urls file names the movie it is about. Only movie-grouped
+    validation needs them, so a missing or odd file is a reason kept for that, never a load error."""
     titles = []
     for label, review_id, _, _ in ordered:
-        lines = urls.get((split, label), [])
-        found = _TITLE.search(lines[review_id]) if review_id < len(lines) else None
+        name = f"{split}/urls_{LABEL_NAMES[label]}.txt"
+        lines = urls.get((split, label))
+        if lines is None:
+            return {"movies": None, "movies_missing": f"{name} is missing"}
+        if review_id >= len(lines):
+            return {"movies": None, "movies_missing": f"{name} has {len(lines)} lines; review {review_id} needs more"}
+        found = _TITLE.search(lines[review_id])
         if found is None:
-            return None
-        titles.append(int(found.group(1)))
-    return np.array(titles, dtype=np.int64)
+            return {"movies": None, "movies_missing": f"{name} line {review_id + 1} names no IMDB title (tt...)"}
+        titles.append(found.group(1).decode("ascii"))
+    return {"movies": np.array(titles), "movies_missing": ""}
+
+
+def movies_fingerprint(split: Split) -> str | None:
+    """sha256 of the reviews' movies, in order: the data fingerprint covers reviews only, and a movie-grouped
+    split also depends on these."""
+    if split.movies is None:
+        return None
+    return hashlib.sha256("\n".join(split.movies.tolist()).encode("ascii")).hexdigest()
 
 
 def holdout_split(n: int, validation_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -68,8 +68,8 @@ def split_rows(train: Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarra
         return holdout_split(len(train), config.validation_size, config.split_seed)
     if train.movies is None:
         raise ImdbEdgeError(
-            "validation_groups = movie needs the movie of each review: train/urls_pos.txt and train/urls_neg.txt "
-            "of the official archive"
+            f"validation_groups = movie needs the movie of each training review (train/urls_pos.txt and "
+            f"train/urls_neg.txt of the official archive): {train.movies_missing}"
         )
     return holdout_by_group(train.movies, config.validation_size, config.split_seed)
 

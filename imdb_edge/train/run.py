@@ -10,7 +10,7 @@ from typing import Any
 
 from imdb_edge.atomic import staged_dir, write_json, write_text
 from imdb_edge.console import info, warn
-from imdb_edge.data.dataset import Dataset, load_dataset, resolve_data_path
+from imdb_edge.data.dataset import Dataset, load_dataset, movies_fingerprint, resolve_data_path
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.features import build_features
@@ -43,6 +43,7 @@ def data_summary(dataset: Dataset) -> dict[str, Any]:
     return {
         "source": dataset.source,
         "fingerprint": dataset.fingerprint,
+        "train_movies_fingerprint": movies_fingerprint(dataset.train),
         "train_reviews": len(dataset.train),
         "test_reviews": len(dataset.test),
         "skipped_files": len(dataset.skipped),

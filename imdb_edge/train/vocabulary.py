@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
 POOL_FEATURES = 2**21
@@ -52,7 +53,10 @@ def informative_terms(
     pool = Vectorizer.fit(texts, replace(config, max_features=max(POOL_FEATURES, config.max_features)))
     positive, negative = class_presence(pool, fit_texts, fit_labels)
     score = np.abs(log_count_ratios(positive, negative, alpha)) * (positive + negative)
-    keep = np.sort(np.argsort(-score, kind="stable")[: config.max_features])
+    ranked = np.argsort(-score, kind="stable")[: config.max_features]
+    keep = np.sort(ranked[score[ranked] > 0])  # a term absent from the fit rows (or leaning neither way) is no choice
+    if not keep.size:
+        raise ImdbEdgeError("term_ranking nb-df: no candidate term leans either way in the fit rows (too few reviews?)")
     terms = pool.vocabulary
     assert terms is not None  # fitted from texts: the terms are known
     return Vectorizer(config, [terms[i] for i in keep])
