@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.model_arrays import MAX_GRAPH_ENTRIES, PREFIX
-from imdb_edge.runtime.protowire import Corrupt, fields, spans, submessages
+from imdb_edge.runtime.protowire import Corrupt, fields, spans, submessages, values_of
 
 ALLOWED_OPS = {
     "": {
@@ -70,19 +70,19 @@ class _Node:
 def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: frozenset[str] = frozenset()) -> bool:
     """Raise for anything the exported forms never hold; True where the graph has a Loop."""
     has_loop = False
-    spans(graph, limit=MAX_GRAPH_ENTRIES)  # a Loop body is walked here only: its size is bounded here too
-    initializers = submessages(graph, _GRAPH_INITIALIZER)
-    if submessages(graph, _GRAPH_SPARSE_INITIALIZER):
+    parts = spans(graph, limit=MAX_GRAPH_ENTRIES)  # walked once; a Loop body is only walked here, so bounded here
+    initializers = values_of(parts, _GRAPH_INITIALIZER)
+    if values_of(parts, _GRAPH_SPARSE_INITIALIZER):
         raise ImdbEdgeError(f"{where}: the graph has sparse initializers, which exported models never use")
     constants: set[str] = set(outer_constants)
     for tensor in initializers:
         _check_tensor(tensor, where)
         constants.update(_text(v) for v in submessages(tensor, _TENSOR_NAME))
-    graph_inputs = {_text(v) for info in submessages(graph, _GRAPH_INPUT) for v in submessages(info, _VALUE_INFO_NAME)}
-    outputs = {_text(v) for info in submessages(graph, _GRAPH_OUTPUT) for v in submessages(info, _VALUE_INFO_NAME)}
+    graph_inputs = {_text(v) for info in values_of(parts, _GRAPH_INPUT) for v in submessages(info, _VALUE_INFO_NAME)}
+    outputs = {_text(v) for info in values_of(parts, _GRAPH_OUTPUT) for v in submessages(info, _VALUE_INFO_NAME)}
     _check_names(graph_inputs | outputs, where)
     produced_by: dict[str, _Node] = {}
-    for node_bytes in submessages(graph, _GRAPH_NODE):
+    for node_bytes in values_of(parts, _GRAPH_NODE):
         node = _Node(node_bytes)
         if node.op not in ALLOWED_OPS.get(node.domain, set()):
             name = f"{node.domain}.{node.op}" if node.domain else node.op

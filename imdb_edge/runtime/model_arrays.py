@@ -74,13 +74,15 @@ def _runtime_array(tensor: memoryview) -> tuple[str, RawArray] | None:
     return text, RawArray(values[_TENSOR_DATA_TYPE], values[_TENSOR_RAW_DATA])
 
 
-def split_runtime_arrays(model: memoryview, leave_out: int) -> tuple[dict[str, RawArray], bytes]:
-    """The runtime's arrays of a serialized ModelProto, and the model without them and without field
-    `leave_out` (its metadata): what onnxruntime gets. Raises Corrupt for a malformed array or a name used
-    twice."""
+def split_runtime_arrays(
+    model: memoryview, top: list[tuple[int, int, Any, int, int]], leave_out: int
+) -> tuple[dict[str, RawArray], bytes]:
+    """The runtime's arrays of a serialized ModelProto (`top`: its `spans`, walked once by the caller), and
+    the model without them and without field `leave_out` (its metadata): what onnxruntime gets. Raises
+    Corrupt for a malformed array or a name used twice."""
     arrays: dict[str, RawArray] = {}
     out: list[Any] = []
-    for number, wire, value, start, end in spans(model):
+    for number, wire, value, start, end in top:
         if number == leave_out:
             continue
         if number != _MODEL_GRAPH or wire != 2:

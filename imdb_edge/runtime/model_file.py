@@ -41,7 +41,7 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime import checksums, safe_json
 from imdb_edge.runtime.graph_check import check_graph
 from imdb_edge.runtime.model_arrays import RawArray, resolve, split_runtime_arrays
-from imdb_edge.runtime.protowire import Corrupt, fields, spans
+from imdb_edge.runtime.protowire import Corrupt, fields, spans, values_of
 from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TEXT, TOKEN_IDS, input_width
 from imdb_edge.runtime.vectorizer import Vectorizer
 
@@ -194,7 +194,7 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     view = memoryview(data)  # fields are sliced, not copied
     try:
         top = spans(view)
-        graph = [value for number, wire, value, _start, _end in top if number == _GRAPH_FIELD and wire == 2]
+        graph = values_of(top, _GRAPH_FIELD)
         metadata, stored = _metadata_entries([(n, w, v) for n, w, v, _start, _end in top], where)
     except (Corrupt, UnicodeDecodeError) as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged or truncated: {exc})") from None
@@ -206,7 +206,7 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     algorithm = checksums.ALGORITHM_OF_SCHEMA[metadata[SCHEMA_KEY]]
     checksums.verify(checksum, algorithm, graph[0], structure, stored, (VECTORIZER_KEY, CHECKSUM_KEY), where)
     try:
-        arrays, graph_model = split_runtime_arrays(view, leave_out=_METADATA_FIELD)
+        arrays, graph_model = split_runtime_arrays(view, top, leave_out=_METADATA_FIELD)
     except Corrupt as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged graph: {exc})") from None
     model = _json_entry(metadata, MODEL_KEY, where)

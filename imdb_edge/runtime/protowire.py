@@ -81,6 +81,11 @@ def spans(data: bytes | memoryview, limit: int | None = None) -> list[tuple[int,
     return out
 
 
+def values_of(parts: list[tuple[Any, ...]], number: int) -> list[Any]:
+    """Every length-delimited field `number` among a message's parsed fields (`fields` or `spans`)."""
+    return [part[2] for part in parts if part[0] == number and part[1] == 2]
+
+
 def submessages(data: bytes | memoryview, number: int) -> list[Any]:
     """Every length-delimited field `number` of a message (repeated submessages, strings)."""
-    return [value for n, wire, value in fields(data) if n == number and wire == 2]
+    return values_of(fields(data), number)
