@@ -317,6 +317,16 @@ def train(
             "Nothing to store or look up: faster to load and run; needs --architecture bag.",
         ),
     ] = None,
+    negation: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--negation/--no-negation",
+            help="Mark the words after a negator up to the clause's end ('not ~good', tokenizer "
+            "ascii-split-neg-v1), so 'not good' and 'good' are different words (default: off). Such a model "
+            "has no text-input form.",
+            show_default=False,
+        ),
+    ] = None,
     weighting: Annotated[
         Optional[Weighting],  # type: ignore[valid-type]
         typer.Option(

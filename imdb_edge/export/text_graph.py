@@ -28,13 +28,27 @@ import numpy as np
 from imdb_edge.export.errors import ExportError
 from imdb_edge.export.graphs import IDS_INPUT, OUTPUT
 from imdb_edge.runtime.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT, THRESHOLD
-from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer
+from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer, VectorizerConfig
 
 TEXT_INPUT = INPUT_NAMES[TEXT]
 HASHED_HAS_NO_TEXT_FORM = (
     "a hashed n-gram model has no text form: the text form looks terms up with ONNX string operators, which "
     "cannot compute the hash; use the token_ids form (the default)"
 )
+NEGATION_HAS_NO_TEXT_FORM = (
+    "a model whose tokenizer marks negated words (ascii-split-neg-v1) has no text form: the standard ONNX "
+    "string operators cannot find a negation's scope; use the token_ids form (the default), or a model "
+    "trained without negation (profile fourgrams)"
+)
+
+
+def no_text_form(config: VectorizerConfig) -> str | None:
+    """Why a model with this vectorizer has no text-input form, or None when it has one."""
+    if config.hashed:
+        return HASHED_HAS_NO_TEXT_FORM
+    if config.negation:
+        return NEGATION_HAS_NO_TEXT_FORM
+    return None
 TEXT_OPSET = 20
 ML_OPSET = 3
 _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != " "]
@@ -131,8 +145,9 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
     """Wrap a token-id graph (fp32 or int8) with the string front end."""
     from onnx import TensorProto, helper
 
-    if vectorizer.config.hashed:
-        raise ExportError(HASHED_HAS_NO_TEXT_FORM)
+    reason = no_text_form(vectorizer.config)
+    if reason:
+        raise ExportError(reason)
 
     weights = {init.name for init in token_ids_proto.graph.initializer}
     once = [n for n in token_ids_proto.graph.node if all(i in weights for i in n.input if i)]

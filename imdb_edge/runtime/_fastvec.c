@@ -7,7 +7,9 @@
  *   2. every ASCII whitespace or punctuation byte separates tokens, ASCII letters
  *      are lowercased, every other byte (including NUL and all bytes >= 0x80) is
  *      part of a token;
- *   3. the token "br" is dropped;
+ *   3. the token "br" is dropped; with negation (tokenizer "ascii-split-neg-v1"), every token after a
+ *      negator (no, not, never, nothing, nobody, none, neither, nor, cannot, without, or the t of n't) up to
+ *      the next clause end (. , : ; ! ? <) is marked: its key is the CRC-32 of "~" + the token;
  *   4. every word n-gram (n = 1..ngram_max) gets a 64-bit hash: token key t = zlib
  *      CRC-32 of its bytes; unigram hash mix(t1 ^ CHAIN_SEED), n-gram hash mix(hash of its
  *      (n-1)-gram prefix XOR t_n), mix = the splitmix64 finalizer;
@@ -45,6 +47,7 @@
 static unsigned char SEPARATOR[256];
 static unsigned char LOWER[256];
 static unsigned char SAME[256]; /* the identity: terms are hashed as they are (they were tokens already) */
+static unsigned char CLAUSE_END[256]; /* bytes that end a negation's scope: . , : ; ! ? < */
 /* zlib's CRC-32 (reflected polynomial 0xEDB88320), sliced by 8: CRC[k][b] is the CRC of
  * byte b followed by k zero bytes, so 8 (or 4) bytes are folded in at once. */
 static uint32_t CRC[8][256];
@@ -78,6 +81,7 @@ static void init_tables(void) {
         SAME[c] = (unsigned char)c;
     }
     for (const char *p = seps; *p; p++) SEPARATOR[(unsigned char)*p] = 1;
+    for (const char *p = ".,:;!?<"; *p; p++) CLAUSE_END[(unsigned char)*p] = 1;
 }
 
 /* ---- hashing --------------------------------------------------------------- */
@@ -105,10 +109,10 @@ static inline uint32_t mapped_word(const unsigned char *s, const unsigned char *
     return (uint32_t)map[s[0]] | (uint32_t)map[s[1]] << 8 | (uint32_t)map[s[2]] << 16 | (uint32_t)map[s[3]] << 24;
 }
 
-/* zlib.crc32 of the bytes s[0..n), each mapped by `map` (LOWER for text, SAME for terms). The mapping is off
- * the CRC's dependency chain; inlined with a constant table, it costs the text path nothing. */
-static inline uint32_t crc32_mapped(const unsigned char *s, size_t n, const unsigned char *map) {
-    uint32_t c = 0xFFFFFFFFu;
+/* zlib.crc32 of the bytes s[0..n), each mapped by `map` (LOWER for text, SAME for terms), continuing from the
+ * register c (0xFFFFFFFF: from the start). The mapping is off the CRC's dependency chain; inlined with a
+ * constant table, it costs the text path nothing. */
+static inline uint32_t crc32_from(uint32_t c, const unsigned char *s, size_t n, const unsigned char *map) {
     for (; n >= 8; s += 8, n -= 8) {
         uint32_t a = c ^ mapped_word(s, map);
         c = CRC[7][a & 0xff] ^ CRC[6][(a >> 8) & 0xff] ^ CRC[5][(a >> 16) & 0xff] ^ CRC[4][a >> 24] ^
@@ -122,6 +126,10 @@ static inline uint32_t crc32_mapped(const unsigned char *s, size_t n, const unsi
     }
     while (n--) c = CRC[0][(c ^ map[*s++]) & 0xff] ^ (c >> 8);
     return ~c;
+}
+
+static inline uint32_t crc32_mapped(const unsigned char *s, size_t n, const unsigned char *map) {
+    return crc32_from(0xFFFFFFFFu, s, n, map);
 }
 
 /* Little-endian uint64 at p, on any host byte order (one load on little-endian hosts). */
@@ -218,6 +226,7 @@ typedef struct {
     uint64_t buckets;  /* a Hasher: the bucket count (= size); 0: a Fingerprints table */
     Table table;       /* a Fingerprints table (slots NULL for a Hasher) */
     int building;      /* Fingerprints.__init__ is building the table (without the GIL) */
+    int negation;      /* mark negated tokens (tokenizer ascii-split-neg-v1) */
     Scratch scratch;   /* reused by the calls that hold the GIL throughout (one at a time); others bring their own.
                         * Single-phase init, so free-threaded builds keep the GIL on for this module. */
 } Kernel;
@@ -536,6 +545,56 @@ static int reserve_for(Scratch *s, const unsigned char *text, size_t len, int ng
     return scratch_reserve(s, bound, ngram_max);
 }
 
+/* ---- negation scopes (tokenizer ascii-split-neg-v1) --------------------------------- */
+
+/* The token text[start, start + n) is a negator: one of the words below (ASCII case ignored), or the "t" of
+ * "n't" (the two bytes before it are "n'"). */
+static int is_negator(const unsigned char *text, size_t start, size_t n) {
+    static const char *const words[] = {"no",  "not", "never", "nothing", "nobody", "none",
+                                        "neither", "nor", "cannot", "without"};
+    if (n == 1)
+        return LOWER[text[start]] == 't' && start >= 2 && text[start - 1] == '\'' && LOWER[text[start - 2]] == 'n';
+    const unsigned char first = LOWER[text[start]];
+    if (n > 7 || (first != 'n' && first != 'c' && first != 'w')) return 0; /* most tokens stop here */
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+        const char *word = words[w];
+        size_t k = 0;
+        while (k < n && word[k] && LOWER[text[start + k]] == (unsigned char)word[k]) k++;
+        if (k == n && !word[k]) return 1;
+    }
+    return 0;
+}
+
+/* Where a text is in a negation: the end of the last token, and whether its clause has had a negator. */
+typedef struct {
+    size_t previous_end;
+    int negated;
+} Scope;
+
+/* Whether the token text[start, start + n) is marked, and the scope after it: a clause end between the last
+ * token and this one closes the scope; a negator opens it for the tokens after it. */
+static inline int scope_marks(Scope *scope, const unsigned char *text, size_t start, size_t n) {
+    if (scope->negated)
+        for (size_t i = scope->previous_end; i < start; i++)
+            if (CLAUSE_END[text[i]]) {
+                scope->negated = 0;
+                break;
+            }
+    scope->previous_end = start + n;
+    int marked = scope->negated;
+    if (is_negator(text, start, n)) scope->negated = 1;
+    return marked;
+}
+
+/* The register after the byte '~' (the mark of a negated token) from the initial 0xFFFFFFFF. */
+static inline uint32_t marked_start(void) { return CRC[0][(0xFFFFFFFFu ^ (uint32_t)'~') & 0xff] ^ 0x00FFFFFFu; }
+
+/* The key of a token: its CRC-32, or with negation marking, the CRC-32 of "~" + the token. */
+static inline uint32_t scoped_key(Scope *scope, int negation, const unsigned char *text, size_t start, size_t n) {
+    if (negation && scope_marks(scope, text, start, n)) return crc32_from(marked_start(), text + start, n, LOWER);
+    return token_key(text, start, n);
+}
+
 /* Probe a block of hashes (their slots prefetched) and append the ids found. */
 static inline int32_t *probe_block(const Table *t, const uint64_t *hashes, int count, int32_t *found) {
     for (int b = 0; b < count; b++) {
@@ -561,11 +620,13 @@ static Py_ssize_t text_ids(const Kernel *k, Scratch *s, const unsigned char *tex
     const int ngram_max = k->ngram_max;
     int32_t *found = s->found;
     int levels = 0; /* n-gram lengths ending at the current token: min(tokens so far, ngram_max) */
+    const int negation = k->negation;
+    Scope scope = {0, 0};
     Tokenizer tk;
     size_t start, n;
     tokenizer_init(&tk, text, len);
     while (next_token(&tk, &start, &n)) {
-        uint64_t key = token_key(text, start, n);
+        uint64_t key = scoped_key(&scope, negation, text, start, n);
         if (levels < ngram_max) levels++;
         for (int j = levels - 1; j > 0; j--) ending[j] = chain_next(ending[j - 1], key);
         ending[0] = chain_start(key);
@@ -646,10 +707,12 @@ static int int_in_range(PyObject *value, const char *name, long long low, long l
 
 /* Hasher(buckets: int, ngram_max: int): feature id = hashed n-gram bucket in [0, buckets). */
 static int Hasher_init(Kernel *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"buckets", "ngram_max", NULL};
+    static char *kwlist[] = {"buckets", "ngram_max", "negation", NULL};
     PyObject *buckets, *ngram_max;
     long long b, n;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!", kwlist, &PyLong_Type, &buckets, &PyLong_Type, &ngram_max))
+    int negation = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!|$p", kwlist, &PyLong_Type, &buckets, &PyLong_Type,
+                                     &ngram_max, &negation))
         return -1;
     if (int_in_range(buckets, "buckets", 1, MAX_HASH_BUCKETS, &b) < 0) return -1;
     if (int_in_range(ngram_max, "ngram_max", 1, MAX_NGRAM, &n) < 0) return -1;
@@ -657,17 +720,20 @@ static int Hasher_init(Kernel *self, PyObject *args, PyObject *kwds) {
     self->buckets = (uint64_t)b;
     self->size = (Py_ssize_t)b;
     self->ngram_max = (int)n;
+    self->negation = negation;
     return 0;
 }
 
 /* Fingerprints(fingerprint_bytes: bytes, ngram_max: int): feature id i is the n-gram whose hash is fingerprint i
  * (fingerprint_bytes: little-endian uint64, in feature-id order). */
 static int Fingerprints_init(Kernel *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"fingerprint_bytes", "ngram_max", NULL};
+    static char *kwlist[] = {"fingerprint_bytes", "ngram_max", "negation", NULL};
     Py_buffer view;
     PyObject *ngram_max;
     long long n;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*O!", kwlist, &view, &PyLong_Type, &ngram_max)) return -1;
+    int negation = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*O!|$p", kwlist, &view, &PyLong_Type, &ngram_max, &negation))
+        return -1;
     int rc = -1;
     if (int_in_range(ngram_max, "ngram_max", 1, MAX_NGRAM, &n) < 0) goto done;
     if (view.len % 8) {
@@ -707,6 +773,7 @@ static int Fingerprints_init(Kernel *self, PyObject *args, PyObject *kwds) {
     }
     self->size = terms;
     self->ngram_max = (int)n;
+    self->negation = negation;
     rc = 0;
 done:
     PyBuffer_Release(&view);
@@ -959,16 +1026,19 @@ static PyObject *Kernel_tokens(Kernel *self, PyObject *text) {
     PyObject *owner;
     if (text_bytes(text, &data, &len, &owner) < 0) return NULL;
     PyObject *out = PyList_New(0);
+    Scope scope = {0, 0};
     Tokenizer tk;
     size_t start, n;
     tokenizer_init(&tk, data, (size_t)len);
     while (out && next_token(&tk, &start, &n)) {
-        PyObject *token = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+        size_t mark = self->negation && scope_marks(&scope, data, start, n);
+        PyObject *token = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(mark + n));
         if (!token) {
             Py_CLEAR(out);
             break;
         }
         unsigned char *dst = (unsigned char *)PyBytes_AS_STRING(token);
+        if (mark) *dst++ = '~';
         for (size_t k = 0; k < n; k++) dst[k] = LOWER[data[start + k]];
         if (PyList_Append(out, token) < 0) Py_CLEAR(out);
         Py_DECREF(token);
@@ -989,7 +1059,8 @@ static PyTypeObject HasherType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Hasher",
     .tp_basicsize = sizeof(Kernel),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Hasher(buckets, ngram_max): feature ids of hashed n-gram buckets (crc32-mix64-v1).",
+    .tp_doc = "Hasher(buckets, ngram_max, *, negation=False): feature ids of hashed n-gram buckets "
+              "(crc32-mix64-v1).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Hasher_init,
     .tp_dealloc = (destructor)Kernel_dealloc,
@@ -1000,7 +1071,7 @@ static PyTypeObject FingerprintsType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Fingerprints",
     .tp_basicsize = sizeof(Kernel),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Fingerprints(fingerprint_bytes, ngram_max): feature ids of a vocabulary given as its terms' "
+    .tp_doc = "Fingerprints(fingerprint_bytes, ngram_max, *, negation=False): feature ids of a vocabulary given as its terms' "
               "64-bit fingerprints (little-endian, feature-id order); built once, read-only afterwards.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Fingerprints_init,

@@ -10,6 +10,12 @@ this numpy code and by standard ONNX string operators:
 4. the token ``br`` (what is left of the ``<br />`` markup in IMDB reviews) is
    dropped.
 
+Tokenizer ``ascii-split-neg-v1`` (``negation``) also marks negated words, so that "not
+good" and "good" are told apart beyond the n-grams that hold both: after a negator token
+(``NEGATORS``, or the ``t`` of ``n't``: the bytes ``n't`` in the text), every token up
+to the next clause end (one of ``.,:;!?<``; ``<`` opens IMDB's ``<br />``) becomes ``~``
++ token. ``~`` is a separator, so no plain token can look like a marked one.
+
 Features are the word n-grams (n = 1..ngram_max) of that token sequence. Every n-gram
 gets a 64-bit hash (``crc32-mix64-v1``):
 
@@ -35,6 +41,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import string
 import zlib
 from collections import Counter
@@ -48,6 +55,10 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.typecheck import check_type
 
 TOKENIZER_NAME = "ascii-split-v1"
+NEGATION_TOKENIZER_NAME = "ascii-split-neg-v1"
+NEGATORS = (b"no", b"not", b"never", b"nothing", b"nobody", b"none", b"neither", b"nor", b"cannot", b"without")
+CLAUSE_ENDS = b".,:;!?<"
+NEGATED_PREFIX = b"~"
 SEPARATORS = string.whitespace + string.punctuation
 STOP_TOKENS = ("br",)
 FORMAT_NAME = "imdb-edge-vectorizer"
@@ -61,6 +72,10 @@ _TABLE = bytes.maketrans(
     b" " * len(_SEP_BYTES) + string.ascii_lowercase.encode("ascii"),
 )
 _STOP_PADDED = tuple(b" " + t.encode("ascii") + b" " for t in STOP_TOKENS)
+_STOP_BYTES = frozenset(t.encode("ascii") for t in STOP_TOKENS)
+_NEGATOR_SET = frozenset(NEGATORS)
+_LOWER_ONLY = bytes.maketrans(string.ascii_uppercase.encode("ascii"), string.ascii_lowercase.encode("ascii"))
+_TOKEN_RUN = re.compile(b"[^" + re.escape(_SEP_BYTES) + b"]+")
 WEIGHTINGS = ("binary", "nb")
 HASH_NAME = "crc32-mix64-v1"
 MAX_HASH_BUCKETS = 2**28
@@ -87,8 +102,10 @@ def implementation() -> str:
     return "native" if _native is not None else "python"
 
 
-def tokenize_bytes(text: str) -> list[bytes]:
+def tokenize_bytes(text: str, negation: bool = False) -> list[bytes]:
     """Split `text` into UTF-8 tokens; the hot path, so it stays in C-level calls."""
+    if negation:
+        return _negation_tokens(text.encode("utf-8", "surrogatepass").translate(_LOWER_ONLY))
     data = b" " + text.encode("utf-8", "surrogatepass").translate(_TABLE) + b" "
     for stop in _STOP_PADDED:
         while stop in data:  # replace() skips overlaps ("br br"), so repeat until none is left
@@ -96,9 +113,28 @@ def tokenize_bytes(text: str) -> list[bytes]:
     return data.split()
 
 
-def tokenize(text: str) -> list[str]:
+def _negation_tokens(lowered: bytes) -> list[bytes]:
+    """The tokens of ascii-split-neg-v1 (module docstring) from the ASCII-lowercased UTF-8 text."""
+    tokens: list[bytes] = []
+    negated = False
+    previous_end = 0
+    for match in _TOKEN_RUN.finditer(lowered):
+        start, end = match.span()
+        if negated and any(byte in CLAUSE_ENDS for byte in lowered[previous_end:start]):
+            negated = False
+        previous_end = end
+        token = match.group()
+        if token in _STOP_BYTES:
+            continue
+        tokens.append(NEGATED_PREFIX + token if negated else token)
+        if token in _NEGATOR_SET or (token == b"t" and start >= 2 and lowered[start - 2 : start] == b"n'"):
+            negated = True
+    return tokens
+
+
+def tokenize(text: str, negation: bool = False) -> list[str]:
     """The token sequence of `text` as strings (for people and tests)."""
-    return [t.decode("utf-8", "surrogatepass") for t in tokenize_bytes(text)]
+    return [t.decode("utf-8", "surrogatepass") for t in tokenize_bytes(text, negation)]
 
 
 def _ngrams(tokens: list[bytes], ngram_max: int) -> Iterable[bytes]:
@@ -121,6 +157,8 @@ class VectorizerConfig:
     weighting: str = "binary"
     hash_buckets: int = 0
     """0: a vocabulary of `max_features` terms; N: every n-gram hashed into N buckets (no vocabulary)."""
+    negation: bool = False
+    """Mark the words after a negator (tokenizer ascii-split-neg-v1); stored as the tokenizer's name."""
 
     def __post_init__(self) -> None:
         if self.max_features < 1:
@@ -138,8 +176,13 @@ class VectorizerConfig:
     def hashed(self) -> bool:
         return self.hash_buckets > 0
 
+    @property
+    def tokenizer(self) -> str:
+        return NEGATION_TOKENIZER_NAME if self.negation else TOKENIZER_NAME
+
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"tokenizer": TOKENIZER_NAME, **asdict(self)}
+        data: dict[str, Any] = {"tokenizer": self.tokenizer, **asdict(self)}
+        del data["negation"]  # the tokenizer's name says it: files of models without it stay as they were
         if self.hashed:  # no vocabulary: its size and cut-off mean nothing here
             data["hash"] = HASH_NAME
             del data["max_features"], data["min_df"]
@@ -151,8 +194,12 @@ class VectorizerConfig:
     def from_dict(cls, data: dict[str, Any]) -> VectorizerConfig:
         data = dict(data)
         tokenizer = data.pop("tokenizer", TOKENIZER_NAME)
-        if tokenizer != TOKENIZER_NAME:
-            raise ImdbEdgeError(f"unsupported tokenizer {tokenizer!r} (this version knows {TOKENIZER_NAME})")
+        if tokenizer not in (TOKENIZER_NAME, NEGATION_TOKENIZER_NAME):
+            raise ImdbEdgeError(
+                f"unsupported tokenizer {tokenizer!r} (this version knows {TOKENIZER_NAME} and "
+                f"{NEGATION_TOKENIZER_NAME})"
+            )
+        data.setdefault("negation", tokenizer == NEGATION_TOKENIZER_NAME)  # a setting given by name wins
         hash_name = data.pop("hash", None)
         if hash_name not in (None, HASH_NAME):
             raise ImdbEdgeError(f"unsupported n-gram hash {hash_name!r} (this version knows {HASH_NAME})")
@@ -273,21 +320,31 @@ def _has_repeats(values: np.ndarray) -> bool:
     return bool((ordered[1:] == ordered[:-1]).any())
 
 
-def _native_lookup(fingerprints: np.ndarray, ngram_max: int) -> Any:
+def _negation_option(negation: bool) -> dict[str, bool]:
+    """The kernels' negation keyword, only where it is set (a kernel built before it knows the others)."""
+    return {"negation": True} if negation else {}
+
+
+def _native_lookup(fingerprints: np.ndarray, ngram_max: int, negation: bool) -> Any:
     """The compiled lookup of these fingerprints, or None where the native vectorizer is not available."""
     lookup = getattr(_native, "Fingerprints", None)
     if lookup is None:
         return None
-    try:
-        return lookup(np.ascontiguousarray(fingerprints, dtype="<u8"), ngram_max)  # no copy when already so
+    try:  # no copy of the fingerprints when already little-endian and contiguous
+        return lookup(np.ascontiguousarray(fingerprints, dtype="<u8"), ngram_max, **_negation_option(negation))
     except ValueError as exc:  # repeated fingerprints, or more terms than the table holds
         raise ImdbEdgeError(str(exc)) from None
+    except TypeError:  # a kernel built before negation: the definition serves these
+        return None
 
 
-def _native_hasher(buckets: int, ngram_max: int) -> Any:
+def _native_hasher(buckets: int, ngram_max: int, negation: bool) -> Any:
     """The compiled hashed n-grams, or None where the native vectorizer (or its hashing) is not available."""
     hasher = getattr(_native, "Hasher", None)
-    return None if hasher is None else hasher(buckets, ngram_max)
+    try:
+        return None if hasher is None else hasher(buckets, ngram_max, **_negation_option(negation))
+    except TypeError:  # a kernel built before negation: the definition serves these
+        return None
 
 
 MAX_UNPACKED_TERMS = 256 * 2**20
@@ -370,7 +427,7 @@ class Vectorizer:
             if vocabulary or (fingerprints is not None and fingerprints.size):
                 raise ImdbEdgeError("a hashed vectorizer has no vocabulary")
             vocabulary, fingerprints = [], np.zeros(0, dtype=np.uint64)
-            native = _native_hasher(config.hash_buckets, config.ngram_max)
+            native = _native_hasher(config.hash_buckets, config.ngram_max, config.negation)
         else:
             if vocabulary is not None:
                 vocabulary = list(vocabulary)
@@ -385,7 +442,7 @@ class Vectorizer:
             fingerprints = np.asarray(fingerprints, dtype=np.uint64)
             if vocabulary is not None and len(vocabulary) != fingerprints.size:
                 raise ImdbEdgeError("the vocabulary and its fingerprints differ in length")
-            native = _native_lookup(fingerprints, config.ngram_max)  # refuses repeated fingerprints itself
+            native = _native_lookup(fingerprints, config.ngram_max, config.negation)  # refuses repeated fingerprints itself
             if native is None and _has_repeats(fingerprints):
                 raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint")
         size = config.hash_buckets or fingerprints.size
@@ -446,7 +503,7 @@ class Vectorizer:
             return cls(config, None)
         doc_freq: Counter[bytes] = Counter()
         for text in texts:
-            doc_freq.update(set(_ngrams(tokenize_bytes(text), config.ngram_max)))
+            doc_freq.update(set(_ngrams(tokenize_bytes(text, config.negation), config.ngram_max)))
         ranked = sorted(
             (item for item in doc_freq.items() if item[1] >= config.min_df),
             key=lambda item: (-item[1], item[0]),
@@ -461,7 +518,7 @@ class Vectorizer:
         if self._native is not None:
             ids = self._native.ids(text)
             return np.ndarray((len(ids) // 8,), _INT64, ids)
-        return self._pure().ids(tokenize_bytes(text))
+        return self._pure().ids(tokenize_bytes(text, self.config.negation))
 
     def _rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         rows = [self.feature_ids(text) for text in texts]

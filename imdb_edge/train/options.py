@@ -21,6 +21,7 @@ VECTORIZER_FLAGS = {
     "min_df": "min_df",
     "weighting": "weighting",
     "hash_buckets": "hash_buckets",
+    "negation": "negation",
 }
 """Flags that set a vectorizer field, and that field's name."""
 
