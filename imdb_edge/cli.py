@@ -339,8 +339,9 @@ def train(
         typer.Option(
             **choice(TermRanking),
             help="Which --max-features terms to keep. frequency: found in the most reviews (default). nb-df: "
-            "the largest |Naive-Bayes log-count ratio| x reviews holding it, counted on the fit rows (not with "
-            "--hash-buckets, which keeps no vocabulary).",
+            "the largest |Naive-Bayes log-count ratio| x reviews holding it, counted on the fit rows. nb-movies: "
+            "the same ratio x movies whose reviews hold it, so a name seen in one film's 30 reviews counts once "
+            "(needs train/urls_*.txt). Neither with --hash-buckets, which keeps no vocabulary.",
         ),
     ] = None,
     validation_groups: Annotated[
@@ -387,7 +388,11 @@ def train(
 def sweep(
     grid: Annotated[
         Path,
-        typer.Argument(metavar="GRID", help="Sweep TOML: seeds, [defaults], one [[runs]] table per config."),
+        typer.Argument(
+            metavar="GRID",
+            help="Sweep TOML: seeds, [defaults], one [[runs]] table per config; seed_splits = true gives each "
+            "seed its own validation split (split_seed = seed).",
+        ),
     ],
     output: Annotated[
         Optional[Path],

@@ -68,7 +68,7 @@ from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 texts = sample_reviews() + ["An absolute masterpiece, I loved every minute.", "This movie was a waste of time",
     "NUL\x00 caf\u00e9 \ud800 <br /><br />BR br not GOOD at all" * 3, "x" * 5000, ""]
 classifier = Classifier.load()
-hashed = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=3), None)
+hashed = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=3, negation=True), None)  # both tokenizers covered
 assert hashed.implementation == classifier.vectorizer.implementation, hashed.implementation
 # the header names the native kernels that ran: Fingerprints (vocabulary table probes) and Hasher (buckets)
 kernels = [type(v._native).__name__ for v in (classifier.vectorizer, hashed) if v._native is not None]

@@ -88,9 +88,7 @@ def test_negation_model_has_no_text_form() -> None:
 
 WORDS = ["not", "NOT", "No", "never", "nor", "t", "don", "wasn", "good", "bad", "br", "café", "~", "ñ", "x" * 70]
 SEPARATORS = [" ", "'", "n'", "N'", ",", ".", "!", "?", ";", ":", "<", "<br />", "-", "\t", "\u00a0"]
-TEXTS = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)).map("".join), max_size=60).map(
-    "".join
-)
+TEXTS = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)).map("".join), max_size=60).map("".join)
 
 
 def _negation_vectorizer(ngram_max: int) -> Vectorizer:

@@ -81,7 +81,7 @@ def test_runs_that_rank_terms_differently_do_not_share_features() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"term_ranking": "chi2"}, "term_ranking must be one of frequency, nb-df"),
+        ({"term_ranking": "chi2"}, "term_ranking must be one of frequency, nb-df, nb-movies"),
         (
             {"term_ranking": "nb-df", "architecture": "bag", "vectorizer": {"hash_buckets": 1024}},
             "hashed n-grams .* keep no vocabulary",
@@ -133,3 +133,25 @@ def test_candidates_are_the_most_frequent_pool(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(vocabulary, "POOL_FEATURES", 4)  # film, the, the film, a: none leans either way
     with pytest.raises(ImdbEdgeError, match="no candidate term leans either way in the fit rows"):
         informative_terms(config, TEXTS, TEXTS, LABELS, alpha=1.0)
+
+
+def test_nb_movies_counts_movies_not_reviews() -> None:
+    """A name in many reviews of one film leans hard and says nothing of the next film: counted once."""
+    texts = ["branagh shines"] * 4 + ["a gem", "a gem here", "a waste", "a waste here"]
+    labels = np.array([1, 1, 1, 1, 1, 1, 0, 0])
+    movies = np.array(["tt1"] * 4 + ["tt2", "tt3", "tt4", "tt5"])
+    config = VectorizerConfig(max_features=2, ngram_max=2, min_df=2, weighting="nb")
+    by_reviews = informative_terms(config, texts, texts, labels, alpha=1.0).vocabulary or []
+    by_movies = informative_terms(config, texts, texts, labels, alpha=1.0, fit_groups=movies).vocabulary or []
+    assert "branagh" in by_reviews and "branagh" not in by_movies
+    assert set(by_movies) <= {"a gem", "gem", "a waste", "waste"}
+
+
+def test_nb_movies_needs_the_movies() -> None:
+    config = TrainConfig(architecture="bag", hidden=(), validation_size=8, term_ranking="nb-movies", vectorizer=CONFIG)
+    with pytest.raises(ImdbEdgeError, match="term_ranking = nb-movies needs the movie of each training review"):
+        build_features(_dataset(np.tile(LABELS, 3).astype(np.int8)), config)
+    split = _dataset(np.tile(LABELS, 3).astype(np.int8)).train
+    split.movies = np.array([f"tt{i % 5}" for i in range(len(split))])
+    features = build_features(Dataset(train=split, test=split, source="memory", fingerprint="x"), config)
+    assert features.vectorizer.size == 2

@@ -115,6 +115,26 @@ def test_sweep_tables_and_resume(imdb_archive: Path, tmp_path: Path) -> None:
     assert len((out / "results.jsonl").read_text().splitlines()) == 5
 
 
+def test_sweep_seed_splits_give_each_seed_its_own_validation_set(imdb_archive: Path, tmp_path: Path) -> None:
+    from imdb_edge.train.features import split_rows
+    from imdb_edge.train.run import load_data
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "seeds = [3, 4]\nseed_splits = true\n"
+        "[defaults]\nepochs = 1\nbatch_size = 16\nvalidation_size = 20\nearly_stopping = false\n"
+        "vectorizer = { max_features = 60 }\n"
+        '[[runs]]\nname = "one"\nhidden = [4]\n'
+    )
+    run_sweep(load_plan(grid), tmp_path / "sweep", data=imdb_archive, validation_only=True)
+    rows = [json.loads(line) for line in (tmp_path / "sweep" / "results.jsonl").read_text().splitlines()]
+    assert [(row["seed"], row["config"]["split_seed"]) for row in rows] == [(3, 3), (4, 4)]
+    train = load_data(imdb_archive).train
+    held_out = [set(split_rows(train, TrainConfig(validation_size=20, split_seed=s))[1]) for s in (3, 4)]
+    assert held_out[0] != held_out[1]  # two validation sets, not one
+    assert all(row["test_accuracy"] is None for row in rows)
+
+
 def test_naive_bayes_ratios_point_the_right_way() -> None:
     from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
     from imdb_edge.train.vocabulary import nb_ratios

@@ -49,6 +49,8 @@ def no_text_form(config: VectorizerConfig) -> str | None:
     if config.negation:
         return NEGATION_HAS_NO_TEXT_FORM
     return None
+
+
 TEXT_OPSET = 20
 ML_OPSET = 3
 _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != " "]

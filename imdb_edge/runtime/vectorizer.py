@@ -442,7 +442,9 @@ class Vectorizer:
             fingerprints = np.asarray(fingerprints, dtype=np.uint64)
             if vocabulary is not None and len(vocabulary) != fingerprints.size:
                 raise ImdbEdgeError("the vocabulary and its fingerprints differ in length")
-            native = _native_lookup(fingerprints, config.ngram_max, config.negation)  # refuses repeated fingerprints itself
+            native = _native_lookup(
+                fingerprints, config.ngram_max, config.negation
+            )  # refuses repeated fingerprints itself
             if native is None and _has_repeats(fingerprints):
                 raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint")
         size = config.hash_buckets or fingerprints.size

@@ -66,12 +66,17 @@ def split_rows(train: Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarra
         return np.arange(len(train)), None
     if config.validation_groups == "review":
         return holdout_split(len(train), config.validation_size, config.split_seed)
+    return holdout_by_group(_movies_of(train, "validation_groups = movie"), config.validation_size, config.split_seed)
+
+
+def _movies_of(train: Split, setting: str) -> np.ndarray:
+    """Each training review's movie, or a clear error naming the `setting` that needs them."""
     if train.movies is None:
         raise ImdbEdgeError(
-            f"validation_groups = movie needs the movie of each training review (train/urls_pos.txt and "
+            f"{setting} needs the movie of each training review (train/urls_pos.txt and "
             f"train/urls_neg.txt of the official archive): {train.movies_missing}"
         )
-    return holdout_by_group(train.movies, config.validation_size, config.split_seed)
+    return train.movies
 
 
 def review_fragments(
@@ -116,8 +121,16 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
     start = time.perf_counter()
     fit_rows, val_rows = split_rows(dataset.train, config)
     texts, labels = [dataset.train.texts[i] for i in fit_rows], dataset.train.labels[fit_rows]
-    if config.term_ranking == "nb-df":
-        vectorizer = informative_terms(config.vectorizer, dataset.train.texts, texts, labels, config.nb_alpha)
+    if config.term_ranking in ("nb-df", "nb-movies"):
+        groups = None if config.term_ranking == "nb-df" else _movies_of(dataset.train, "term_ranking = nb-movies")
+        vectorizer = informative_terms(
+            config.vectorizer,
+            dataset.train.texts,
+            texts,
+            labels,
+            config.nb_alpha,
+            None if groups is None else groups[fit_rows],
+        )
     else:
         vectorizer = Vectorizer.fit(dataset.train.texts, config.vectorizer)
     if config.vectorizer.weighting == "nb":

@@ -34,6 +34,9 @@ class SweepRun:
 class SweepPlan:
     runs: list[SweepRun]
     seeds: list[int]
+    seed_splits: bool = False
+    """Each seed also draws its own validation split (split_seed = seed): the mean is over as many
+    validation sets, so a difference smaller than one split's noise can show."""
 
 
 def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
@@ -60,7 +63,10 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
     seed_list = list(range(seeds)) if seeds is not None else list(document.get("seeds", [0, 1, 2]))
     if not seed_list:
         raise ImdbEdgeError("a sweep needs at least one seed")
-    return SweepPlan(runs, [int(s) for s in seed_list])
+    seed_splits = document.get("seed_splits", False)
+    if not isinstance(seed_splits, bool):
+        raise ImdbEdgeError(f"{path}: seed_splits must be true or false")
+    return SweepPlan(runs, [int(s) for s in seed_list], seed_splits)
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
@@ -110,11 +116,11 @@ def run_sweep(
             task = bar.add_task("sweep", total=len(todo))
             for run, seed in todo:
                 bar.update(task, description=f"{run.name} seed {seed}")
-                key = features_key(run.config)
+                config = run.config.updated(seed=seed, split_seed=seed if plan.seed_splits else None)
+                key = features_key(config)
                 if key not in features_cache:
                     features_cache.clear()
-                    features_cache[key] = build_features(dataset, run.config)
-                config = run.config.updated(seed=seed)
+                    features_cache[key] = build_features(dataset, config)
                 result = fit_and_evaluate(config, features_cache[key], report=None, evaluate_test=not validation_only)
                 row = {
                     "name": run.name,

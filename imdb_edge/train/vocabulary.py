@@ -1,7 +1,7 @@
 """Which terms the vocabulary keeps: the most frequent (the default), or the most informative.
 
 Term statistics live here too: Naive-Bayes ratios both weight the bag (weighting "nb")
-and rank the terms (term_ranking "nb-df"), from the same counts of the fit rows.
+and rank the terms (term_ranking "nb-df" or "nb-movies"), from the same counts of the fit rows.
 """
 
 from __future__ import annotations
@@ -39,24 +39,41 @@ def nb_ratios(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alph
     return log_count_ratios(*class_presence(vectorizer, texts, labels), alpha)
 
 
+def group_presence(vectorizer: Vectorizer, texts: list[str], groups: np.ndarray) -> np.ndarray:
+    """How many distinct groups (movies) have a text holding each feature."""
+    ids, offsets = vectorizer.feature_ids_batch(texts)
+    names, group_index = np.unique(groups, return_inverse=True)
+    owner_group = np.repeat(group_index.astype(np.int64), np.diff(offsets))
+    pairs = np.unique(ids * len(names) + owner_group)  # one (feature, group) pair per group holding it
+    return np.bincount(pairs // len(names), minlength=vectorizer.size)
+
+
 def informative_terms(
-    config: VectorizerConfig, texts: list[str], fit_texts: list[str], fit_labels: np.ndarray, alpha: float
+    config: VectorizerConfig,
+    texts: list[str],
+    fit_texts: list[str],
+    fit_labels: np.ndarray,
+    alpha: float,
+    fit_groups: np.ndarray | None = None,
 ) -> Vectorizer:
     """The max_features terms with the largest |log-count ratio| x document frequency on the fit rows.
 
     Frequency alone keeps common terms that lean neither way ("however", "the book") over
     rarer ones that lean hard ("it 8 10", "is well paced"); how strongly a term leans, times
-    how often it is seen, keeps the terms a linear model leans on. Candidates: every term with
-    min_df in `texts` (at most POOL_FEATURES, or max_features if more); the kept terms stay in frequency order.
-    Only the fit rows' labels are read.
+    how often it is seen, keeps the terms a linear model leans on. With `fit_groups` (each fit
+    row's movie), "how often" counts movies, not reviews: a cast member's name in 30 reviews
+    of one film leans hard on the fit rows and tells nothing about a new film. Candidates: every
+    term with min_df in `texts` (at most POOL_FEATURES, or max_features if more); the kept terms
+    stay in frequency order. Only the fit rows' labels are read.
     """
     pool = Vectorizer.fit(texts, replace(config, max_features=max(POOL_FEATURES, config.max_features)))
     positive, negative = class_presence(pool, fit_texts, fit_labels)
-    score = np.abs(log_count_ratios(positive, negative, alpha)) * (positive + negative)
+    spread = positive + negative if fit_groups is None else group_presence(pool, fit_texts, fit_groups)
+    score = np.abs(log_count_ratios(positive, negative, alpha)) * spread
     ranked = np.argsort(-score, kind="stable")[: config.max_features]
     keep = np.sort(ranked[score[ranked] > 0])  # a term absent from the fit rows (or leaning neither way) is no choice
     if not keep.size:
-        raise ImdbEdgeError("term_ranking nb-df: no candidate term leans either way in the fit rows (too few reviews?)")
+        raise ImdbEdgeError("term_ranking: no candidate term leans either way in the fit rows (too few reviews?)")
     terms = pool.vocabulary
     assert terms is not None  # fitted from texts: the terms are known
     return Vectorizer(config, [terms[i] for i in keep])
