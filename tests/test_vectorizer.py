@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 import string
 
 import numpy as np
@@ -171,3 +172,13 @@ def test_fingerprint_lookup_finds_exactly_the_string_ngrams(words: list[str]) ->
         assert vec.feature_ids(text).tolist() == sorted(strings)
         stored = Vectorizer.from_json(vec.to_json(compact=True))
         assert stored.vocabulary == vec.vocabulary and stored.feature_ids(text).tolist() == sorted(strings)
+
+
+def test_fit_keeps_the_more_frequent_of_two_terms_with_one_fingerprint() -> None:
+    """'nidmovh' and 'bubanxn' have one CRC-32, so they (and every n-gram they end) share a fingerprint."""
+    assert zlib.crc32(b"nidmovh") == zlib.crc32(b"bubanxn")
+    texts = ["nidmovh good", "nidmovh good bad", "bubanxn good", "nidmovh fine"]
+    vectorizer = Vectorizer.fit(texts, VectorizerConfig(max_features=6, ngram_max=2))
+    assert "nidmovh" in vectorizer.vocabulary and "bubanxn" not in vectorizer.vocabulary
+    assert "nidmovh good" in vectorizer.vocabulary and "bubanxn good" not in vectorizer.vocabulary
+    assert len(vectorizer.vocabulary) == 6  # the places of the dropped terms go to the next candidates

@@ -347,6 +347,11 @@ def _native_hasher(buckets: int, ngram_max: int, negation: bool) -> Any:
         return None
 
 
+FINGERPRINT_SLACK = 1024
+"""Extra candidates fit() ranks, for the terms it drops: token keys are 32-bit CRCs, so among a million
+distinct tokens a few pairs share one (two such tokens give every n-gram holding them one fingerprint), and the
+runtime could not tell such terms apart; of each pair, the less frequent term goes."""
+
 MAX_UNPACKED_TERMS = 256 * 2**20
 """Bytes the packed terms may unpack to: a forged file cannot make a small entry fill the memory."""
 
@@ -509,10 +514,14 @@ class Vectorizer:
         ranked = sorted(
             (item for item in doc_freq.items() if item[1] >= config.min_df),
             key=lambda item: (-item[1], item[0]),
-        )[: config.max_features]
+        )[: config.max_features + FINGERPRINT_SLACK]
         if not ranked:
             raise ImdbEdgeError("no terms found in the training texts")
-        return cls(config, [term.decode("utf-8", "surrogatepass") for term, _ in ranked])
+        terms = [term.decode("utf-8", "surrogatepass") for term, _ in ranked]
+        fingerprints = term_fingerprints(terms)
+        _, first = np.unique(fingerprints, return_index=True)
+        keep = np.sort(first)[: config.max_features]  # of two terms with one fingerprint, the more frequent
+        return cls(config, [terms[i] for i in keep], fingerprints=fingerprints[keep])
 
     # ---- encoding -------------------------------------------------------------
     def feature_ids(self, text: str) -> np.ndarray:
