@@ -321,9 +321,8 @@ def train(
         Optional[bool],
         typer.Option(
             "--negation/--no-negation",
-            help="Mark the words after a negator up to the clause's end ('not ~good', tokenizer "
-            "ascii-split-neg-v1), so 'not good' and 'good' are different words (default: off). Such a model "
-            "has no text-input form.",
+            help="Mark the words after a negator (no, not, never, n't, ...) up to the clause's end ('not "
+            "~good', tokenizer ascii-split-neg-v1), so 'not good' and 'good' are different words (default: off).",
             show_default=False,
         ),
     ] = None,

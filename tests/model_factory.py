@@ -25,9 +25,11 @@ BAD = ["awful", "boring", "terrible", "waste", "worst", "dull"]
 NEUTRAL = ["movie", "film", "the", "a", "was", "it", "this", "time", "of"]
 
 
-def sentiment_vectorizer(ngram_max: int = 1) -> Vectorizer:
+def sentiment_vectorizer(ngram_max: int = 1, negation: bool = False) -> Vectorizer:
     corpus = [" ".join(GOOD), " ".join(BAD), " ".join(NEUTRAL), "not good, not bad: the movie was"]
-    return Vectorizer.fit(corpus, VectorizerConfig(max_features=200, ngram_max=ngram_max))
+    if negation:  # the marked words too, so a mark out of place changes the ids
+        corpus += [f"not {' '.join(GOOD + BAD + NEUTRAL)}"] * 2 + ["don't like it. it wasn't a waste"]
+    return Vectorizer.fit(corpus, VectorizerConfig(max_features=200, ngram_max=ngram_max, negation=negation))
 
 
 def sentiment_layers(vectorizer: Vectorizer, hidden: int = 4) -> list[DenseLayer]:
@@ -49,8 +51,10 @@ def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
     return {**schema.model_entry(TOKEN_IDS, vectorizer.size, "fp32", OPSET), **changes}
 
 
-def build_model_bytes(form: str = TOKEN_IDS, ngram_max: int = 1, compact: bool = False, **model_changes: Any) -> bytes:
-    vectorizer = sentiment_vectorizer(ngram_max)
+def build_model_bytes(
+    form: str = TOKEN_IDS, ngram_max: int = 1, compact: bool = False, negation: bool = False, **model_changes: Any
+) -> bytes:
+    vectorizer = sentiment_vectorizer(ngram_max, negation)
     proto = token_ids_graph(sentiment_layers(vectorizer))
     if form == TEXT:
         from imdb_edge.export.text_graph import TEXT_OPSET, text_graph

@@ -10,8 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.export.errors import ExportError
-from imdb_edge.export.text_graph import text_graph
 from imdb_edge.runtime import vectorizer as module
 from imdb_edge.runtime.bench import sample_reviews
 from imdb_edge.runtime.vectorizer import (
@@ -78,12 +76,6 @@ def test_training_settings_reach_the_vectorizer() -> None:
     config = config_from_dict({"vectorizer": {"negation": True}}, base=config_from_dict(load_profile("fourgrams")))
     assert config.vectorizer.negation and config.vectorizer.ngram_max == 4
     assert not config_from_dict({"vectorizer": {"negation": False}}, base=config).vectorizer.negation
-
-
-def test_negation_model_has_no_text_form() -> None:
-    vectorizer = Vectorizer(VectorizerConfig(negation=True), ["good"])
-    with pytest.raises(ExportError, match="has no text form"):
-        text_graph(None, vectorizer)
 
 
 WORDS = ["not", "NOT", "No", "never", "nor", "t", "don", "wasn", "good", "bad", "br", "café", "~", "ñ", "x" * 70]

@@ -26,11 +26,21 @@ TRICKY = [
 ]
 
 
-@pytest.fixture(scope="module", params=[1, 2, 3])
+NEGATED = [
+    "I did NOT like this movie, but the end wasn't bad. Never again!<br /><br />No. It's not br great",
+    "don''t waste n't dull N'T great isN'T awful",
+    "not good. not-bad'n't great; don't-go wasn't superb",
+    "not",
+    "never, ever: without doubt the worst? No! nothing dull",
+]
+TRICKY += NEGATED
+
+
+@pytest.fixture(scope="module", params=[(1, False), (2, False), (3, False), (1, True), (3, True)])
 def pair(request: pytest.FixtureRequest) -> tuple[Classifier, Classifier, bytes]:
-    n = request.param
-    tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=n)))
-    data = build_model_bytes(form="text", ngram_max=n)
+    n, negation = request.param
+    tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=n, negation=negation)))
+    data = build_model_bytes(form="text", ngram_max=n, negation=negation)
     return tokens, Classifier(parse_model_bytes(data)), data
 
 
@@ -43,10 +53,28 @@ def test_text_graph_matches_python_runtime_on_tricky_reviews(pair: tuple[Classif
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=200), min_size=1, max_size=4))
 def test_text_graph_matches_python_runtime_on_any_text(texts: list[str]) -> None:
-    for n in (1, 2):
-        tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=n)))
-        text = Classifier(parse_model_bytes(build_model_bytes(form="text", ngram_max=n)))
+    for n, negation in ((1, False), (2, False), (2, True)):
+        tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=n, negation=negation)))
+        text = Classifier(parse_model_bytes(build_model_bytes(form="text", ngram_max=n, negation=negation)))
         np.testing.assert_allclose(text.scores(texts), tokens.scores(texts), atol=1e-6)
+
+
+# Texts made of the words and separators that decide negation marks.
+_NEGATION_TEXTS = st.lists(
+    st.tuples(
+        st.sampled_from(["not", "No", "never", "t", "don", "wasn", "great", "awful", "waste", "br", "n", ""]),
+        st.sampled_from([" ", "'", "n'", ",", ".", "!", "<br />", "-", ";", "''", "\t"]),
+    ).map("".join),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_NEGATION_TEXTS, min_size=1, max_size=4))
+def test_text_graph_marks_negations_like_python(texts: list[str]) -> None:
+    tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=2, negation=True)))
+    text = Classifier(parse_model_bytes(build_model_bytes(form="text", ngram_max=2, negation=True)))
+    np.testing.assert_allclose(text.scores(texts), tokens.scores(texts), atol=1e-6)
 
 
 def test_plain_onnxruntime_gets_score_and_label(pair: tuple[Classifier, Classifier, bytes]) -> None:

@@ -133,6 +133,9 @@ def test_sweep_seed_splits_give_each_seed_its_own_validation_set(imdb_archive: P
     held_out = [set(split_rows(train, TrainConfig(validation_size=20, split_seed=s))[1]) for s in (3, 4)]
     assert held_out[0] != held_out[1]  # two validation sets, not one
     assert all(row["test_accuracy"] is None for row in rows)
+    table = run_sweep(load_plan(grid), tmp_path / "sweep", data=imdb_archive, validation_only=True)
+    assert len((tmp_path / "sweep" / "results.jsonl").read_text().splitlines()) == 2  # resumed: nothing new
+    assert table[0]["seeds"] == 2
 
 
 def test_naive_bayes_ratios_point_the_right_way() -> None:

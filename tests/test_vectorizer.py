@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import json
-import zlib
 import string
+import zlib
 
 import numpy as np
 import pytest

@@ -9,8 +9,12 @@ operators so that it gives exactly the token sequence of `runtime/vectorizer.py`
    lowercase non-ASCII letters);
 2. StringSplit on runs of spaces, then one StringSplit per other separator
    (ASCII whitespace and punctuation), dropping the empty pieces after each;
-3. drop the token "br"; build word n-grams with StringConcat;
-4. LabelEncoder maps terms to vocabulary ids (unknown -> the pad id), Unique
+3. drop the token "br"; with negation marks (tokenizer ascii-split-neg-v1), the text is
+   first split at clause ends and every token keeps its clause's number, a CumSum of
+   negators per clause finds the tokens to mark, and StringConcat prefixes them with
+   "~" (the t of n't: a piece after "'" whose previous piece ends in n, RegexFullMatch);
+4. build word n-grams with StringConcat;
+5. LabelEncoder maps terms to vocabulary ids (unknown -> the pad id), Unique
    removes repeats, and the token-id graph (Gather + ReduceSum + MLP) does the rest.
 
 Reviews are processed one at a time inside a Loop, because StringSplit pads a batch
@@ -28,32 +32,32 @@ import numpy as np
 from imdb_edge.export.errors import ExportError
 from imdb_edge.export.graphs import IDS_INPUT, OUTPUT
 from imdb_edge.runtime.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT, THRESHOLD
-from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer, VectorizerConfig
+from imdb_edge.runtime.vectorizer import (
+    CLAUSE_ENDS,
+    NEGATED_PREFIX,
+    NEGATORS,
+    STOP_TOKENS,
+    Vectorizer,
+    VectorizerConfig,
+)
 
 TEXT_INPUT = INPUT_NAMES[TEXT]
 HASHED_HAS_NO_TEXT_FORM = (
     "a hashed n-gram model has no text form: the text form looks terms up with ONNX string operators, which "
     "cannot compute the hash; use the token_ids form (the default)"
 )
-NEGATION_HAS_NO_TEXT_FORM = (
-    "a model whose tokenizer marks negated words (ascii-split-neg-v1) has no text form: the standard ONNX "
-    "string operators cannot find a negation's scope; use the token_ids form (the default), or a model "
-    "trained without negation (profile fourgrams)"
-)
 
 
 def no_text_form(config: VectorizerConfig) -> str | None:
     """Why a model with this vectorizer has no text-input form, or None when it has one."""
-    if config.hashed:
-        return HASHED_HAS_NO_TEXT_FORM
-    if config.negation:
-        return NEGATION_HAS_NO_TEXT_FORM
-    return None
+    return HASHED_HAS_NO_TEXT_FORM if config.hashed else None
 
 
 TEXT_OPSET = 20
 ML_OPSET = 3
 _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != " "]
+_APOSTROPHE = "'"
+_INT64 = 7  # onnx.TensorProto.INT64 (onnx is imported only to build a graph)
 
 
 class _Builder:
@@ -61,10 +65,14 @@ class _Builder:
         self.nodes: list[Any] = []
 
     def add(self, op: str, inputs: list[str], output: str, **attributes: Any) -> str:
-        """Add a node; returns its (first) output. StringSplit also gets its counts output."""
+        """Add a node; returns its (first) output. StringSplit also gets its counts output, Unique its
+        first-occurrence indices (`{output}_first`) and inverse indices (`{output}_inverse`)."""
         from onnx import helper
 
-        outputs = [output, f"{output}_counts"] if op == "StringSplit" else [output]
+        outputs = {
+            "StringSplit": [output, f"{output}_counts"],
+            "Unique": [output, f"{output}_first", f"{output}_inverse"],
+        }.get(op, [output])
         self.nodes.append(helper.make_node(op, inputs, outputs, name=output, **attributes))
         return output
 
@@ -82,11 +90,8 @@ def _drop(build: _Builder, tokens: str, value: str, tag: str) -> str:
     return build.add("Compress", [tokens, keep], f"{tag}_kept", axis=0)
 
 
-def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:
-    """The body's front end: one review string -> [1, T] sorted unique ids (pad id included)."""
-    text = build.add("Gather", [TEXT_INPUT, "iteration"], "review", axis=0)
-    text = build.add("Reshape", [text, "shape_1"], "review_1")
-    text = build.add("StringNormalizer", [text], "lowered", case_change_action="LOWER", locale="C")
+def _plain_tokens(build: _Builder, text: str) -> str:
+    """[1] lowered review -> [T] tokens (ascii-split-v1)."""
     pieces = build.add("StringSplit", [text], "split_space")
     tokens = build.add("Reshape", [pieces, "shape_flat"], "tokens_space")
     for index, separator in enumerate(_OTHER_SEPARATORS):
@@ -95,6 +100,90 @@ def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:
         tokens = _drop(build, pieces, "empty_string", f"nonempty_{index}")
     for index, _ in enumerate(STOP_TOKENS):
         tokens = _drop(build, tokens, f"stop_{index}", f"nostop_{index}")
+    return tokens
+
+
+def _keep(build: _Builder, arrays: list[str], keep: str, tag: str) -> list[str]:
+    """Each of the parallel [N] `arrays` without the elements where `keep` is false."""
+    return [build.add("Compress", [array, keep], f"{tag}_{i}", axis=0) for i, array in enumerate(arrays)]
+
+
+def _split_in_clauses(
+    build: _Builder, tokens: str, clause: str, after_n: str, separator: str | None, tag: str
+) -> list[str]:
+    """Split the [N] tokens at `separator` (None: whitespace runs); each nonempty piece keeps its token's clause
+    number, and after_n says whether the piece starts right after "n'" (set at the apostrophe's split)."""
+    pieces = build.add("StringSplit", [tokens], f"{tag}_split", **({"delimiter": separator} if separator else {}))
+    column = build.add("CumSum", [_ones_like(build, pieces, tag), "axis_1"], f"{tag}_column", exclusive=1)
+    first = build.add("Equal", [column, "zero"], f"{tag}_is_first")
+    no_column = build.add("Sub", [column, column], f"{tag}_zeros")  # broadcasting does what Expand would
+    wide_clause = build.add("Unsqueeze", [clause, "axes_1"], f"{tag}_clause_column")
+    wide_clause = build.add("Add", [wide_clause, no_column], f"{tag}_clause")
+    if separator == _APOSTROPHE:
+        ends_n = build.add("RegexFullMatch", [pieces], f"{tag}_ends_n", pattern="(?s).*n")
+        previous = build.add("Slice", [ends_n, "start_0", "minus_1", "axes_1"], f"{tag}_previous_ends_n")
+        nothing = build.add("Slice", [first, "start_0", "one", "axes_1"], f"{tag}_first_column")
+        nothing = build.add("Not", [nothing], f"{tag}_false_column")
+        follows = build.add("Concat", [nothing, previous], f"{tag}_follows_n", axis=1)
+    else:
+        wide_after = build.add("Unsqueeze", [after_n, "axes_1"], f"{tag}_after_column")
+        follows = build.add("And", [wide_after, first], f"{tag}_after")  # a piece's first part keeps it
+    flat = [
+        build.add("Reshape", [array, "shape_flat"], f"{tag}_flat_{i}")
+        for i, array in enumerate([pieces, wide_clause, follows])
+    ]
+    nonempty = build.add("Not", [build.add("Equal", [flat[0], "empty_string"], f"{tag}_empty")], f"{tag}_nonempty")
+    return _keep(build, flat, nonempty, f"{tag}_kept")
+
+
+def _negation_tokens(build: _Builder, text: str) -> str:
+    """[1] lowered review -> [T] tokens with negated ones marked (ascii-split-neg-v1)."""
+    clauses = text
+    for index, end in enumerate(CLAUSE_ENDS.decode("ascii")):
+        pieces = build.add("StringSplit", [clauses], f"clause_split_{index}", delimiter=end)
+        clauses = build.add("Reshape", [pieces, "shape_flat"], f"clauses_{index}")
+    clause = build.add("CumSum", [_ones_like(build, clauses, "clause"), "axis_0"], "clause_number", exclusive=1)
+    after_n = build.add("Equal", [clause, "minus_1"], "after_n_none")  # all false
+    tokens, clause, after_n = _split_in_clauses(build, clauses, clause, after_n, None, "neg_space")
+    for index, separator in enumerate(_OTHER_SEPARATORS):
+        tokens, clause, after_n = _split_in_clauses(build, tokens, clause, after_n, separator, f"neg_{index}")
+    for index, _ in enumerate(STOP_TOKENS):
+        stop = build.add("Equal", [tokens, f"stop_{index}"], f"neg_stop_{index}")
+        tokens, clause, after_n = _keep(
+            build, [tokens, clause, after_n], build.add("Not", [stop], f"neg_go_{index}"), f"neg_nostop_{index}"
+        )
+    negator = build.add(
+        "LabelEncoder",
+        [tokens],
+        "negator_word",
+        domain="ai.onnx.ml",
+        keys_strings=[word.decode("ascii") for word in NEGATORS],
+        values_int64s=[1] * len(NEGATORS),
+        default_int64=0,
+    )
+    nt = build.add("And", [build.add("Equal", [tokens, "t_token"], "is_t"), after_n], "is_nt")
+    negator = build.add("Add", [negator, build.add("Cast", [nt], "nt_count", to=_INT64)], "negator")
+    before = build.add("CumSum", [negator, "axis_0"], "negators_before", exclusive=1)
+    build.add("Unique", [clause], "clauses_seen", sorted=1)
+    start = build.add("Gather", ["clauses_seen_first", "clauses_seen_inverse"], "clause_start", axis=0)
+    at_start = build.add("Gather", [before, start], "negators_before_clause", axis=0)
+    in_scope = build.add("Greater", [build.add("Sub", [before, at_start], "negators_in_clause"), "zero"], "in_scope")
+    marked = build.add("StringConcat", ["negated_prefix", tokens], "marked_tokens")
+    return build.add("Where", [in_scope, marked, tokens], "tokens_negation")
+
+
+def _ones_like(build: _Builder, strings: str, tag: str) -> str:
+    """An int64 1 for each element of `strings` (no ConstantOfShape: a graph check refuses shapes from data)."""
+    same = build.add("Equal", [strings, strings], f"{tag}_same")
+    return build.add("Cast", [same], f"{tag}_ones", to=_INT64)
+
+
+def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:
+    """The body's front end: one review string -> [1, T] sorted unique ids (pad id included)."""
+    text = build.add("Gather", [TEXT_INPUT, "iteration"], "review", axis=0)
+    text = build.add("Reshape", [text, "shape_1"], "review_1")
+    text = build.add("StringNormalizer", [text], "lowered", case_change_action="LOWER", locale="C")
+    tokens = _negation_tokens(build, text) if vectorizer.config.negation else _plain_tokens(build, text)
     terms = [tokens]
     for n in range(2, vectorizer.config.ngram_max + 1):
         gram = build.add("Slice", [tokens, "start_0", f"end_{n}"], f"gram{n}_0")
@@ -132,6 +221,20 @@ def _constants(vectorizer: Vectorizer) -> list[Any]:
     }
     for index, stop in enumerate(STOP_TOKENS):
         values[f"stop_{index}"] = np.array([stop], dtype=object)
+    if vectorizer.config.negation:
+        values.update(
+            {
+                "axis_0": np.array(0, np.int64),
+                "axis_1": np.array(1, np.int64),
+                "axes_1": np.array([1], np.int64),
+                "zero": np.array(0, np.int64),
+                "one": np.array([1], np.int64),
+                "minus_1": np.array([-1], np.int64),
+                "start_0": np.array([0], np.int64),
+                "t_token": np.array(["t"], dtype=object),
+                "negated_prefix": np.array([NEGATED_PREFIX.decode("ascii")], dtype=object),
+            }
+        )
     if n_max > 1:
         values["space"] = np.array([" "], dtype=object)
         for offset in range(n_max):

@@ -30,6 +30,8 @@ ALLOWED_OPS = {
         # the text form's tokenizer
         "Reshape", "Squeeze", "Shape", "StringNormalizer", "StringSplit", "StringConcat", "Equal", "Not",
         "Compress", "Slice", "Concat", "Unique", "GreaterOrEqual", "Loop",
+        # ... and its negation marks
+        "CumSum", "Unsqueeze", "RegexFullMatch", "And", "Where", "Greater", "Sub",
     },
     "ai.onnx.ml": {"LabelEncoder"},
 }  # fmt: skip

@@ -38,6 +38,19 @@ class SweepPlan:
     """Each seed also draws its own validation split (split_seed = seed): the mean is over as many
     validation sets, so a difference smaller than one split's noise can show."""
 
+    def seed_config(self, run: SweepRun, seed: int) -> TrainConfig:
+        """The settings `run` trains with for `seed`."""
+        return run.config.updated(seed=seed, split_seed=seed if self.seed_splits else None)
+
+    def rows_of(self, run: SweepRun, rows: list[dict[str, Any]], validation_only: bool) -> list[dict[str, Any]]:
+        """The finished rows that belong to `run` as the plan has it now (its settings, one of its seeds)."""
+        return [
+            row
+            for row in rows
+            if row.get("seed") in self.seeds
+            and row_key(row) == run_key(self.seed_config(run, row["seed"]), validation_only)
+        ]
+
 
 def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
     """Read a sweep TOML: `seeds`, `[defaults]`, and one `[[runs]]` table per config."""
@@ -103,7 +116,7 @@ def run_sweep(
         (run, seed)
         for run in plan.runs
         for seed in plan.seeds
-        if (run_key(run.config, validation_only), seed) not in done
+        if (run_key(plan.seed_config(run, seed), validation_only), seed) not in done
     ]
     _warn_about_stale_rows(plan, earlier, validation_only)
     if done:
@@ -116,7 +129,7 @@ def run_sweep(
             task = bar.add_task("sweep", total=len(todo))
             for run, seed in todo:
                 bar.update(task, description=f"{run.name} seed {seed}")
-                config = run.config.updated(seed=seed, split_seed=seed if plan.seed_splits else None)
+                config = plan.seed_config(run, seed)
                 key = features_key(config)
                 if key not in features_cache:
                     features_cache.clear()
@@ -158,10 +171,12 @@ def row_key(row: dict[str, Any]) -> str:
 
 
 def _warn_about_stale_rows(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool) -> None:
-    keys = [row_key(r) for r in rows]
     for run in plan.runs:
-        key = run_key(run.config, validation_only)
-        stale = [r for r, k in zip(rows, keys, strict=True) if r.get("name") == run.name and k != key]
+        stale = [
+            r
+            for r in rows
+            if r.get("name") == run.name and row_key(r) != run_key(plan.seed_config(run, r["seed"]), validation_only)
+        ]
         if stale:
             warn(
                 f"run {run.name}: {len(stale)} earlier result(s) were made with other settings; "
@@ -179,10 +194,8 @@ def _mean_std(values: list[float | None]) -> tuple[float, float]:
 def summarize(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool = False) -> list[dict[str, Any]]:
     """One row per config: mean and std over its seeds, beside the reference figure."""
     table = []
-    keys = [row_key(r) for r in rows]
     for run in plan.runs:
-        key = run_key(run.config, validation_only)
-        mine = [r for r, k in zip(rows, keys, strict=True) if k == key and r["seed"] in plan.seeds]
+        mine = plan.rows_of(run, rows, validation_only)
         cfg = run.config
         ref_split = run.reference.get("split", "test")
         ours_key = "val_accuracy" if ref_split == "validation" else "test_accuracy"
