@@ -13,7 +13,9 @@ has `Fingerprints`, by its terms (the string tables of builds up to f16c51b, `Lo
 otherwise; with --hash-buckets N both hash into N buckets instead (`Hasher`). Timed per
 review: `ids(text)`, `padded([text], 1)` (the one-review path of `Classifier.scores`) and
 `padded` of batches of 64. Runs are interleaved (best of N, the order flipped every other
-repeat), so the ratio holds even on a busy machine.
+repeat), so the ratio holds even on a busy machine. With --negation, this tree's lookup marks
+negated words (tokenizer ascii-split-neg-v1) and the baseline's does not: with the baseline
+built from this tree too, the ratio is what the marks cost (the ids then differ, by design).
 """
 
 from __future__ import annotations
@@ -33,14 +35,17 @@ from imdb_edge.runtime.model_file import read_model_file
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 
-def vocabulary_builder(build: ModuleType, vectorizer: Vectorizer, hash_buckets: int) -> Callable[[], Any]:
+def vocabulary_builder(
+    build: ModuleType, vectorizer: Vectorizer, hash_buckets: int, negation: bool = False
+) -> Callable[[], Any]:
     """How this build makes the lookup: hashed, from the fingerprints, or (older builds) from the terms."""
     ngram_max = vectorizer.config.ngram_max
+    marks = {"negation": True} if negation else {}
     if hash_buckets:
-        return lambda: build.Hasher(hash_buckets, ngram_max)
+        return lambda: build.Hasher(hash_buckets, ngram_max, **marks)
     if hasattr(build, "Fingerprints"):
         data = vectorizer.fingerprints.astype("<u8").tobytes()
-        return lambda: build.Fingerprints(data, ngram_max)
+        return lambda: build.Fingerprints(data, ngram_max, **marks)
     vocabulary = vectorizer.vocabulary
     return lambda: build.Lookup(vocabulary, ngram_max)
 
@@ -52,6 +57,7 @@ def main() -> int:
     parser.add_argument("--reviews", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--hash-buckets", type=int, default=0, help="compare Hasher(N) instead of the vocabulary")
+    parser.add_argument("--negation", action="store_true", help="this tree marks negated words, the baseline not")
     args = parser.parse_args()
     spec = importlib.util.spec_from_file_location("baseline._fastvec", args.baseline)
     assert spec is not None and spec.loader is not None
@@ -60,11 +66,11 @@ def main() -> int:
     vectorizer = read_model_file(default_model_path()).vectorizer
     texts = load_reviews(args.data)[: args.reviews]
     builders = {
-        name: vocabulary_builder(build, vectorizer, args.hash_buckets)
-        for name, build in (("baseline", baseline), ("this tree", _fastvec))
+        "baseline": vocabulary_builder(baseline, vectorizer, args.hash_buckets),
+        "this tree": vocabulary_builder(_fastvec, vectorizer, args.hash_buckets, args.negation),
     }
     lookups = {name: build() for name, build in builders.items()}
-    if any(lookups["baseline"].ids(t) != lookups["this tree"].ids(t) for t in texts):
+    if not args.negation and any(lookups["baseline"].ids(t) != lookups["this tree"].ids(t) for t in texts):
         parser.error("the two builds give different ids")
     batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
     calls: dict[str, Callable[[Any], object]] = {

@@ -53,6 +53,8 @@ static unsigned char CLAUSE_END[256]; /* bytes that end a negation's scope: . , 
 static uint32_t CRC[8][256];
 /* The CRC register after k zero bytes from the initial 0xFFFFFFFF, k = 0..8. */
 static uint32_t CRC_OF_ZEROS[9];
+/* The same after the byte '~' (a negated token's key is the CRC-32 of "~" + the token). */
+static uint32_t MARKED_OF_ZEROS[9];
 /* FIRST_SET[m]: the index of the lowest set bit of the byte m (8 for 0). */
 static unsigned char FIRST_SET[256];
 
@@ -64,10 +66,12 @@ static void init_tables(void) {
     }
     for (int k = 1; k < 8; k++)
         for (int b = 0; b < 256; b++) CRC[k][b] = (CRC[k - 1][b] >> 8) ^ CRC[0][CRC[k - 1][b] & 0xff];
-    uint32_t zeros = 0xFFFFFFFFu;
+    uint32_t zeros = 0xFFFFFFFFu, marked = CRC[0][(0xFFFFFFFFu ^ (uint32_t)'~') & 0xff] ^ 0x00FFFFFFu;
     for (int k = 0; k <= 8; k++) {
         CRC_OF_ZEROS[k] = zeros;
+        MARKED_OF_ZEROS[k] = marked;
         zeros = CRC[0][zeros & 0xff] ^ (zeros >> 8);
+        marked = CRC[0][marked & 0xff] ^ (marked >> 8);
     }
     for (int m = 0; m < 256; m++) {
         int bit = 0;
@@ -164,21 +168,25 @@ static inline uint32_t fold8(uint64_t w) {
  * loop: the CRC is linear, so it is (the register after n zero bytes) XOR (the register of those bytes from 0),
  * and from 0 leading zero bytes change nothing: the 8 bytes ending there, the ones before the n zeroed, fold
  * in with one slice-by-8 step. */
-static inline uint32_t crc_tail(const unsigned char *p, size_t n) {
-    return CRC_OF_ZEROS[n] ^ fold8(lower8(load_le64(p)) & (~(uint64_t)0 << (8 * (8 - n))));
+static inline uint32_t crc_tail(const uint32_t *of_zeros, const unsigned char *p, size_t n) {
+    return of_zeros[n] ^ fold8(lower8(load_le64(p)) & (~(uint64_t)0 << (8 * (8 - n))));
 }
 
 /* The CRC-32 key of the lowercased token text[start, start + n): zlib.crc32, as crc32_mapped(..., LOWER) gives
- * it. Tokens of up to 16 bytes (all but a few) take no branch on their length; the bytes read before the token
- * are in the text and masked off. */
-static inline uint32_t token_key(const unsigned char *text, size_t start, size_t n) {
+ * it (marked: of "~" + the token). Tokens of up to 16 bytes (all but a few) take no branch on their length; the
+ * bytes read before the token are in the text and masked off. */
+static inline uint32_t key_after(const uint32_t *of_zeros, const unsigned char *text, size_t start, size_t n) {
     size_t end = start + n;
-    if (n <= 8 && end >= 8) return ~crc_tail(text + end - 8, n);
+    if (n <= 8 && end >= 8) return ~crc_tail(of_zeros, text + end - 8, n);
     if (n <= 16 && end >= 16) {
-        uint32_t c = crc_tail(text + end - 16, n - 8);
+        uint32_t c = crc_tail(of_zeros, text + end - 16, n - 8);
         return ~fold8(lower8(load_le64(text + end - 8)) ^ c);
     }
-    return crc32_mapped(text + start, n, LOWER);
+    return crc32_from(of_zeros[0], text + start, n, LOWER);
+}
+
+static inline uint32_t token_key(const unsigned char *text, size_t start, size_t n) {
+    return key_after(CRC_OF_ZEROS, text, start, n);
 }
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -586,12 +594,9 @@ static inline int scope_marks(Scope *scope, const unsigned char *text, size_t st
     return marked;
 }
 
-/* The register after the byte '~' (the mark of a negated token) from the initial 0xFFFFFFFF. */
-static inline uint32_t marked_start(void) { return CRC[0][(0xFFFFFFFFu ^ (uint32_t)'~') & 0xff] ^ 0x00FFFFFFu; }
-
 /* The key of a token: its CRC-32, or with negation marking, the CRC-32 of "~" + the token. */
 static inline uint32_t scoped_key(Scope *scope, int negation, const unsigned char *text, size_t start, size_t n) {
-    if (negation && scope_marks(scope, text, start, n)) return crc32_from(marked_start(), text + start, n, LOWER);
+    if (negation && scope_marks(scope, text, start, n)) return key_after(MARKED_OF_ZEROS, text, start, n);
     return token_key(text, start, n);
 }
 
