@@ -24,6 +24,7 @@ import argparse
 import importlib.util
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -70,7 +71,11 @@ def main() -> int:
         "this tree": vocabulary_builder(_fastvec, vectorizer, args.hash_buckets, args.negation),
     }
     lookups = {name: build() for name, build in builders.items()}
-    if not args.negation and any(lookups["baseline"].ids(t) != lookups["this tree"].ids(t) for t in texts):
+    if args.negation:  # the ids differ from the baseline's by design: check them against the definition
+        marked = Vectorizer(replace(vectorizer.config, negation=True), None, None, vectorizer.fingerprints)
+        if any(lookups["this tree"].ids(t) != marked.pure_python().feature_ids(t).tobytes() for t in texts):
+            parser.error("this tree's marked ids differ from the definition's")
+    elif any(lookups["baseline"].ids(t) != lookups["this tree"].ids(t) for t in texts):
         parser.error("the two builds give different ids")
     batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
     calls: dict[str, Callable[[Any], object]] = {

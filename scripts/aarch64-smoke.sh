@@ -68,7 +68,8 @@ from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 texts = sample_reviews() + ["An absolute masterpiece, I loved every minute.", "This movie was a waste of time",
     "NUL\x00 caf\u00e9 \ud800 <br /><br />BR br not GOOD at all" * 3, "x" * 5000, ""]
 classifier = Classifier.load()
-hashed = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=3, negation=True), None)  # both tokenizers covered
+hashed = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=3), None)
+marked = Vectorizer(VectorizerConfig(hash_buckets=2**21, ngram_max=3, negation=True), None)  # ascii-split-neg-v1
 assert hashed.implementation == classifier.vectorizer.implementation, hashed.implementation
 # the header names the native kernels that ran: Fingerprints (vocabulary table probes) and Hasher (buckets)
 kernels = [type(v._native).__name__ for v in (classifier.vectorizer, hashed) if v._native is not None]
@@ -77,6 +78,8 @@ ids = classifier.vectorizer.padded_ids(texts)
 print("ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
 ids = hashed.padded_ids(texts)
 print("hashed ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
+ids = marked.padded_ids(texts)
+print("negation ids", ids.shape, hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest())
 for score in classifier.scores(texts):  # scores(): empty text too (predict_batch refuses it)
     print(classifier.label_of(float(score)), repr(float(score)))
 '
@@ -85,14 +88,14 @@ for score in classifier.scores(texts):  # scores(): empty text too (predict_batc
 COMPARE='
 import sys
 expected, actual = (open(p).read().splitlines() for p in sys.argv[1:3])
-for e, a in zip(expected[:2], actual[:2]):  # the vocabulary and the hashed ids
+for e, a in zip(expected[:3], actual[:3]):  # the vocabulary's, the hashed and the negation-marked ids
     assert e == a, f"feature ids differ: {e} vs {a}"
 assert len(expected) == len(actual), "different number of reviews"
-pairs = [(e.split(), a.split()) for e, a in zip(expected[2:], actual[2:])]
+pairs = [(e.split(), a.split()) for e, a in zip(expected[3:], actual[3:])]
 labels = sum(e[0] != a[0] for e, a in pairs)
 worst = max(abs(float(e[1]) - float(a[1])) for e, a in pairs)
 same = sum(e[1] == a[1] for e, a in pairs)
-print(f"{len(pairs)} reviews: feature ids identical (vocabulary and hashed), {labels} labels differ, {same} scores bit-identical, "
+print(f"{len(pairs)} reviews: feature ids identical (vocabulary, hashed, negation-marked), {labels} labels differ, {same} scores bit-identical, "
       f"max |score diff| {worst:.1e}")
 assert labels == 0 and worst <= 1e-6
 '

@@ -1,7 +1,7 @@
 """The runtime on 64-bit ARM under qemu user-mode emulation (correctness only, not speed),
 with the native vectorizer cross-compiled for aarch64 and with the pure-Python one: the
-model's vocabulary ids (by term fingerprints) and hashed n-gram buckets must equal the
-x86_64 ones."""
+model's vocabulary ids (by term fingerprints) and hashed n-gram buckets (plain and
+negation-marked) must equal the x86_64 ones."""
 
 from __future__ import annotations
 
@@ -39,4 +39,4 @@ def test_aarch64_smoke_under_qemu(tmp_path: Path) -> None:
     assert "aarch64 run: aarch64 python\n" in done.stdout
     for impl in ("native", "python"):
         assert f"aarch64 {impl} vectorizer vs x86_64: " in done.stdout and "0 labels differ" in done.stdout
-    assert done.stdout.count("feature ids identical (vocabulary and hashed)") == 2
+    assert done.stdout.count("feature ids identical (vocabulary, hashed, negation-marked)") == 2

@@ -134,3 +134,15 @@ def test_sweep_table_names_the_activations_a_model_really_has(tmp_path: Path) ->
     grid.write_text("seeds = [0]\n" + runs)
     linear, mlp = summarize(load_plan(grid), [])
     assert linear["activation"] == "sigmoid" and mlp["activation"] == "relu, sigmoid"
+
+
+def test_seed_splits_refuse_a_fixed_split_seed(tmp_path: Path) -> None:
+    from imdb_edge.train.sweep import load_plan
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text('seed_splits = true\n[[runs]]\nname = "a"\nsplit_seed = 7\n')
+    with pytest.raises(ImdbEdgeError, match="seed_splits = true sets each run's split_seed to its seed"):
+        load_plan(grid)
+    grid.write_text('seed_splits = true\nseeds = [4, 5]\n[[runs]]\nname = "a"\n')
+    plan = load_plan(grid)
+    assert [plan.seed_config(plan.runs[0], seed).split_seed for seed in plan.seeds] == [4, 5]

@@ -109,3 +109,11 @@ def test_kernel_and_definition_agree_on_the_sample_reviews() -> None:
     vectorizer = Vectorizer.fit(texts, VectorizerConfig(max_features=50_000, ngram_max=4, negation=True))
     assert sum(term.count("~") for term in vectorizer.vocabulary) > 1000  # real reviews are full of negations
     np.testing.assert_array_equal(vectorizer.padded_ids(texts), vectorizer.pure_python().padded_ids(texts))
+
+
+def test_a_file_cannot_name_one_tokenizer_and_run_the_other() -> None:
+    with pytest.raises(ImdbEdgeError, match="names tokenizer ascii-split-neg-v1 but sets negation = False"):
+        VectorizerConfig.from_dict({"tokenizer": NEGATION_TOKENIZER_NAME, "negation": False})
+    with pytest.raises(ImdbEdgeError, match="names tokenizer ascii-split-v1 but sets negation = True"):
+        VectorizerConfig.from_dict({"tokenizer": TOKENIZER_NAME, "negation": True})
+    assert VectorizerConfig.from_dict({"negation": True}).negation  # a setting alone (TOML) is fine

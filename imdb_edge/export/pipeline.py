@@ -24,7 +24,7 @@ from imdb_edge.export.errors import AccuracyDropError, ParityError, RunFolderErr
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
 from imdb_edge.export.metadata import stamp_model
 from imdb_edge.export.parity import FP32_TOLERANCE, ParityReport, accuracy, compare
-from imdb_edge.export.text_graph import TEXT_OPSET, no_text_form, text_graph
+from imdb_edge.export.text_graph import HASHED_HAS_NO_TEXT_FORM, TEXT_OPSET, text_graph
 from imdb_edge.runtime import schema
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TEXT, THRESHOLD, TOKEN_IDS
@@ -211,12 +211,11 @@ def export_run(
         raise ImdbEdgeError(f"unknown quantization {quantize!r}; choose int8")
     _refuse_to_overwrite_inputs(out, run_dir, data)
     run = load_run(run_dir)
-    no_text = no_text_form(run.vectorizer.config)
     if run.architecture == "bag" and input_form == DENSE:
-        other = "" if no_text else " or text"
+        other = "" if run.vectorizer.config.hashed else " or text"
         raise ImdbEdgeError(f"a bag model has no dense-input form: export it with --input token_ids{other}")
-    if no_text and input_form == TEXT:
-        raise ImdbEdgeError(no_text)
+    if run.vectorizer.config.hashed and input_form == TEXT:
+        raise ImdbEdgeError(HASHED_HAS_NO_TEXT_FORM)
     dataset = load_data(data)
     if dataset.fingerprint != run.document["data"]["fingerprint"]:
         warn("this dataset differs from the one the run was trained on; parity is still checked on it")

@@ -38,7 +38,6 @@ from imdb_edge.runtime.vectorizer import (
     NEGATORS,
     STOP_TOKENS,
     Vectorizer,
-    VectorizerConfig,
 )
 
 TEXT_INPUT = INPUT_NAMES[TEXT]
@@ -46,11 +45,6 @@ HASHED_HAS_NO_TEXT_FORM = (
     "a hashed n-gram model has no text form: the text form looks terms up with ONNX string operators, which "
     "cannot compute the hash; use the token_ids form (the default)"
 )
-
-
-def no_text_form(config: VectorizerConfig) -> str | None:
-    """Why a model with this vectorizer has no text-input form, or None when it has one."""
-    return HASHED_HAS_NO_TEXT_FORM if config.hashed else None
 
 
 TEXT_OPSET = 20
@@ -64,15 +58,13 @@ class _Builder:
     def __init__(self) -> None:
         self.nodes: list[Any] = []
 
-    def add(self, op: str, inputs: list[str], output: str, **attributes: Any) -> str:
-        """Add a node; returns its (first) output. StringSplit also gets its counts output, Unique its
-        first-occurrence indices (`{output}_first`) and inverse indices (`{output}_inverse`)."""
+    def add(self, op: str, inputs: list[str], output: str, extra_outputs: int = 0, **attributes: Any) -> str:
+        """Add a node; returns its (first) output. StringSplit also gets its counts output; `extra_outputs`
+        more are named `{output}_1`, `{output}_2`, ..."""
         from onnx import helper
 
-        outputs = {
-            "StringSplit": [output, f"{output}_counts"],
-            "Unique": [output, f"{output}_first", f"{output}_inverse"],
-        }.get(op, [output])
+        outputs = [output, f"{output}_counts"] if op == "StringSplit" else [output]
+        outputs += [f"{output}_{index}" for index in range(1, extra_outputs + 1)]
         self.nodes.append(helper.make_node(op, inputs, outputs, name=output, **attributes))
         return output
 
@@ -103,14 +95,16 @@ def _plain_tokens(build: _Builder, text: str) -> str:
     return tokens
 
 
-def _keep(build: _Builder, arrays: list[str], keep: str, tag: str) -> list[str]:
-    """Each of the parallel [N] `arrays` without the elements where `keep` is false."""
-    return [build.add("Compress", [array, keep], f"{tag}_{i}", axis=0) for i, array in enumerate(arrays)]
+def _keep(build: _Builder, arrays: tuple[str, str, str], keep: str, tag: str) -> tuple[str, str, str]:
+    """Each of the parallel [N] arrays (tokens, clause numbers, after-n' flags) without the elements where
+    `keep` is false."""
+    tokens, clause, after_n = (build.add("Compress", [a, keep], f"{tag}_{i}", axis=0) for i, a in enumerate(arrays))
+    return tokens, clause, after_n
 
 
 def _split_in_clauses(
     build: _Builder, tokens: str, clause: str, after_n: str, separator: str | None, tag: str
-) -> list[str]:
+) -> tuple[str, str, str]:
     """Split the [N] tokens at `separator` (None: whitespace runs); each nonempty piece keeps its token's clause
     number, and after_n says whether the piece starts right after "n'" (set at the apostrophe's split)."""
     pieces = build.add("StringSplit", [tokens], f"{tag}_split", **({"delimiter": separator} if separator else {}))
@@ -128,12 +122,12 @@ def _split_in_clauses(
     else:
         wide_after = build.add("Unsqueeze", [after_n, "axes_1"], f"{tag}_after_column")
         follows = build.add("And", [wide_after, first], f"{tag}_after")  # a piece's first part keeps it
-    flat = [
+    tokens, clause, after_n = (
         build.add("Reshape", [array, "shape_flat"], f"{tag}_flat_{i}")
         for i, array in enumerate([pieces, wide_clause, follows])
-    ]
-    nonempty = build.add("Not", [build.add("Equal", [flat[0], "empty_string"], f"{tag}_empty")], f"{tag}_nonempty")
-    return _keep(build, flat, nonempty, f"{tag}_kept")
+    )
+    nonempty = build.add("Not", [build.add("Equal", [tokens, "empty_string"], f"{tag}_empty")], f"{tag}_nonempty")
+    return _keep(build, (tokens, clause, after_n), nonempty, f"{tag}_kept")
 
 
 def _negation_tokens(build: _Builder, text: str) -> str:
@@ -150,7 +144,7 @@ def _negation_tokens(build: _Builder, text: str) -> str:
     for index, _ in enumerate(STOP_TOKENS):
         stop = build.add("Equal", [tokens, f"stop_{index}"], f"neg_stop_{index}")
         tokens, clause, after_n = _keep(
-            build, [tokens, clause, after_n], build.add("Not", [stop], f"neg_go_{index}"), f"neg_nostop_{index}"
+            build, (tokens, clause, after_n), build.add("Not", [stop], f"neg_go_{index}"), f"neg_nostop_{index}"
         )
     negator = build.add(
         "LabelEncoder",
@@ -164,8 +158,8 @@ def _negation_tokens(build: _Builder, text: str) -> str:
     nt = build.add("And", [build.add("Equal", [tokens, "t_token"], "is_t"), after_n], "is_nt")
     negator = build.add("Add", [negator, build.add("Cast", [nt], "nt_count", to=_INT64)], "negator")
     before = build.add("CumSum", [negator, "axis_0"], "negators_before", exclusive=1)
-    build.add("Unique", [clause], "clauses_seen", sorted=1)
-    start = build.add("Gather", ["clauses_seen_first", "clauses_seen_inverse"], "clause_start", axis=0)
+    build.add("Unique", [clause], "clauses_seen", extra_outputs=2, sorted=1)  # _1: first places, _2: inverse
+    start = build.add("Gather", ["clauses_seen_1", "clauses_seen_2"], "clause_start", axis=0)
     at_start = build.add("Gather", [before, start], "negators_before_clause", axis=0)
     in_scope = build.add("Greater", [build.add("Sub", [before, at_start], "negators_in_clause"), "zero"], "in_scope")
     marked = build.add("StringConcat", ["negated_prefix", tokens], "marked_tokens")
@@ -250,9 +244,8 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
     """Wrap a token-id graph (fp32 or int8) with the string front end."""
     from onnx import TensorProto, helper
 
-    reason = no_text_form(vectorizer.config)
-    if reason:
-        raise ExportError(reason)
+    if vectorizer.config.hashed:
+        raise ExportError(HASHED_HAS_NO_TEXT_FORM)
 
     weights = {init.name for init in token_ids_proto.graph.initializer}
     once = [n for n in token_ids_proto.graph.node if all(i in weights for i in n.input if i)]

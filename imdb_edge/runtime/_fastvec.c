@@ -1076,8 +1076,9 @@ static PyTypeObject FingerprintsType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "imdb_edge.runtime._fastvec.Fingerprints",
     .tp_basicsize = sizeof(Kernel),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Fingerprints(fingerprint_bytes, ngram_max, *, negation=False): feature ids of a vocabulary given as its terms' "
-              "64-bit fingerprints (little-endian, feature-id order); built once, read-only afterwards.",
+    .tp_doc = "Fingerprints(fingerprint_bytes, ngram_max, *, negation=False): feature ids of a vocabulary given "
+              "as its terms' 64-bit fingerprints (little-endian, feature-id order); built once, read-only "
+              "afterwards.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Fingerprints_init,
     .tp_dealloc = (destructor)Kernel_dealloc,

@@ -193,13 +193,17 @@ class VectorizerConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VectorizerConfig:
         data = dict(data)
+        named = "tokenizer" in data
         tokenizer = data.pop("tokenizer", TOKENIZER_NAME)
         if tokenizer not in (TOKENIZER_NAME, NEGATION_TOKENIZER_NAME):
             raise ImdbEdgeError(
                 f"unsupported tokenizer {tokenizer!r} (this version knows {TOKENIZER_NAME} and "
                 f"{NEGATION_TOKENIZER_NAME})"
             )
-        data.setdefault("negation", tokenizer == NEGATION_TOKENIZER_NAME)  # a setting given by name wins
+        by_name = tokenizer == NEGATION_TOKENIZER_NAME
+        if named and data.get("negation", by_name) != by_name:  # a file must not say one and run the other
+            raise ImdbEdgeError(f"the vectorizer names tokenizer {tokenizer} but sets negation = {data['negation']}")
+        data.setdefault("negation", by_name)
         hash_name = data.pop("hash", None)
         if hash_name not in (None, HASH_NAME):
             raise ImdbEdgeError(f"unsupported n-gram hash {hash_name!r} (this version knows {HASH_NAME})")
@@ -335,6 +339,8 @@ def _native_lookup(fingerprints: np.ndarray, ngram_max: int, negation: bool) -> 
     except ValueError as exc:  # repeated fingerprints, or more terms than the table holds
         raise ImdbEdgeError(str(exc)) from None
     except TypeError:  # a kernel built before negation: the definition serves these
+        if not negation:
+            raise
         return None
 
 
@@ -344,6 +350,8 @@ def _native_hasher(buckets: int, ngram_max: int, negation: bool) -> Any:
     try:
         return None if hasher is None else hasher(buckets, ngram_max, **_negation_option(negation))
     except TypeError:  # a kernel built before negation: the definition serves these
+        if not negation:
+            raise
         return None
 
 

@@ -145,6 +145,8 @@ def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> T
         vec = data["vectorizer"]
         if isinstance(vec, dict):
             merged = {**base.vectorizer.to_dict(), **vec}
+            if "negation" in vec and "tokenizer" not in vec:  # the base's tokenizer name gives way to the setting
+                merged.pop("tokenizer")
             data["vectorizer"] = VectorizerConfig.from_dict(merged)
     try:
         return replace(base, **data)

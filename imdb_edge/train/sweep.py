@@ -35,8 +35,9 @@ class SweepPlan:
     runs: list[SweepRun]
     seeds: list[int]
     seed_splits: bool = False
-    """Each seed also draws its own validation split (split_seed = seed): the mean is over as many
-    validation sets, so a difference smaller than one split's noise can show."""
+    """Each seed also draws its own validation split (split_seed = seed; review fragments, which
+    split_seed also draws, change with it): the mean is over as many validation sets, so a difference
+    smaller than one split's noise can show."""
 
     def seed_config(self, run: SweepRun, seed: int) -> TrainConfig:
         """The settings `run` trains with for `seed`."""
@@ -79,6 +80,8 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
     seed_splits = document.get("seed_splits", False)
     if not isinstance(seed_splits, bool):
         raise ImdbEdgeError(f"{path}: seed_splits must be true or false")
+    if seed_splits and any("split_seed" in table for table in [document.get("defaults", {}), *entries]):
+        raise ImdbEdgeError(f"{path}: seed_splits = true sets each run's split_seed to its seed; drop split_seed")
     return SweepPlan(runs, [int(s) for s in seed_list], seed_splits)
 
 
@@ -112,11 +115,11 @@ def run_sweep(
     results_path = out / RESULTS_FILE
     earlier = read_results(results_path)
     done = {(row_key(row), row["seed"]) for row in earlier}
+    pairs = [(run, seed) for run in plan.runs for seed in plan.seeds]
+    if plan.seed_splits:  # each seed is its own split: seed by seed, runs that share features share one build
+        pairs.sort(key=lambda pair: plan.seeds.index(pair[1]))
     todo = [
-        (run, seed)
-        for run in plan.runs
-        for seed in plan.seeds
-        if (run_key(plan.seed_config(run, seed), validation_only), seed) not in done
+        (run, seed) for run, seed in pairs if (run_key(plan.seed_config(run, seed), validation_only), seed) not in done
     ]
     _warn_about_stale_rows(plan, earlier, validation_only)
     if done:

@@ -19,9 +19,15 @@ and 1,231,662 1-4-grams in two or more training reviews; with min_df 1, every n-
 lookup table of hundreds of MB)."""
 
 
-def class_presence(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """How many positive and how many negative texts hold each feature."""
-    ids, offsets = vectorizer.feature_ids_batch(texts)
+Ragged = tuple[np.ndarray, np.ndarray]
+"""Feature ids of many texts and their offsets (Vectorizer.feature_ids_batch)."""
+
+
+def class_presence(
+    vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, ragged: Ragged | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """How many positive and how many negative texts hold each feature (`ragged`: their ids, if known)."""
+    ids, offsets = ragged or vectorizer.feature_ids_batch(texts)
     owner = np.repeat(np.arange(len(texts)), np.diff(offsets))
     positive = labels.astype(bool)[owner]
     size = vectorizer.size
@@ -39,9 +45,9 @@ def nb_ratios(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alph
     return log_count_ratios(*class_presence(vectorizer, texts, labels), alpha)
 
 
-def group_presence(vectorizer: Vectorizer, texts: list[str], groups: np.ndarray) -> np.ndarray:
-    """How many distinct groups (movies) have a text holding each feature."""
-    ids, offsets = vectorizer.feature_ids_batch(texts)
+def group_presence(vectorizer: Vectorizer, groups: np.ndarray, ragged: Ragged) -> np.ndarray:
+    """How many distinct groups (movies) have a text holding each feature (`ragged`: the texts' ids)."""
+    ids, offsets = ragged
     names, group_index = np.unique(groups, return_inverse=True)
     owner_group = np.repeat(group_index.astype(np.int64), np.diff(offsets))
     pairs = np.unique(ids * len(names) + owner_group)  # one (feature, group) pair per group holding it
@@ -67,8 +73,9 @@ def informative_terms(
     stay in frequency order. Only the fit rows' labels are read.
     """
     pool = Vectorizer.fit(texts, replace(config, max_features=max(POOL_FEATURES, config.max_features)))
-    positive, negative = class_presence(pool, fit_texts, fit_labels)
-    spread = positive + negative if fit_groups is None else group_presence(pool, fit_texts, fit_groups)
+    ragged = pool.feature_ids_batch(fit_texts)
+    positive, negative = class_presence(pool, fit_texts, fit_labels, ragged)
+    spread = positive + negative if fit_groups is None else group_presence(pool, fit_groups, ragged)
     score = np.abs(log_count_ratios(positive, negative, alpha)) * spread
     ranked = np.argsort(-score, kind="stable")[: config.max_features]
     keep = np.sort(ranked[score[ranked] > 0])  # a term absent from the fit rows (or leaning neither way) is no choice
