@@ -88,7 +88,7 @@ for score in classifier.scores(texts):  # scores(): empty text too (predict_batc
 COMPARE='
 import sys
 expected, actual = (open(p).read().splitlines() for p in sys.argv[1:3])
-for e, a in zip(expected[:3], actual[:3]):  # the vocabulary's, the hashed and the negation-marked ids
+for e, a in zip(expected[:3], actual[:3]):  # the vocabulary ids, the hashed and the negation-marked ones
     assert e == a, f"feature ids differ: {e} vs {a}"
 assert len(expected) == len(actual), "different number of reviews"
 pairs = [(e.split(), a.split()) for e, a in zip(expected[3:], actual[3:])]
