@@ -146,3 +146,36 @@ def test_seed_splits_refuse_a_fixed_split_seed(tmp_path: Path) -> None:
     grid.write_text('seed_splits = true\nseeds = [4, 5]\n[[runs]]\nname = "a"\n')
     plan = load_plan(grid)
     assert [plan.seed_config(plan.runs[0], seed).split_seed for seed in plan.seeds] == [4, 5]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("seeds = 3\n", "seeds must be a list of whole numbers"),
+        ('seeds = ["a"]\n', "seeds must be a list of whole numbers"),
+        ("seeds = [1.7]\n", "seeds must be a list of whole numbers"),
+        ("seeds = [true]\n", "seeds must be a list of whole numbers"),
+        ("seeds = [-1]\n", "seeds must be a list of whole numbers"),
+        ("seeds = [1, 1]\n", "seeds repeat"),
+        ('seed_splits = "yes"\n', "seed_splits must be true or false, got 'yes'"),
+        ("[defaults]\nseed_splits = true\n", "seed_splits belongs at the top of the file, not in \\[defaults\\]"),
+        ("[defaults]\nepochs = 0\n", "grid.toml, \\[defaults\\]: epochs must be >= 1"),
+    ],
+)
+def test_bad_sweep_plans_are_refused_in_one_line(tmp_path: Path, toml: str, message: str) -> None:
+    from imdb_edge.train.sweep import load_plan
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(toml + '[[runs]]\nname = "a"\n')
+    with pytest.raises(ImdbEdgeError, match=message):
+        load_plan(grid)
+
+
+def test_a_result_after_a_cut_line_starts_a_line_of_its_own(tmp_path: Path) -> None:
+    from imdb_edge.train.sweep import _append_row, read_results
+
+    results = tmp_path / "results.jsonl"
+    results.write_text('{"name": "a", "seed": 0}\n{"name": "a", "se')  # an interruption cut the last line
+    _append_row(results, {"name": "a", "seed": 1})
+    _append_row(results, {"name": "a", "seed": 2})
+    assert [row["seed"] for row in read_results(results)] == [0, 1, 2]

@@ -44,6 +44,8 @@ def test_scope_rules_at_the_edges() -> None:
     assert marked("not - good ~ ( fine ) : done") == ["not", "~good", "~fine", "done"]  # only . , : ; ! ? < end it
     assert marked("notable nothingness nor") == ["notable", "nothingness", "nor"]  # whole tokens only
     assert marked("without café naïve") == ["without", "~café", "~naïve"]
+    assert marked("I didn’t like it. DON’T go") == ["i", "didn’t", "~like", "~it", "don’t", "~go"]  # U+2019
+    assert marked("n’ta good ’t good") == ["n’ta", "good", "’t", "good"]
 
 
 def test_plain_text_never_looks_marked() -> None:
@@ -79,7 +81,8 @@ def test_training_settings_reach_the_vectorizer() -> None:
 
 
 WORDS = ["not", "NOT", "No", "never", "nor", "t", "don", "wasn", "good", "bad", "br", "café", "~", "ñ", "x" * 70]
-SEPARATORS = [" ", "'", "n'", "N'", ",", ".", "!", "?", ";", ":", "<", "<br />", "-", "\t", "\u00a0"]
+WORDS += ["didn’t", "N’T", "n’", "’t", "isn’tt"]
+SEPARATORS = [" ", "'", "n'", "N'", ",", ".", "!", "?", ";", ":", "<", "<br />", "-", "\t", "\u00a0", "’"]
 TEXTS = st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)).map("".join), max_size=60).map("".join)
 
 
@@ -112,8 +115,8 @@ def test_kernel_and_definition_agree_on_the_sample_reviews() -> None:
 
 
 def test_a_file_cannot_name_one_tokenizer_and_run_the_other() -> None:
-    with pytest.raises(ImdbEdgeError, match="names tokenizer ascii-split-neg-v1 but sets negation = False"):
+    with pytest.raises(ImdbEdgeError, match="names tokenizer ascii-split-neg-v1 but sets negation = false"):
         VectorizerConfig.from_dict({"tokenizer": NEGATION_TOKENIZER_NAME, "negation": False})
-    with pytest.raises(ImdbEdgeError, match="names tokenizer ascii-split-v1 but sets negation = True"):
+    with pytest.raises(ImdbEdgeError, match="names tokenizer ascii-split-v1 but sets negation = true"):
         VectorizerConfig.from_dict({"tokenizer": TOKENIZER_NAME, "negation": True})
     assert VectorizerConfig.from_dict({"negation": True}).negation  # a setting alone (TOML) is fine

@@ -156,6 +156,8 @@ def _negation_tokens(build: _Builder, text: str) -> str:
         default_int64=0,
     )
     nt = build.add("And", [build.add("Equal", [tokens, "t_token"], "is_t"), after_n], "is_nt")
+    typographic = build.add("RegexFullMatch", [tokens], "ends_n_typographic_t", pattern="(?s).*n\u2019t")
+    nt = build.add("Or", [nt, typographic], "is_any_nt")
     negator = build.add("Add", [negator, build.add("Cast", [nt], "nt_count", to=_INT64)], "negator")
     before = build.add("CumSum", [negator, "axis_0"], "negators_before", exclusive=1)
     build.add("Unique", [clause], "clauses_seen", extra_outputs=2, sorted=1)  # _1: first places, _2: inverse

@@ -8,7 +8,8 @@
  *      are lowercased, every other byte (including NUL and all bytes >= 0x80) is
  *      part of a token;
  *   3. the token "br" is dropped; with negation (tokenizer "ascii-split-neg-v1"), every token after a
- *      negator (no, not, never, nothing, nobody, none, neither, nor, cannot, without, or the t of n't) up to
+ *      negator (no, not, never, nothing, nobody, none, neither, nor, cannot, without, the t of n't, or a token
+ *      ending in n\u2019t) up to
  *      the next clause end (. , : ; ! ? <) is marked: its key is the CRC-32 of "~" + the token;
  *   4. every word n-gram (n = 1..ngram_max) gets a 64-bit hash: token key t = zlib
  *      CRC-32 of its bytes; unigram hash mix(t1 ^ CHAIN_SEED), n-gram hash mix(hash of its
@@ -555,9 +556,14 @@ static int reserve_for(Scratch *s, const unsigned char *text, size_t len, int ng
 
 /* ---- negation scopes (tokenizer ascii-split-neg-v1) --------------------------------- */
 
-/* The token text[start, start + n) is a negator: one of the words below (ASCII case ignored), or the "t" of
- * "n't" (the two bytes before it are "n'"). */
+/* The token text[start, start + n) is a negator: one of the words below (ASCII case ignored), the "t" of
+ * "n't" (the two bytes before it are "n'"), or a token ending in "n\u2019t" (the typographic apostrophe, UTF-8
+ * E2 80 99, is part of tokens). */
 static int is_negator(const unsigned char *text, size_t start, size_t n) {
+    static const unsigned char typographic_nt[5] = {'n', 0xE2, 0x80, 0x99, 't'};
+    if (n >= 5 && LOWER[text[start + n - 1]] == 't' && LOWER[text[start + n - 5]] == 'n' &&
+        !memcmp(text + start + n - 4, typographic_nt + 1, 3))
+        return 1;
     static const char *const words[] = {"no",  "not", "never", "nothing", "nobody", "none",
                                         "neither", "nor", "cannot", "without"};
     if (n == 1)

@@ -31,7 +31,7 @@ ALLOWED_OPS = {
         "Reshape", "Squeeze", "Shape", "StringNormalizer", "StringSplit", "StringConcat", "Equal", "Not",
         "Compress", "Slice", "Concat", "Unique", "GreaterOrEqual", "Loop",
         # ... and its negation marks
-        "CumSum", "Unsqueeze", "RegexFullMatch", "And", "Where", "Greater", "Sub",
+        "CumSum", "Unsqueeze", "RegexFullMatch", "And", "Or", "Where", "Greater", "Sub",
     },
     "ai.onnx.ml": {"LabelEncoder"},
 }  # fmt: skip

@@ -12,7 +12,8 @@ this numpy code and by standard ONNX string operators:
 
 Tokenizer ``ascii-split-neg-v1`` (``negation``) also marks negated words, so that "not
 good" and "good" are told apart beyond the n-grams that hold both: after a negator token
-(``NEGATORS``, or the ``t`` of ``n't``: the bytes ``n't`` in the text), every token up
+(``NEGATORS``; the ``t`` of ``n't``: the bytes ``n't`` in the text; or a token ending in
+``n\u2019t``, with the typographic apostrophe U+2019, which is not a separator), every token up
 to the next clause end (one of ``.,:;!?<``; ``<`` opens IMDB's ``<br />``) becomes ``~``
 + token. ``~`` is a separator, so no plain token can look like a marked one.
 
@@ -59,6 +60,7 @@ NEGATION_TOKENIZER_NAME = "ascii-split-neg-v1"
 NEGATORS = (b"no", b"not", b"never", b"nothing", b"nobody", b"none", b"neither", b"nor", b"cannot", b"without")
 CLAUSE_ENDS = b".,:;!?<"
 NEGATED_PREFIX = b"~"
+TYPOGRAPHIC_NT = "n\u2019t".encode()
 SEPARATORS = string.whitespace + string.punctuation
 STOP_TOKENS = ("br",)
 FORMAT_NAME = "imdb-edge-vectorizer"
@@ -127,7 +129,11 @@ def _negation_tokens(lowered: bytes) -> list[bytes]:
         if token in _STOP_BYTES:
             continue
         tokens.append(NEGATED_PREFIX + token if negated else token)
-        if token in _NEGATOR_SET or (token == b"t" and start >= 2 and lowered[start - 2 : start] == b"n'"):
+        if (
+            token in _NEGATOR_SET
+            or token.endswith(TYPOGRAPHIC_NT)
+            or (token == b"t" and start >= 2 and lowered[start - 2 : start] == b"n'")
+        ):
             negated = True
     return tokens
 
@@ -202,7 +208,8 @@ class VectorizerConfig:
             )
         by_name = tokenizer == NEGATION_TOKENIZER_NAME
         if named and data.get("negation", by_name) != by_name:  # a file must not say one and run the other
-            raise ImdbEdgeError(f"the vectorizer names tokenizer {tokenizer} but sets negation = {data['negation']}")
+            setting = str(data["negation"]).lower()
+            raise ImdbEdgeError(f"the vectorizer names tokenizer {tokenizer} but sets negation = {setting}")
         data.setdefault("negation", by_name)
         hash_name = data.pop("hash", None)
         if hash_name not in (None, HASH_NAME):

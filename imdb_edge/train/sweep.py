@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from imdb_edge.atomic import write_json, write_text
-from imdb_edge.console import info, warn
+from imdb_edge.console import info, is_quiet, warn
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
 
@@ -56,7 +56,14 @@ class SweepPlan:
 def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
     """Read a sweep TOML: `seeds`, `[defaults]`, and one `[[runs]]` table per config."""
     document = load_toml(path)
-    base = config_from_dict(document.get("defaults", {}))
+    defaults = document.get("defaults", {})
+    misplaced = sorted({"seeds", "seed_splits"} & set(defaults)) if isinstance(defaults, dict) else []
+    if misplaced:
+        raise ImdbEdgeError(f"{path}: {', '.join(misplaced)} belongs at the top of the file, not in [defaults]")
+    try:
+        base = config_from_dict(defaults)
+    except ImdbEdgeError as exc:
+        raise ImdbEdgeError(f"{path}, [defaults]: {exc}") from None
     entries = document.get("runs")
     if not isinstance(entries, list) or not entries:
         raise ImdbEdgeError(f"{path} has no [[runs]] tables")
@@ -74,12 +81,16 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
         runs.append(SweepRun(name, config, reference))
     if len({run.name for run in runs}) != len(runs):
         raise ImdbEdgeError(f"{path}: run names must be unique")
-    seed_list = list(range(seeds)) if seeds is not None else list(document.get("seeds", [0, 1, 2]))
+    seed_list = list(range(seeds)) if seeds is not None else document.get("seeds", [0, 1, 2])
+    if not isinstance(seed_list, list) or not all(type(s) is int and 0 <= s < 2**32 for s in seed_list):
+        raise ImdbEdgeError(f"{path}: seeds must be a list of whole numbers from 0 to 2**32 - 1, got {seed_list!r}")
     if not seed_list:
         raise ImdbEdgeError("a sweep needs at least one seed")
+    if len(set(seed_list)) != len(seed_list):
+        raise ImdbEdgeError(f"{path}: seeds repeat ({seed_list}): a repeated seed is the same run, not another one")
     seed_splits = document.get("seed_splits", False)
     if not isinstance(seed_splits, bool):
-        raise ImdbEdgeError(f"{path}: seed_splits must be true or false")
+        raise ImdbEdgeError(f"{path}: seed_splits must be true or false, got {seed_splits!r}")
     if seed_splits and any("split_seed" in table for table in [document.get("defaults", {}), *entries]):
         raise ImdbEdgeError(f"{path}: seed_splits = true sets each run's split_seed to its seed; drop split_seed")
     return SweepPlan(runs, [int(s) for s in seed_list], seed_splits)
@@ -105,6 +116,7 @@ def run_sweep(
 
     validation_only: for model selection; the test set is not evaluated at all.
     """
+    from rich.console import Console
     from rich.progress import Progress, TimeElapsedColumn, TimeRemainingColumn
 
     from imdb_edge.train.features import build_features, features_key
@@ -128,7 +140,9 @@ def run_sweep(
         dataset = load_data(data)
         write_json(out / "data.json", data_summary(dataset))
         features_cache: dict[Any, Any] = {}
-        with Progress(*Progress.get_default_columns()[:-1], TimeElapsedColumn(), TimeRemainingColumn()) as bar:
+        columns = (*Progress.get_default_columns()[:-1], TimeElapsedColumn(), TimeRemainingColumn())
+        # stderr, so `--json` keeps stdout to the table; off with --quiet
+        with Progress(*columns, console=Console(stderr=True), disable=is_quiet()) as bar:
             task = bar.add_task("sweep", total=len(todo))
             for run, seed in todo:
                 bar.update(task, description=f"{run.name} seed {seed}")
@@ -145,14 +159,24 @@ def run_sweep(
                     "config": config.to_dict(),
                     **result.metrics,
                 }
-                with open(results_path, "a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(row) + "\n")
+                _append_row(results_path, row)
                 bar.advance(task)
     rows = read_results(results_path)
     table = summarize(plan, rows, validation_only)
     write_text(out / "results.md", to_markdown(table))
     write_text(out / "results.csv", to_csv(table))
     return table
+
+
+def _append_row(path: Path, row: dict[str, Any]) -> None:
+    """One result line; after a line an interruption cut short, on a line of its own (not glued to it)."""
+    with open(path, "a+b") as handle:
+        handle.seek(0, 2)
+        cut = False
+        if handle.tell():
+            handle.seek(-1, 2)
+            cut = handle.read(1) != b"\n"
+        handle.write((("\n" if cut else "") + json.dumps(row) + "\n").encode("utf-8"))
 
 
 def run_key(config: TrainConfig, validation_only: bool) -> str:
