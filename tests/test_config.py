@@ -175,7 +175,7 @@ def test_a_result_after_a_cut_line_starts_a_line_of_its_own(tmp_path: Path) -> N
     from imdb_edge.train.sweep import _append_row, read_results
 
     results = tmp_path / "results.jsonl"
-    results.write_text('{"name": "a", "seed": 0}\n{"name": "a", "se')  # an interruption cut the last line
+    results.write_text('{"name": "a", "seed": 0}\n{}\nnull\n[1]\n{"name": "a", "se')  # junk, then a cut line
     _append_row(results, {"name": "a", "seed": 1})
     _append_row(results, {"name": "a", "seed": 2})
     assert [row["seed"] for row in read_results(results)] == [0, 1, 2]

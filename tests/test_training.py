@@ -136,6 +136,29 @@ def test_sweep_seed_splits_give_each_seed_its_own_validation_set(imdb_archive: P
     table = run_sweep(load_plan(grid), tmp_path / "sweep", data=imdb_archive, validation_only=True)
     assert len((tmp_path / "sweep" / "results.jsonl").read_text().splitlines()) == 2  # resumed: nothing new
     assert table[0]["seeds"] == 2
+    assert {row["data_fingerprint"] for row in rows} == {load_data(imdb_archive).fingerprint}
+
+
+def test_a_resumed_sweep_never_mixes_datasets(
+    imdb_archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.imdb_fixture import make_imdb_folder
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        "seeds = [0]\n[defaults]\nepochs = 1\nbatch_size = 16\nvalidation_size = 20\nearly_stopping = false\n"
+        'vectorizer = { max_features = 60 }\n[[runs]]\nname = "one"\nhidden = [4]\n'
+    )
+    other = make_imdb_folder(tmp_path / "other")
+    review = next(other.rglob("train/pos/*.txt"))
+    review.write_text(review.read_text() + " changed")  # another dataset: its fingerprint differs
+    out = tmp_path / "sweep"
+    run_sweep(load_plan(grid), out, data=imdb_archive, validation_only=True)
+    table = run_sweep(load_plan(grid), out, data=other, validation_only=True)
+    assert table[0]["seeds"] == 1  # its own row only, trained again
+    assert len((out / "results.jsonl").read_text().splitlines()) == 2
+    err = capsys.readouterr().err
+    assert "1 result(s) in" in err and "came from another dataset" in err
 
 
 def test_naive_bayes_ratios_point_the_right_way() -> None:

@@ -97,15 +97,20 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
-    """Complete result lines only: a line cut by an interruption is ignored."""
+    """Complete result lines only: a line cut by an interruption, or one that is not a result, is ignored."""
     if not path.exists():
         return []
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
             warn(f"ignoring an incomplete line in {path}")
+            continue
+        if isinstance(row, dict) and isinstance(row.get("name"), str) and type(row.get("seed")) is int:
+            rows.append(row)
+        else:
+            warn(f"ignoring line {number} of {path}: not a sweep result")
     return rows
 
 
@@ -123,9 +128,10 @@ def run_sweep(
     from imdb_edge.train.run import data_summary, load_data
     from imdb_edge.train.training import fit_and_evaluate
 
+    dataset = load_data(data)
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS_FILE
-    earlier = read_results(results_path)
+    earlier = _rows_of_dataset(read_results(results_path), dataset.fingerprint, results_path)
     done = {(row_key(row), row["seed"]) for row in earlier}
     pairs = [(run, seed) for run in plan.runs for seed in plan.seeds]
     if plan.seed_splits:  # each seed is its own split: seed by seed, runs that share features share one build
@@ -137,7 +143,6 @@ def run_sweep(
     if done:
         info(f"resuming: {len(done)} run(s) already in {results_path}, {len(todo)} to go")
     if todo:
-        dataset = load_data(data)
         write_json(out / "data.json", data_summary(dataset))
         features_cache: dict[Any, Any] = {}
         columns = (*Progress.get_default_columns()[:-1], TimeElapsedColumn(), TimeRemainingColumn())
@@ -157,15 +162,28 @@ def run_sweep(
                     "seed": seed,
                     "validation_only": validation_only,
                     "config": config.to_dict(),
+                    "data_fingerprint": dataset.fingerprint,
                     **result.metrics,
                 }
                 _append_row(results_path, row)
                 bar.advance(task)
-    rows = read_results(results_path)
+    rows = _rows_of_dataset(read_results(results_path), dataset.fingerprint)
     table = summarize(plan, rows, validation_only)
     write_text(out / "results.md", to_markdown(table))
     write_text(out / "results.csv", to_csv(table))
     return table
+
+
+def _rows_of_dataset(rows: list[dict[str, Any]], fingerprint: str, told: Path | None = None) -> list[dict[str, Any]]:
+    """The rows trained on this dataset (rows written before rows named theirs count as this one's); `told`:
+    say how many others there are and where."""
+    mine = [row for row in rows if row.get("data_fingerprint", fingerprint) == fingerprint]
+    if told is not None and len(mine) < len(rows):
+        warn(
+            f"{len(rows) - len(mine)} result(s) in {told} came from another dataset: kept there, not used "
+            "(use another --output folder per dataset)"
+        )
+    return mine
 
 
 def _append_row(path: Path, row: dict[str, Any]) -> None:
