@@ -88,6 +88,8 @@ class TrainConfig:
                 f"wide_epochs must be >= 1, got {self.wide_epochs}",
             ),
             (self.validation_size >= 0, f"validation_size must be >= 0, got {self.validation_size}"),
+            (0 <= self.seed < 2**32, f"seed must be between 0 and 2**32 - 1, got {self.seed}"),
+            (0 <= self.split_seed < 2**32, f"split_seed must be between 0 and 2**32 - 1, got {self.split_seed}"),
             (
                 self.validation_size > 0 or not self.early_stopping,
                 "validation_size = 0 (refit on all training reviews) needs early_stopping = false and a fixed epochs",
@@ -143,6 +145,8 @@ def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> T
         data["fragment_words"] = tuple(int(v) for v in data["fragment_words"])
     if "vectorizer" in data:
         vec = data["vectorizer"]
+        if not isinstance(vec, (dict, VectorizerConfig)):
+            raise ImdbEdgeError(f"vectorizer must be a table ([vectorizer]), got {vec!r}")
         if isinstance(vec, dict):
             merged = {**base.vectorizer.to_dict(), **vec}
             if "negation" in vec and "tokenizer" not in vec:  # the base's tokenizer name gives way to the setting

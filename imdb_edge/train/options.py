@@ -34,12 +34,18 @@ def config_from_options(profile: str | None, config_file: Path | None, flags: Ma
     means "not given".
     """
     config = config_from_dict(load_profile(profile)) if profile else TrainConfig()
-    if config_file:
-        config = config_from_dict(load_toml(config_file), base=config)
+    from_file = load_toml(config_file) if config_file else {}
+    file_vectorizer = from_file.get("vectorizer", {})
+    if not isinstance(file_vectorizer, dict):
+        raise ImdbEdgeError(f"{config_file}: vectorizer must be a table ([vectorizer]), got {file_vectorizer!r}")
     given = {name: value.value if isinstance(value, Enum) else value for name, value in flags.items()}
     given = {name: value for name, value in given.items() if value is not None}
-    changes: dict[str, Any] = {f.name: given[f.name] for f in fields(TrainConfig) if f.name in given}
-    vectorizer = {field: given[flag] for flag, field in VECTORIZER_FLAGS.items() if flag in given}
+    # The file and the flags are checked together: a setting one needs may come from the other.
+    changes: dict[str, Any] = {**from_file, **{f.name: given[f.name] for f in fields(TrainConfig) if f.name in given}}
+    vectorizer = {
+        **file_vectorizer,
+        **{field: given[flag] for flag, field in VECTORIZER_FLAGS.items() if flag in given},
+    }
     if given.get("hash_buckets") and {"max_features", "min_df"} & given.keys():
         raise ImdbEdgeError(
             "--max-features and --min-df choose a vocabulary, and a model with --hash-buckets has none: give one or "
@@ -47,7 +53,15 @@ def config_from_options(profile: str | None, config_file: Path | None, flags: Ma
         )
     if vectorizer:
         changes["vectorizer"] = vectorizer
-    return config_from_dict(changes, base=config)
+    result = config_from_dict(changes, base=config)
+    ignored = sorted(flag for flag in ("max_features", "min_df") if flag in given)
+    if result.vectorizer.hashed and ignored:  # hashing from the profile or the file: the flag would do nothing
+        names = " and ".join(f"--{flag.replace('_', '-')}" for flag in ignored)
+        raise ImdbEdgeError(
+            f"{names} choose a vocabulary, and this model hashes n-grams (no vocabulary): add --hash-buckets 0 "
+            "for a vocabulary"
+        )
+    return result
 
 
 def summary_line(document: Mapping[str, Any], out: Path) -> str:
