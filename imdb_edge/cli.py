@@ -417,7 +417,8 @@ def sweep(
     """Train a grid of configs, each over several seeds; write mean ± std tables. Needs `imdb-edge[train]`.
 
     Finished runs are appended to DIR/results.jsonl as they end, so running the
-    same command again resumes an interrupted sweep.
+    same command again resumes an interrupted sweep. A row is reused only for the
+    same settings, seed and dataset (rows record its fingerprint).
 
     Example:
 
