@@ -45,13 +45,10 @@ HASHED_HAS_NO_TEXT_FORM = (
     "a hashed n-gram model has no text form: the text form looks terms up with ONNX string operators, which "
     "cannot compute the hash; use the token_ids form (the default)"
 )
-
-
 TEXT_OPSET = 20
 ML_OPSET = 3
 _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != " "]
 _APOSTROPHE = "'"
-_INT64 = 7  # onnx.TensorProto.INT64 (onnx is imported only to build a graph)
 
 
 class _Builder:
@@ -132,6 +129,8 @@ def _split_in_clauses(
 
 def _negation_tokens(build: _Builder, text: str) -> str:
     """[1] lowered review -> [T] tokens with negated ones marked (ascii-split-neg-v1)."""
+    from onnx import TensorProto
+
     clauses = text
     for index, end in enumerate(CLAUSE_ENDS.decode("ascii")):
         pieces = build.add("StringSplit", [clauses], f"clause_split_{index}", delimiter=end)
@@ -158,7 +157,7 @@ def _negation_tokens(build: _Builder, text: str) -> str:
     nt = build.add("And", [build.add("Equal", [tokens, "t_token"], "is_t"), after_n], "is_nt")
     typographic = build.add("RegexFullMatch", [tokens], "ends_n_typographic_t", pattern="(?s).*n\u2019t")
     nt = build.add("Or", [nt, typographic], "is_any_nt")
-    negator = build.add("Add", [negator, build.add("Cast", [nt], "nt_count", to=_INT64)], "negator")
+    negator = build.add("Add", [negator, build.add("Cast", [nt], "nt_count", to=TensorProto.INT64)], "negator")
     before = build.add("CumSum", [negator, "axis_0"], "negators_before", exclusive=1)
     build.add("Unique", [clause], "clauses_seen", extra_outputs=2, sorted=1)  # _1: first places, _2: inverse
     start = build.add("Gather", ["clauses_seen_1", "clauses_seen_2"], "clause_start", axis=0)
@@ -170,8 +169,10 @@ def _negation_tokens(build: _Builder, text: str) -> str:
 
 def _ones_like(build: _Builder, strings: str, tag: str) -> str:
     """An int64 1 for each element of `strings` (no ConstantOfShape: a graph check refuses shapes from data)."""
+    from onnx import TensorProto
+
     same = build.add("Equal", [strings, strings], f"{tag}_same")
-    return build.add("Cast", [same], f"{tag}_ones", to=_INT64)
+    return build.add("Cast", [same], f"{tag}_ones", to=TensorProto.INT64)
 
 
 def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:

@@ -331,35 +331,26 @@ def _has_repeats(values: np.ndarray) -> bool:
     return bool((ordered[1:] == ordered[:-1]).any())
 
 
-def _negation_option(negation: bool) -> dict[str, bool]:
-    """The kernels' negation keyword, only where it is set (a kernel built before it knows the others)."""
-    return {"negation": True} if negation else {}
+def _native_kernel(kind: str, first: Any, ngram_max: int, negation: bool) -> Any:
+    """A compiled kernel (`Fingerprints` or `Hasher`), or None where the native vectorizer (or that kind, or
+    negation marks) is not available: the definition serves those."""
+    kernel = getattr(_native, kind, None)
+    if kernel is None:
+        return None
+    try:  # the keyword only where it is set: a kernel built before negation marks knows the rest
+        return kernel(first, ngram_max, **({"negation": True} if negation else {}))
+    except TypeError:
+        if not negation:
+            raise
+        return None
 
 
 def _native_lookup(fingerprints: np.ndarray, ngram_max: int, negation: bool) -> Any:
     """The compiled lookup of these fingerprints, or None where the native vectorizer is not available."""
-    lookup = getattr(_native, "Fingerprints", None)
-    if lookup is None:
-        return None
     try:  # no copy of the fingerprints when already little-endian and contiguous
-        return lookup(np.ascontiguousarray(fingerprints, dtype="<u8"), ngram_max, **_negation_option(negation))
+        return _native_kernel("Fingerprints", np.ascontiguousarray(fingerprints, dtype="<u8"), ngram_max, negation)
     except ValueError as exc:  # repeated fingerprints, or more terms than the table holds
         raise ImdbEdgeError(str(exc)) from None
-    except TypeError:  # a kernel built before negation: the definition serves these
-        if not negation:
-            raise
-        return None
-
-
-def _native_hasher(buckets: int, ngram_max: int, negation: bool) -> Any:
-    """The compiled hashed n-grams, or None where the native vectorizer (or its hashing) is not available."""
-    hasher = getattr(_native, "Hasher", None)
-    try:
-        return None if hasher is None else hasher(buckets, ngram_max, **_negation_option(negation))
-    except TypeError:  # a kernel built before negation: the definition serves these
-        if not negation:
-            raise
-        return None
 
 
 FINGERPRINT_SLACK = 1024
@@ -447,7 +438,7 @@ class Vectorizer:
             if vocabulary or (fingerprints is not None and fingerprints.size):
                 raise ImdbEdgeError("a hashed vectorizer has no vocabulary")
             vocabulary, fingerprints = [], np.zeros(0, dtype=np.uint64)
-            native = _native_hasher(config.hash_buckets, config.ngram_max, config.negation)
+            native = _native_kernel("Hasher", config.hash_buckets, config.ngram_max, config.negation)
         else:
             if vocabulary is not None:
                 vocabulary = list(vocabulary)
@@ -462,9 +453,8 @@ class Vectorizer:
             fingerprints = np.asarray(fingerprints, dtype=np.uint64)
             if vocabulary is not None and len(vocabulary) != fingerprints.size:
                 raise ImdbEdgeError("the vocabulary and its fingerprints differ in length")
-            native = _native_lookup(
-                fingerprints, config.ngram_max, config.negation
-            )  # refuses repeated fingerprints itself
+            # the kernel refuses repeated fingerprints itself
+            native = _native_lookup(fingerprints, config.ngram_max, config.negation)
             if native is None and _has_repeats(fingerprints):
                 raise ImdbEdgeError("the vocabulary has two terms with the same fingerprint")
         size = config.hash_buckets or fingerprints.size

@@ -128,6 +128,13 @@ def parse_hidden(value: str | list[int] | tuple[int, ...]) -> tuple[int, ...]:
         raise ImdbEdgeError(f"hidden sizes must be integers like 16,16; got {value!r}") from None
 
 
+def vectorizer_table(value: Any, where: str = "") -> Any:
+    """`value` if it can set the vectorizer (a TOML table, or a config already made), else a one-line error."""
+    if not isinstance(value, (dict, VectorizerConfig)):
+        raise ImdbEdgeError(f"{where}vectorizer must be a table ([vectorizer]), got {value!r}")
+    return value
+
+
 def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> TrainConfig:
     """Overlay `data` (from TOML or flags) on `base`; unknown keys are an error."""
     base = base or TrainConfig()
@@ -144,9 +151,7 @@ def config_from_dict(data: dict[str, Any], base: TrainConfig | None = None) -> T
     if "fragment_words" in data:
         data["fragment_words"] = tuple(int(v) for v in data["fragment_words"])
     if "vectorizer" in data:
-        vec = data["vectorizer"]
-        if not isinstance(vec, (dict, VectorizerConfig)):
-            raise ImdbEdgeError(f"vectorizer must be a table ([vectorizer]), got {vec!r}")
+        vec = vectorizer_table(data["vectorizer"])
         if isinstance(vec, dict):
             merged = {**base.vectorizer.to_dict(), **vec}
             if "negation" in vec and "tokenizer" not in vec:  # the base's tokenizer name gives way to the setting

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml
+from imdb_edge.train.config import TrainConfig, config_from_dict, load_profile, load_toml, vectorizer_table
 
 VECTORIZER_FLAGS = {
     "max_features": "max_features",
@@ -35,9 +35,7 @@ def config_from_options(profile: str | None, config_file: Path | None, flags: Ma
     """
     config = config_from_dict(load_profile(profile)) if profile else TrainConfig()
     from_file = load_toml(config_file) if config_file else {}
-    file_vectorizer = from_file.get("vectorizer", {})
-    if not isinstance(file_vectorizer, dict):
-        raise ImdbEdgeError(f"{config_file}: vectorizer must be a table ([vectorizer]), got {file_vectorizer!r}")
+    file_vectorizer = vectorizer_table(from_file.get("vectorizer", {}), f"{config_file}: ")
     given = {name: value.value if isinstance(value, Enum) else value for name, value in flags.items()}
     given = {name: value for name, value in given.items() if value is not None}
     # The file and the flags are checked together: a setting one needs may come from the other.
@@ -46,7 +44,8 @@ def config_from_options(profile: str | None, config_file: Path | None, flags: Ma
         **file_vectorizer,
         **{field: given[flag] for flag, field in VECTORIZER_FLAGS.items() if flag in given},
     }
-    if given.get("hash_buckets") and {"max_features", "min_df"} & given.keys():
+    vocabulary_flags = sorted(flag for flag in ("max_features", "min_df") if flag in given)
+    if given.get("hash_buckets") and vocabulary_flags:
         raise ImdbEdgeError(
             "--max-features and --min-df choose a vocabulary, and a model with --hash-buckets has none: give one or "
             "the other"
@@ -54,9 +53,8 @@ def config_from_options(profile: str | None, config_file: Path | None, flags: Ma
     if vectorizer:
         changes["vectorizer"] = vectorizer
     result = config_from_dict(changes, base=config)
-    ignored = sorted(flag for flag in ("max_features", "min_df") if flag in given)
-    if result.vectorizer.hashed and ignored:  # hashing from the profile or the file: the flag would do nothing
-        names = " and ".join(f"--{flag.replace('_', '-')}" for flag in ignored)
+    if result.vectorizer.hashed and vocabulary_flags:  # hashing from the profile or the file: they would do nothing
+        names = " and ".join(f"--{flag.replace('_', '-')}" for flag in vocabulary_flags)
         raise ImdbEdgeError(
             f"{names} choose a vocabulary, and this model hashes n-grams (no vocabulary): add --hash-buckets 0 "
             "for a vocabulary"

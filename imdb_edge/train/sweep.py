@@ -43,14 +43,17 @@ class SweepPlan:
         """The settings `run` trains with for `seed`."""
         return run.config.updated(seed=seed, split_seed=seed if self.seed_splits else None)
 
-    def rows_of(self, run: SweepRun, rows: list[dict[str, Any]], validation_only: bool) -> list[dict[str, Any]]:
-        """The finished rows that belong to `run` as the plan has it now (its settings, one of its seeds)."""
-        return [
-            row
-            for row in rows
-            if row.get("seed") in self.seeds
-            and row_key(row) == run_key(self.seed_config(run, row["seed"]), validation_only)
-        ]
+    def seed_key(self, run: SweepRun, seed: int, validation_only: bool) -> str:
+        """The key of the row `run` writes for `seed` (run_key)."""
+        return run_key(self.seed_config(run, seed), validation_only)
+
+    def rows_of(
+        self, run: SweepRun, rows: list[dict[str, Any]], keys: list[str], validation_only: bool
+    ) -> list[dict[str, Any]]:
+        """The finished rows (`keys`: their row_key) that belong to `run` as the plan has it now: its settings,
+        one of its seeds."""
+        wanted = {seed: self.seed_key(run, seed, validation_only) for seed in self.seeds}
+        return [row for row, key in zip(rows, keys, strict=True) if wanted.get(row["seed"]) == key]
 
 
 def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
@@ -91,9 +94,9 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
     seed_splits = document.get("seed_splits", False)
     if not isinstance(seed_splits, bool):
         raise ImdbEdgeError(f"{path}: seed_splits must be true or false, got {seed_splits!r}")
-    if seed_splits and any("split_seed" in table for table in [document.get("defaults", {}), *entries]):
+    if seed_splits and any("split_seed" in table for table in [defaults, *entries]):
         raise ImdbEdgeError(f"{path}: seed_splits = true sets each run's split_seed to its seed; drop split_seed")
-    return SweepPlan(runs, [int(s) for s in seed_list], seed_splits)
+    return SweepPlan(runs, seed_list, seed_splits)
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
@@ -132,14 +135,14 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS_FILE
     earlier = _rows_of_dataset(read_results(results_path), dataset.fingerprint, results_path)
-    done = {(row_key(row), row["seed"]) for row in earlier}
-    pairs = [(run, seed) for run in plan.runs for seed in plan.seeds]
+    earlier_keys = [row_key(row) for row in earlier]
+    done = {(key, row["seed"]) for key, row in zip(earlier_keys, earlier, strict=True)}
     if plan.seed_splits:  # each seed is its own split: seed by seed, runs that share features share one build
-        pairs.sort(key=lambda pair: plan.seeds.index(pair[1]))
-    todo = [
-        (run, seed) for run, seed in pairs if (run_key(plan.seed_config(run, seed), validation_only), seed) not in done
-    ]
-    _warn_about_stale_rows(plan, earlier, validation_only)
+        pairs = [(run, seed) for seed in plan.seeds for run in plan.runs]
+    else:
+        pairs = [(run, seed) for run in plan.runs for seed in plan.seeds]
+    todo = [(run, seed) for run, seed in pairs if (plan.seed_key(run, seed, validation_only), seed) not in done]
+    _warn_about_stale_rows(plan, earlier, earlier_keys, validation_only)
     if done:
         info(f"resuming: {len(done)} run(s) already in {results_path}, {len(todo)} to go")
     if todo:
@@ -215,12 +218,12 @@ def row_key(row: dict[str, Any]) -> str:
     return run_key(config, bool(row.get("validation_only", row.get("test_accuracy") is None)))
 
 
-def _warn_about_stale_rows(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool) -> None:
+def _warn_about_stale_rows(plan: SweepPlan, rows: list[dict[str, Any]], keys: list[str], validation_only: bool) -> None:
     for run in plan.runs:
         stale = [
-            r
-            for r in rows
-            if r.get("name") == run.name and row_key(r) != run_key(plan.seed_config(run, r["seed"]), validation_only)
+            row
+            for row, key in zip(rows, keys, strict=True)
+            if row["name"] == run.name and key != plan.seed_key(run, row["seed"], validation_only)
         ]
         if stale:
             warn(
@@ -239,8 +242,9 @@ def _mean_std(values: list[float | None]) -> tuple[float, float]:
 def summarize(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool = False) -> list[dict[str, Any]]:
     """One row per config: mean and std over its seeds, beside the reference figure."""
     table = []
+    keys = [row_key(r) for r in rows]
     for run in plan.runs:
-        mine = plan.rows_of(run, rows, validation_only)
+        mine = plan.rows_of(run, rows, keys, validation_only)
         cfg = run.config
         ref_split = run.reference.get("split", "test")
         ours_key = "val_accuracy" if ref_split == "validation" else "test_accuracy"
