@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from imdb_edge.runtime.bench import load_reviews
+from imdb_edge.data.reviews import load_test_reviews
 
 
 def run_once(files: dict[int, Path], workers: int, out: Path) -> tuple[float, float]:
@@ -44,7 +44,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    lines = "".join(t.replace("\n", " ").replace("\r", " ") + "\n" for t in load_reviews(args.data))
+    lines = "".join(t.replace("\n", " ").replace("\r", " ") + "\n" for t in load_test_reviews(args.data))
     with tempfile.TemporaryDirectory(prefix="imdb-edge-throughput-") as folder:
         work = Path(folder)
         files = {copies: work / f"reviews{copies}.txt" for copies in (1, 4)}

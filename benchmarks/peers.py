@@ -12,7 +12,7 @@ and peak memory of one classify process, against `python -c "import numpy,
 onnxruntime"`), file throughput, and the issue-11 targets. Ratios measured in the
 same run are what hold on a noisy machine.
 
-    python benchmarks/peers.py --run runs/default-ref16 --data PATH --out docs/benchmarks-peers.json
+    python benchmarks/peers.py --run runs/default-ref16 --data PATH --output docs/benchmarks-peers.json
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from imdb_edge.atomic import write_json
-from imdb_edge.runtime.bench import measure_load, time_calls
+from imdb_edge.bench.latency import measure_load, time_calls
+from imdb_edge.bench.machine import describe_machine
 from imdb_edge.runtime.classifier import Classifier, default_model_path, session_options
-from imdb_edge.runtime.machine import describe_machine
 from imdb_edge.runtime.vectorizer import Vectorizer, implementation, tokenize
 
 REFERENCE = "imdb-edge int8 token_ids"
@@ -226,7 +226,7 @@ def main() -> int:
         "--extra-model", type=Path, action="append", default=[], help="also time this model file (repeatable)"
     )
     parser.add_argument("--no-keras", action="store_true", help="skip the (slow) Keras rows")
-    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    parser.add_argument("--output", type=Path, help="write the JSON report here")
     args = parser.parse_args()
 
     import keras

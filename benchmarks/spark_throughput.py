@@ -7,7 +7,7 @@ count errors in the result) per input size. classify --file: wall time of the
 command on the file minus its wall time on one review (its start-up), interleaved
 with the Spark rounds. Medians; on a shared machine only same-run ratios hold.
 
-    python benchmarks/spark_throughput.py test.jsonl --master "local[2]" --rounds 3 --out spark.json
+    python benchmarks/spark_throughput.py test.jsonl --master "local[2]" --rounds 3 --output spark.json
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--times", default="1,2", help="input sizes as multiples of the file (1 = as is)")
-    parser.add_argument("--out", type=Path, help="write the figures as JSON here too")
+    parser.add_argument("--output", type=Path, help="write the figures as JSON here too")
     args = parser.parse_args()
     cli = [sys.executable, "-m", "imdb_edge", "classify", "--json", "--file"]
     report: dict[str, Any] = {"master": args.master, "loadavg_start": os.getloadavg()[0], "sizes": []}

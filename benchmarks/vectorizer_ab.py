@@ -29,10 +29,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from imdb_edge.data.reviews import load_test_reviews
 from imdb_edge.runtime import _fastvec  # type: ignore[attr-defined]
-from imdb_edge.runtime.bench import load_reviews
 from imdb_edge.runtime.classifier import default_model_path
-from imdb_edge.runtime.model_file import read_model_file
+from imdb_edge.runtime.modelfile.reader import read_model_file
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 
@@ -65,7 +65,7 @@ def main() -> int:
     baseline = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(baseline)
     vectorizer = read_model_file(default_model_path()).vectorizer
-    texts = load_reviews(args.data)[: args.reviews]
+    texts = load_test_reviews(args.data)[: args.reviews]
     builders = {
         "baseline": vocabulary_builder(baseline, vectorizer, args.hash_buckets),
         "this tree": vocabulary_builder(_fastvec, vectorizer, args.hash_buckets, args.negation),

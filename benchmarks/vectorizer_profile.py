@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from imdb_edge.runtime import checksums
-from imdb_edge.runtime.bench import load_reviews
+from imdb_edge.data.reviews import load_test_reviews
 from imdb_edge.runtime.classifier import Classifier, default_model_path, session_options
-from imdb_edge.runtime.model_file import parse_model_bytes, read_model_file, read_regular_file
+from imdb_edge.runtime.modelfile import checksums
+from imdb_edge.runtime.modelfile.reader import parse_model_bytes, read_model_file, read_regular_file
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig, tokenize_bytes
 
 
@@ -86,7 +86,7 @@ def main() -> int:
     vectorizer = model_file.vectorizer
     if vectorizer.implementation != "native":
         parser.error("the native vectorizer is not available here")
-    texts = load_reviews(args.data)[: args.reviews]
+    texts = load_test_reviews(args.data)[: args.reviews]
     ngram_max = vectorizer.config.ngram_max
     fingerprint_bytes = vectorizer.fingerprints.astype("<u8").tobytes()
     table_type = type(vectorizer._native)

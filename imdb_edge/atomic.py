@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from imdb_edge import json_out
+from imdb_edge.errors import ImdbEdgeError
 
 INCOMPLETE_MARKER = "INCOMPLETE"
 
@@ -48,7 +50,8 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    """`obj` as JSON (json_out: non-finite floats become null), written atomically."""
+    write_text(path, json_out.dumps(obj) + "\n")
 
 
 @contextlib.contextmanager
@@ -80,9 +83,7 @@ def staged_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        from imdb_edge.errors import ImdbEdgeError
-
-        raise ImdbEdgeError(f"{path} already exists: choose another --out or pass --overwrite")
+        raise ImdbEdgeError(f"{path} already exists: choose another --output or pass --overwrite")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.incomplete-"))
     (tmp / INCOMPLETE_MARKER).write_text("This run did not finish; it is safe to delete.\n")

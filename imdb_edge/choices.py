@@ -1,8 +1,8 @@
 """The choices a training run can make, by name.
 
 Light on purpose: the CLI lists them in `--help` and completion without importing
-the training stage (which needs the [train] extra); the training config validates
-against the same tuples.
+the training stage (which needs the [train] extra) or numpy; the training config and
+the vectorizer validate against the same tuples.
 """
 
 from __future__ import annotations
@@ -13,3 +13,4 @@ OPTIMIZERS = ("rmsprop", "adam", "sgd")
 ARCHITECTURES = ("dense", "bag")
 TERM_RANKINGS = ("frequency", "nb-df", "nb-movies")
 VALIDATION_GROUPS = ("review", "movie")
+WEIGHTINGS = ("binary", "nb")

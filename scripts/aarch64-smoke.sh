@@ -62,7 +62,7 @@ cp imdb_edge/runtime/models/default.int8.onnx "$WORK/model.onnx"
 export IMDB_EDGE_MODEL="$WORK/model.onnx"
 PROBE='
 import hashlib, platform
-from imdb_edge.runtime.bench import sample_reviews
+from imdb_edge.data.reviews import sample_reviews
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 texts = sample_reviews() + ["An absolute masterpiece, I loved every minute.", "This movie was a waste of time",

@@ -16,8 +16,8 @@ pytest.importorskip("onnx", reason="building test models needs the onnx package 
 
 from imdb_edge.export.graphs import OPSET, DenseLayer, token_ids_graph
 from imdb_edge.export.metadata import stamp_entries, stamp_model
-from imdb_edge.runtime import schema
-from imdb_edge.runtime.schema import TEXT, TOKEN_IDS
+from imdb_edge.runtime.modelfile import schema
+from imdb_edge.runtime.modelfile.schema import TEXT, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
 GOOD = ["great", "wonderful", "excellent", "loved", "masterpiece", "superb"]
@@ -107,9 +107,9 @@ def field(number: int, value: int | bytes) -> bytes:
 def with_raw_initializer(data: bytes, name: str, tensor: bytes) -> bytes:
     """`data` with initializer `name` replaced by the serialized TensorProto `tensor`, byte for byte, and fresh
     checksums: repeated or unknown fields survive (the `onnx` package would merge or reorder them)."""
-    from imdb_edge.runtime import checksums
-    from imdb_edge.runtime.model_file import CHECKSUM_KEY, SCHEMA_KEY, VECTORIZER_KEY
-    from imdb_edge.runtime.protowire import fields, spans
+    from imdb_edge.runtime.modelfile import checksums
+    from imdb_edge.runtime.modelfile.protowire import fields, spans
+    from imdb_edge.runtime.modelfile.reader import CHECKSUM_KEY, SCHEMA_KEY, VECTORIZER_KEY
 
     structure, entries = [], {}
     for number, _wire, value, start, end in spans(memoryview(data)):

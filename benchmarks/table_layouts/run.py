@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from imdb_edge.runtime.bench import load_reviews
+from imdb_edge.data.reviews import load_test_reviews
 from imdb_edge.runtime.classifier import default_model_path
-from imdb_edge.runtime.model_file import read_model_file
+from imdb_edge.runtime.modelfile.reader import read_model_file
 from imdb_edge.runtime.vectorizer import _ngram_hashes, tokenize_bytes
 
 
@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=default_model_path(), help="whose vocabulary (default: shipped)")
     args = parser.parse_args()
     vectorizer = read_model_file(args.model).vectorizer
-    reviews = load_reviews(args.data)[: args.reviews]
+    reviews = load_test_reviews(args.data)[: args.reviews]
     per_review = [kernel_order(tokenize_bytes(text), vectorizer.config.ngram_max) for text in reviews]
     offsets = np.cumsum([0] + [len(h) for h in per_review]).astype("<u8")
     with tempfile.TemporaryDirectory() as folder:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.schema import DENSE, INPUT_NAMES, SCORE_OUTPUT, TOKEN_IDS
+from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_NAMES, SCORE_OUTPUT, TOKEN_IDS
 
 OPSET = 17
 DENSE_INPUT = INPUT_NAMES[DENSE]

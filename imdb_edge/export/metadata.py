@@ -1,14 +1,38 @@
-"""Write the imdb-edge metadata schema (see runtime/model_file.py) into an ONNX model."""
+"""Write the imdb-edge metadata schema (see runtime/modelfile/reader.py) into an ONNX model, and the
+one sequence every export ends with: stamp, load through the runtime, write atomically.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
-from imdb_edge.runtime import checksums, model_arrays, model_file
-from imdb_edge.runtime.model_file import ModelFile, parse_model_bytes
-from imdb_edge.runtime.schema import TEXT
+from imdb_edge.atomic import write_bytes
+from imdb_edge.runtime.modelfile import arrays as model_arrays
+from imdb_edge.runtime.modelfile import checksums
+from imdb_edge.runtime.modelfile.reader import ModelFile, parse_model_bytes
+from imdb_edge.runtime.modelfile.schema import (
+    CHECKSUM_KEY,
+    DENSE,
+    EXPORT_KEY,
+    MODEL_KEY,
+    RUNTIME_ARRAY_PREFIX,
+    SCHEMA_KEY,
+    SCHEMA_VERSION,
+    TEXT,
+    TOKEN_IDS,
+    TRAINING_KEY,
+    VECTORIZER_KEY,
+)
+
+CONVERTERS = {
+    DENSE: "tf2onnx.from_function",
+    TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
+    TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+}
+"""The `converter` each input form's export records."""
 
 
 def stamp_model(
@@ -21,11 +45,11 @@ def stamp_model(
     that one in plain onnxruntime, which would warn about initializers no node uses.
     """
     entries = {
-        model_file.SCHEMA_KEY: model_file.SCHEMA_VERSION,
-        model_file.MODEL_KEY: json.dumps(model, allow_nan=False),
-        model_file.VECTORIZER_KEY: attach_vectorizer_arrays(proto, vectorizer_json, model.get("input_form") != TEXT),
-        model_file.TRAINING_KEY: json.dumps(training, allow_nan=False),
-        model_file.EXPORT_KEY: json.dumps(export, allow_nan=False),
+        SCHEMA_KEY: SCHEMA_VERSION,
+        MODEL_KEY: json.dumps(model, allow_nan=False),
+        VECTORIZER_KEY: attach_vectorizer_arrays(proto, vectorizer_json, model.get("input_form") != TEXT),
+        TRAINING_KEY: json.dumps(training, allow_nan=False),
+        EXPORT_KEY: json.dumps(export, allow_nan=False),
     }
     data = stamp_entries(proto, entries)
     return data, parse_model_bytes(data, where="exported model")
@@ -33,8 +57,8 @@ def stamp_model(
 
 def attach_vectorizer_arrays(proto: Any, vectorizer_json: str, as_initializers: bool) -> str:
     """The vectorizer entry, its base64 arrays moved into `proto`'s graph as raw initializers (in place;
-    earlier ones replaced) where `as_initializers`; the JSON then names them (runtime/model_arrays.py)."""
-    kept = [t for t in proto.graph.initializer if not t.name.startswith(model_arrays.PREFIX)]
+    earlier ones replaced) where `as_initializers`; the JSON then names them (runtime/modelfile/arrays.py)."""
+    kept = [t for t in proto.graph.initializer if not t.name.startswith(RUNTIME_ARRAY_PREFIX)]
     del proto.graph.initializer[:]
     proto.graph.initializer.extend(kept)
     document = json.loads(vectorizer_json)
@@ -58,19 +82,48 @@ def stamp_entries(proto: Any, entries: dict[str, str]) -> bytes:
     names) can change unseen.
     """
     del proto.metadata_props[:]
-    entries = {key: value for key, value in entries.items() if key != model_file.CHECKSUM_KEY}
+    entries = {key: value for key, value in entries.items() if key != CHECKSUM_KEY}
     encoded = {key: value.encode("utf-8") for key, value in entries.items()}
-    algorithm = checksums.ALGORITHM_OF_SCHEMA.get(entries.get(model_file.SCHEMA_KEY, ""), "crc32")
-    entries[model_file.CHECKSUM_KEY] = json.dumps(
+    algorithm = checksums.ALGORITHM_OF_SCHEMA.get(entries.get(SCHEMA_KEY, ""), "crc32")
+    entries[CHECKSUM_KEY] = json.dumps(
         checksums.checksum_entry(
             algorithm,
             graph=proto.graph.SerializeToString(),
             structure=proto.SerializeToString(),  # everything but the metadata: opset, IR version, producer, graph
             entries=encoded,
-            keys=(model_file.VECTORIZER_KEY, model_file.CHECKSUM_KEY),
+            keys=(VECTORIZER_KEY, CHECKSUM_KEY),
         )
     )
     for key, value in entries.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     return bytes(proto.SerializeToString())
+
+
+def candidate_scores(
+    proto: Any,
+    model: dict[str, Any],
+    vectorizer_json: str,
+    training: dict[str, Any],
+    export: dict[str, Any],
+    texts: list[str],
+) -> tuple[int, Any]:
+    """Stamp a candidate file and score `texts` through the real runtime, as the parity checks compare it.
+    Returns its size in bytes and the scores."""
+    from imdb_edge.runtime.classifier import Classifier
+
+    data, model_file = stamp_model(proto, model, vectorizer_json, training, export)
+    return len(data), Classifier(model_file).scores(texts)
+
+
+def write_verified(
+    out: Path, proto: Any, model: dict[str, Any], vectorizer_json: str, training: dict[str, Any], export: dict[str, Any]
+) -> tuple[int, ModelFile]:
+    """Stamp the final metadata, prove the bytes load in the runtime (checksums, graph check, session and
+    probe), then write them atomically: a file that would not load is never written. Returns its size."""
+    from imdb_edge.runtime.classifier import Classifier
+
+    data, model_file = stamp_model(proto, model, vectorizer_json, training, export)
+    Classifier(model_file)
+    write_bytes(out, data)
+    return len(data), model_file

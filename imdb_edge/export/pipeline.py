@@ -16,27 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from imdb_edge.atomic import write_bytes
 from imdb_edge.console import info, warn
 from imdb_edge.data.dataset import Dataset
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.errors import AccuracyDropError, ParityError, RunFolderError
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
-from imdb_edge.export.metadata import stamp_model
+from imdb_edge.export.metadata import CONVERTERS, candidate_scores, write_verified
 from imdb_edge.export.parity import FP32_TOLERANCE, ParityReport, accuracy, compare
 from imdb_edge.export.text_graph import HASHED_HAS_NO_TEXT_FORM, TEXT_OPSET, text_graph
-from imdb_edge.runtime import schema
-from imdb_edge.runtime.classifier import Classifier
-from imdb_edge.runtime.schema import DENSE, INPUT_FORMS, TEXT, THRESHOLD, TOKEN_IDS
+from imdb_edge.runtime.modelfile import schema
+from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_FORMS, TEXT, THRESHOLD, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.versions import package_versions
 
 MAX_INT8_DROP_POINTS = 0.5
-CONVERTERS = {
-    DENSE: "tf2onnx.from_function",
-    TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
-    TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
-}
 
 
 @dataclass(frozen=True)
@@ -189,7 +182,7 @@ def export_run(
     Parameters:
         run_dir: a finished `imdb-edge train` folder.
         out: the .onnx file to write (only after every check passed).
-        input_form: "token_ids" (default), "dense" or "text" (see runtime/schema.py).
+        input_form: "token_ids" (default), "dense" or "text" (see runtime/modelfile/schema.py).
         quantize: None for fp32, or "int8" (first-layer weights, onnxruntime dynamic).
         data: the dataset whose test split the checks run on (default: as `train` finds it).
         force: write even if a check fails (the report still records the failure).
@@ -236,8 +229,8 @@ def export_run(
         """A graph with its metadata, scored on the test reviews through the real runtime."""
         graph = build_graph(run, input_form, precision)
         entry = schema.model_entry(input_form, run.vectorizer.size, precision, opset)
-        data_bytes, model_file = stamp_model(graph, entry, vectorizer_json, training, report)
-        return graph, entry, Classifier(model_file).scores(texts), len(data_bytes)
+        size, scores = candidate_scores(graph, entry, vectorizer_json, training, report, texts)
+        return graph, entry, scores, size
 
     graph, entry, fp32_scores, fp32_size = candidate("fp32")
     report["parity_fp32"] = validate_fp32(reference, fp32_scores, force).to_dict()
@@ -251,7 +244,5 @@ def export_run(
         report["int8"]["size_bytes"] = int8_size
         report["test_accuracy"] = report["int8"]["test_accuracy"]
 
-    data_bytes, model_file = stamp_model(graph, entry, vectorizer_json, training, report)
-    Classifier(model_file)  # the file we are about to write loads in the runtime
-    write_bytes(out, data_bytes)
-    return {"path": str(out), "bytes": len(data_bytes), "model": entry, "export": report}
+    size, _ = write_verified(out, graph, entry, vectorizer_json, training, report)
+    return {"path": str(out), "bytes": size, "model": entry, "export": report}

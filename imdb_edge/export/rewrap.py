@@ -13,14 +13,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from imdb_edge.atomic import write_bytes
 from imdb_edge.console import info
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.export.metadata import stamp_model
+from imdb_edge.export.metadata import CONVERTERS, candidate_scores, write_verified
 from imdb_edge.export.parity import FP32_TOLERANCE, compare
 from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
-from imdb_edge.runtime import model_file, schema
 from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.modelfile import reader as model_file
+from imdb_edge.runtime.modelfile import schema
 from imdb_edge.versions import package_versions
 
 
@@ -55,7 +55,7 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
     model_entry = {**original.model, **{key: text_form[key] for key in input_side}}
     export_entry = {
         **original.export,
-        "converter": "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+        "converter": CONVERTERS[schema.TEXT],
         "rewrapped": {
             "source_file": source.name,
             "source_bytes": len(original.data),
@@ -67,13 +67,11 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
     wrapped = text_graph(proto, original.vectorizer, threshold)
     vectorizer_json = original.vectorizer.to_json(compact=True)
 
-    data, candidate = stamp_model(wrapped, model_entry, vectorizer_json, original.training, export_entry)
-    parity = compare(Classifier(original).scores(texts), Classifier(candidate).scores(texts), threshold, FP32_TOLERANCE)
+    _, scores = candidate_scores(wrapped, model_entry, vectorizer_json, original.training, export_entry, texts)
+    parity = compare(Classifier(original).scores(texts), scores, threshold, FP32_TOLERANCE)
     info(parity.line(f"text input vs {source.name} on {len(texts)} reviews ({review_source})"))
     if not parity.passed:
         raise ImdbEdgeError(f"the text-input model does not answer like {source.name}; nothing written")
     export_entry["rewrapped"]["parity_vs_source"] = {**parity.to_dict(), "reviews": review_source}
-    data, candidate = stamp_model(wrapped, model_entry, vectorizer_json, original.training, export_entry)
-    Classifier(candidate)  # the bytes about to be written load in the runtime
-    write_bytes(out, data)
-    return {"path": str(out), "bytes": len(data), "model": model_entry, "export": export_entry}
+    size, _ = write_verified(out, wrapped, model_entry, vectorizer_json, original.training, export_entry)
+    return {"path": str(out), "bytes": size, "model": model_entry, "export": export_entry}

@@ -31,7 +31,7 @@ import numpy as np
 
 from imdb_edge.export.errors import ExportError
 from imdb_edge.export.graphs import IDS_INPUT, OUTPUT
-from imdb_edge.runtime.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT, THRESHOLD
+from imdb_edge.runtime.modelfile.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT, THRESHOLD
 from imdb_edge.runtime.vectorizer import (
     CLAUSE_ENDS,
     NEGATED_PREFIX,

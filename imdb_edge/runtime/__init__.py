@@ -1,7 +1,9 @@
-"""The edge runtime: text vectorizer + onnxruntime classifier (numpy and onnxruntime only).
+"""The device: text vectorizer + onnxruntime classifier, and the model-file reader (modelfile/).
 
-Names load on first use (PEP 562), so the CLI's other commands and `--help` do not
-pay for importing onnxruntime.
+Everything under this package imports only the standard library, numpy, onnxruntime and
+imdb-edge's own stdlib-only leaves (errors, typecheck, choices); tests/test_layering.py
+holds it to that. Names load on first use (PEP 562), so the CLI's other commands and
+`--help` do not pay for importing onnxruntime.
 """
 
 from __future__ import annotations

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.model_file import ModelFile, read_model_file
-from imdb_edge.runtime.records import empty_reason
-from imdb_edge.runtime.schema import DENSE, TOKEN_IDS
+from imdb_edge.errors import ImdbEdgeError, first_line
+from imdb_edge.runtime.modelfile.reader import ModelFile, read_model_file
+from imdb_edge.runtime.modelfile.schema import DENSE, TOKEN_IDS
+from imdb_edge.runtime.texts import empty_reason
 from imdb_edge.runtime.vectorizer import Vectorizer, padded_rows
 
 DEFAULT_MODEL = "default.int8.onnx"
@@ -77,12 +77,6 @@ def _check_threshold(threshold: object) -> float | None:
     return float(threshold)
 
 
-def _first_line(exc: BaseException) -> str:
-    """The first line of an error's message, or its type where the message is empty (a MemoryError)."""
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else exc.__class__.__name__
-
-
 class Classifier:
     """A loaded model: thread-safe, `predict` one text or `predict_batch` many.
 
@@ -118,7 +112,7 @@ class Classifier:
                 providers=list(providers or ["CPUExecutionProvider"]),
             )
         except Exception as exc:  # onnxruntime raises several private exception types
-            raise ImdbEdgeError(f"{model_file.path}: onnxruntime cannot load this model ({_first_line(exc)})") from None
+            raise ImdbEdgeError(f"{model_file.path}: onnxruntime cannot load this model ({first_line(exc)})") from None
         self._check_graph_matches_metadata()
 
     def __repr__(self) -> str:
@@ -162,7 +156,7 @@ class Classifier:
         try:
             probe = self.run(inputs, run_options)
         except Exception as exc:  # onnxruntime raises several private exception types
-            reason = "it ran too long" if run_options.terminate else _first_line(exc)
+            reason = "it ran too long" if run_options.terminate else first_line(exc)
             raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({reason})") from None
         finally:
             timer.cancel()

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.choices import WEIGHTINGS
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.typecheck import check_type
 
@@ -78,7 +79,6 @@ _STOP_BYTES = frozenset(t.encode("ascii") for t in STOP_TOKENS)
 _NEGATOR_SET = frozenset(NEGATORS)
 _LOWER_ONLY = bytes.maketrans(string.ascii_uppercase.encode("ascii"), string.ascii_lowercase.encode("ascii"))
 _TOKEN_RUN = re.compile(b"[^" + re.escape(_SEP_BYTES) + b"]+")
-WEIGHTINGS = ("binary", "nb")
 HASH_NAME = "crc32-mix64-v1"
 MAX_HASH_BUCKETS = 2**28
 PURE_PYTHON_ENV = "IMDB_EDGE_PURE_PYTHON"

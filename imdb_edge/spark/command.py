@@ -14,10 +14,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.stop import StopRequest
+from imdb_edge.batch.stop import StopRequest
+from imdb_edge.errors import ImdbEdgeError, first_line
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
 from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
 from imdb_edge.spark.storage import Storage, nested
@@ -61,7 +61,7 @@ def _cause(exc: BaseException) -> str:
         raised = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b", line)]
         if raised:
             return raised[-1]
-    return lines[0] if lines else exc.__class__.__name__
+    return first_line(exc)
 
 
 @contextlib.contextmanager
@@ -99,8 +99,8 @@ def start_session(master: str | None) -> tuple[SparkSession, bool]:
     return session, True
 
 
-class _CancelOnStop(StopRequest):
-    """SIGINT/SIGTERM cancel the running Spark jobs, from another thread (the CLI's stop flag, plus that).
+def _stop_cancelling_jobs(spark: SparkSession) -> StopRequest:
+    """SIGINT/SIGTERM cancel the running Spark jobs, from another thread (the batch job's stop, plus that).
 
     pyspark's own SIGINT handler calls into the JVM from the signal handler, which
     re-enters the py4j connection the main thread is blocked on (tracebacks, and no
@@ -108,17 +108,10 @@ class _CancelOnStop(StopRequest):
     blocked call then fails, and `run` cleans up and reports an interruption.
     """
 
-    def __init__(self, spark: SparkSession) -> None:
-        super().__init__()
-        self._spark = spark
+    def cancel() -> None:
+        threading.Thread(target=spark.sparkContext.cancelAllJobs, daemon=True).start()
 
-    def _handle(self, signum: int, frame: Any) -> None:
-        super()._handle(signum, frame)
-        threading.Thread(target=self._spark.sparkContext.cancelAllJobs, daemon=True).start()
-
-    def check(self) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
+    return StopRequest(on_stop=cancel)
 
 
 def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
@@ -132,7 +125,7 @@ def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
     return source, target
 
 
-def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str], stop: _CancelOnStop) -> str:
+def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str], stop: StopRequest) -> str:
     """Write the result under a hidden name, then rename it to OUTPUT; nothing at OUTPUT if anything fails."""
     from imdb_edge.spark.dataframe import classify_dataframe
 
@@ -149,9 +142,9 @@ def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str],
         try:
             write_table(result, staged, output_format, job.prefix)
         except Exception:
-            stop.check()  # a cancelled job is an interruption, not a Spark failure
+            stop.raise_if_requested()  # a cancelled job is an interruption, not a Spark failure
             raise
-        stop.check()
+        stop.raise_if_requested()
         storage.publish(staged, target)
     finally:
         if storage.exists(staged):
@@ -173,12 +166,12 @@ def run(job: SparkJob) -> SparkSummary:
     with spark_errors():
         spark, created = start_session(job.master)
         try:
-            with _CancelOnStop(spark) as stop:
+            with _stop_cancelling_jobs(spark) as stop:
                 target = _classify_into(spark, job, (input_format, output_format), stop)
                 try:
                     rows, errors = count_errors(spark, target, output_format, job.prefix)
                 except Exception:
-                    stop.check()
+                    stop.raise_if_requested()
                     raise
         finally:
             if created:

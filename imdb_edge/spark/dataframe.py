@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from imdb_edge.batch.records import DEFAULT_MAX_CHARS
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import DEFAULT_MODEL, ENV_MODEL
-from imdb_edge.runtime.model_file import ModelFile, parse_model_bytes, read_model_file
-from imdb_edge.runtime.records import DEFAULT_MAX_CHARS
+from imdb_edge.runtime.modelfile.reader import ModelFile, parse_model_bytes, read_model_file
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark
 
 if TYPE_CHECKING:

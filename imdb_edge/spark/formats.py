@@ -68,13 +68,13 @@ def write_table(df: DataFrame, path: str, fmt: str, prefix: str) -> None:
     elif fmt == "jsonl":
         df.write.json(path)
     else:
+        from pyspark.sql.functions import pandas_udf
+
+        from imdb_edge.spark import worker
         from imdb_edge.spark.dataframe import RESULT_COLUMNS
 
-        label, score, error = (F.col(prefix + name) for name in RESULT_COLUMNS)
-        line = F.when(error.isNull(), F.format_string("%s\t%.6f", label, score)).otherwise(
-            F.concat(F.lit("error\t"), error)
-        )
-        df.select(line.alias("value")).write.text(path)
+        lines = pandas_udf(worker.text_lines, "string")  # type: ignore[call-overload]
+        df.select(lines(*(F.col(prefix + name) for name in RESULT_COLUMNS)).alias("value")).write.text(path)
 
 
 def count_errors(spark: SparkSession, path: str, fmt: str, prefix: str) -> tuple[int, int]:
@@ -82,8 +82,10 @@ def count_errors(spark: SparkSession, path: str, fmt: str, prefix: str) -> tuple
     from pyspark.sql import functions as F
 
     if fmt == "text":
+        from imdb_edge.batch.outcomes import ERROR_LABEL
+
         lines = spark.read.text(path)
-        is_error = F.col("value").startswith("error\t")
+        is_error = F.col("value").startswith(f"{ERROR_LABEL}\t")
     else:
         lines = read_table(spark, path, fmt, "text")
         if prefix + "error" not in lines.columns:  # JSON drops null fields: no row had an error

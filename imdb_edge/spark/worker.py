@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.batch import Outcome, classify_chunk
+from imdb_edge.batch.outcomes import Outcome, classify_chunk, text_line
+from imdb_edge.batch.records import DEFAULT_MAX_CHARS, Record, check_text
+from imdb_edge.errors import ImdbEdgeError, first_line
 from imdb_edge.runtime.classifier import Classifier
-from imdb_edge.runtime.model_file import parse_model_bytes
-from imdb_edge.runtime.records import DEFAULT_MAX_CHARS, Record, check_text
+from imdb_edge.runtime.modelfile.reader import parse_model_bytes
 
 NULL_TEXT = "no text (null)"
 _classifiers: dict[tuple[str, float], Classifier] = {}
@@ -65,11 +65,6 @@ def to_record(key: int, raw: Any, max_chars: int = DEFAULT_MAX_CHARS) -> Record:
     return check_text(key, text, max_chars)
 
 
-def _first_line(exc: BaseException) -> str:
-    message = str(exc).strip().splitlines()
-    return f"{exc.__class__.__name__}: {message[0]}" if message else exc.__class__.__name__
-
-
 def outcomes_of(classifier: Classifier, records: list[Record], batch_size: int) -> Iterator[Outcome]:
     """classify_chunk per batch; if a batch fails, its rows are tried one by one so only the bad rows fail."""
     for start in range(0, len(records), batch_size):
@@ -81,7 +76,7 @@ def outcomes_of(classifier: Classifier, records: list[Record], batch_size: int) 
                 try:
                     yield from classify_chunk(classifier, [record])
                 except Exception as exc:  # anything one review can trigger becomes that row's error
-                    yield Outcome(record.key, error=f"cannot classify ({_first_line(exc)})")
+                    yield Outcome(record.key, error=f"cannot classify ({first_line(exc, with_type=True)})")
 
 
 def label_series(
@@ -108,3 +103,11 @@ def udf_function(
         return label_series(texts, classifier_for(fetch_bytes, checksum, threshold), batch_size, max_chars)
 
     return label_texts
+
+
+def text_lines(labels: pd.Series, scores: pd.Series, errors: pd.Series) -> pd.Series:
+    """The plain output lines of result rows, by the classify command's own formatter (text output)."""
+    return pd.Series(
+        [text_line(label, score, error) for label, score, error in zip(labels, scores, errors, strict=True)],
+        dtype=object,
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from imdb_edge.runtime.schema import DENSE, INPUT_NAMES, SCORE_OUTPUT, TOKEN_IDS
+from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_NAMES, SCORE_OUTPUT, TOKEN_IDS
 from imdb_edge.train.config import TrainConfig
 
 

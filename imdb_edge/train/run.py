@@ -60,7 +60,7 @@ def train_to_folder(
 ) -> dict[str, Any]:
     """Train `config` and write the run folder atomically; returns the metrics document."""
     if out.exists() and not overwrite:
-        raise ImdbEdgeError(f"{out} already exists: choose another --out or pass --overwrite")
+        raise ImdbEdgeError(f"{out} already exists: choose another --output or pass --overwrite")
     dataset = load_data(data)
     features = build_features(dataset, config)
     kind = "hashed n-gram buckets" if features.vectorizer.config.hashed else "terms"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.console import info
-from imdb_edge.runtime.schema import THRESHOLD
+from imdb_edge.runtime.modelfile.schema import THRESHOLD
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.features import Features, ValidationPieces, model_scores
 from imdb_edge.train.model import build_model

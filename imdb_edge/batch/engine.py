@@ -1,0 +1,149 @@
+"""Classify chunks of records in order, in constant memory, on all cores.
+
+Chunks go to worker processes (batch/workers.py) or, for a single chunk or live
+input, are classified in this process. Results are written in input order, one
+line per record, a whole chunk per write, flushed at once. A stop signal
+(batch/stop.py) ends the loop at a safe point: in-flight chunks get a short
+grace to finish, so an interrupted run leaves complete lines only and knows how
+many, well within 2 seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from imdb_edge.batch.outcomes import Outcome, encode_lines, outcomes_for, usable_texts
+from imdb_edge.batch.records import Record
+from imdb_edge.batch.stop import Interrupted, StopRequest
+from imdb_edge.batch.workers import WorkerPool, WorkerStopped
+from imdb_edge.runtime.classifier import Classifier
+
+GRACE_SECONDS = 1.0
+
+
+@dataclass
+class BatchSummary:
+    records: int = 0
+    errors: int = 0
+    notes: int = 0
+    interrupted: bool = False
+    reason: str = ""
+
+
+class _Runner:
+    """Where chunks are classified: here, or in worker processes started on the second chunk."""
+
+    def __init__(self, classifier: Classifier, workers: int, stop: StopRequest) -> None:
+        self.classifier = classifier
+        self.workers = workers
+        self.stop = stop
+        self.pool: WorkerPool | None = None
+
+    def submit(self, records: list[Record], more_coming: bool) -> Any:
+        texts = usable_texts(records)
+        if self.pool is None and self.workers > 1 and more_coming:
+            model = self.classifier.model_file
+            self.pool = WorkerPool(model.data, model.path, self.classifier.threshold, self.workers)
+        if self.pool is None:
+            with self.stop.interruptible():
+                return self.classifier.scores(texts)
+        return self.pool.submit(texts)
+
+    def collect(self, ticket: Any, give_up_at: float | None = None) -> np.ndarray | None:
+        if isinstance(ticket, np.ndarray):
+            return ticket
+        assert self.pool is not None
+        return self.pool.collect(ticket, give_up_at)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def _lookahead(chunks: Iterator[list[Record]], stop: StopRequest, live: bool) -> Iterator[tuple[list[Record], bool]]:
+    """Each chunk with whether another follows; reads happen inside an interruptible region.
+
+    Live input is never read ahead: the next line may be minutes away, and this one's
+    result must be written now.
+    """
+
+    def pull() -> list[Record] | None:
+        with stop.interruptible():
+            return next(chunks, None)
+
+    current = pull()
+    while current is not None:
+        if live:
+            yield current, True
+            current = pull()
+            continue
+        following = pull()
+        yield current, following is not None
+        current = following
+
+
+def classify_chunks(
+    classifier: Classifier,
+    chunks: Iterator[list[Record]],
+    write: Callable[[bytes, int], None],
+    stop: StopRequest,
+    as_json: bool = False,
+    workers: int = 1,
+    live: bool = False,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> BatchSummary:
+    """Write one line per record via `write(data, lines)`, in order; stop cleanly on SIGINT/SIGTERM.
+
+    Live input (a pipe or terminal) is classified here, chunk by chunk as it arrives,
+    so every result is written as soon as its line is read. A file uses workers only
+    when it has more than one chunk (starting processes costs more than a small file).
+    """
+    summary = BatchSummary()
+    pending: deque[tuple[list[Record], Any]] = deque()
+    depth = 1 if live else 2 * max(1, workers)
+
+    def emit(records: list[Record], scores: np.ndarray) -> None:
+        outcomes = outcomes_for(classifier, records, scores)
+        write(encode_lines(outcomes, as_json), len(outcomes))
+        summary.records += len(outcomes)
+        for outcome in outcomes:
+            summary.errors += outcome.error is not None
+            summary.notes += outcome.note is not None
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+    runner = _Runner(classifier, 1 if live else workers, stop)
+    try:
+        for records, more in _lookahead(chunks, stop, live):
+            pending.append((records, runner.submit(records, more)))
+            while len(pending) >= depth or (pending and not more):
+                records_done, ticket = pending.popleft()
+                emit(records_done, runner.collect(ticket))  # type: ignore[arg-type]
+                stop.raise_if_requested()
+            stop.raise_if_requested()
+    except Interrupted as exc:
+        summary.interrupted, summary.reason = True, f"{exc} received"
+        give_up_at = time.monotonic() + GRACE_SECONDS  # finish what the workers already hold, briefly
+        with contextlib.suppress(WorkerStopped):
+            while pending:
+                scores = runner.collect(pending[0][1], give_up_at)
+                if scores is None:
+                    break
+                emit(pending.popleft()[0], scores)
+    except WorkerStopped as exc:  # its chunk is lost: write nothing after it, so lines stay aligned
+        summary.interrupted, summary.reason = True, str(exc)
+    finally:
+        runner.close()
+    return summary
+
+
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))

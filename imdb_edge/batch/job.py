@@ -1,0 +1,143 @@
+"""A classify job: check everything, then classify, then report.
+
+Order matters for safety: the input (exists, readable, a folder has .txt files), the
+model (verified) and the output (not the input or the model, not locked by another
+job, a resume record that matches) are all checked before a single byte of an
+existing output is cut. Problems found before the start are `JobError`s; what happened
+after it is the returned `JobReport`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imdb_edge.batch.engine import BatchSummary, classify_chunks, default_workers
+from imdb_edge.batch.errors import JobError
+from imdb_edge.batch.outcomes import Outcome
+from imdb_edge.batch.records import CHUNK_RECORDS, DEFAULT_MAX_CHARS, Source, open_source, text_source
+from imdb_edge.batch.result_file import JobIdentity, ResultFile, output_is_regular_or_missing, stream_output
+from imdb_edge.batch.stop import StopRequest
+from imdb_edge.runtime.classifier import Classifier, default_model_path
+
+
+@dataclass
+class ClassifyJob:
+    """What to classify (texts, or a file, folder or '-' for stdin), with which model, and where to."""
+
+    texts: list[str] = field(default_factory=list)
+    file: str | None = None
+    model: Path | None = None
+    as_json: bool = False
+    threshold: float | None = None
+    output: Path | None = None
+    resume: bool = False
+    input_format: str = "auto"
+    workers: int | None = None
+    threads: int = 1
+    max_chars: int = DEFAULT_MAX_CHARS
+
+
+@dataclass
+class JobReport:
+    """How the job ended: the engine's summary, the results an earlier run had written, where they went."""
+
+    summary: BatchSummary
+    skipped: int = 0
+    """Result lines kept from an earlier run (--resume)."""
+    output: Path | None = None
+
+    @property
+    def done(self) -> int:
+        return self.skipped + self.summary.records
+
+
+OutcomeReporter = Callable[[Outcome, str], None]
+"""Called for every outcome with how the input names its records ("line", "file", "item", "input")."""
+
+
+def _refuse_output_that_is_an_input(output: Path, source: Source, model_path: Path) -> None:
+    try:
+        out = os.stat(output)
+    except OSError:
+        return  # it does not exist yet (or open() will explain)
+    inputs = set(source.files)
+    try:
+        model = os.stat(model_path)
+        inputs.add((model.st_dev, model.st_ino))
+    except OSError:
+        pass
+    if (out.st_dev, out.st_ino) in inputs:
+        raise JobError(
+            "{output} {path} is one of this job's inputs (the same file, perhaps through a link); "
+            "choose another {output}",
+            path=output,
+        )
+
+
+def _open_output(job: ClassifyJob, source: Source, classifier: Classifier, model_path: Path) -> ResultFile | None:
+    """The locked, resumable output file, or None for stdout, a pipe or a device."""
+    output = job.output
+    if output is None:
+        return None
+    _refuse_output_that_is_an_input(output, source, model_path)
+    if not output_is_regular_or_missing(output):
+        if job.resume:
+            raise JobError("{resume} needs a regular file as {output}; {path} is a pipe or device", path=output)
+        return None
+    identity = JobIdentity(
+        input=source.identity,
+        model=classifier.model_file.identity,
+        as_json=job.as_json,
+        threshold=classifier.threshold,
+        max_chars=job.max_chars,
+        input_format=job.input_format,
+    )
+    return ResultFile.open(output, identity, job.resume)
+
+
+def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | None = None) -> JobReport:
+    """Classify every record of `job`, one output line each, in order.
+
+    Raises JobError (or another ImdbEdgeError) for anything that stops the job before it
+    starts; an interruption after the start is `report.summary.interrupted`.
+    """
+    model_path = job.model or default_model_path()
+    classifier = Classifier.load(model_path, threads=job.threads, threshold=job.threshold)
+    if job.file is not None:
+        with stop.interruptible():  # opening a FIFO waits for its writer
+            source = open_source(job.file, job.input_format, job.max_chars)
+    else:
+        source = text_source(job.texts, job.max_chars)
+    result_file = _open_output(job, source, classifier, model_path)
+    skipped = result_file.lines if result_file is not None else 0
+    workers = (job.workers or default_workers()) if job.file is not None else 1
+
+    def report(outcome: Outcome) -> None:
+        if on_outcome is not None:
+            on_outcome(outcome, source.label if isinstance(outcome.key, int) else "input")
+
+    run = {"as_json": job.as_json, "workers": workers, "live": source.live, "on_outcome": report}
+    chunks = source.chunks(CHUNK_RECORDS, skipped)
+    if result_file is not None:
+        finished = False
+        try:
+            summary = classify_chunks(classifier, chunks, result_file.write_lines, stop, **run)
+            finished = not summary.interrupted
+        finally:
+            result_file.close(complete=finished)
+    elif job.output is not None:
+        with stream_output(job.output) as handle:
+            summary = classify_chunks(classifier, chunks, lambda data, _n: handle.write(data), stop, **run)
+    else:
+        stdout = sys.stdout.buffer
+
+        def write(data: bytes, _lines: int) -> None:
+            stdout.write(data)
+            stdout.flush()
+
+        summary = classify_chunks(classifier, chunks, write, stop, **run)
+    return JobReport(summary, skipped, job.output)

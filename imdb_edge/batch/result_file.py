@@ -1,0 +1,224 @@
+"""The job's output file: locked for the run, never truncated before the job can start,
+resumable only by the same job.
+
+Beside the output, a small resume record (`.NAME.imdb-edge-resume.json`) names the
+job that writes it (a `JobIdentity`: input, model, output form, threshold, max-chars,
+input format) and how far it got (complete lines, bytes, sha256 of the last bytes).
+It is updated at most every CHECKPOINT_SECONDS and at the end, after the lines it
+counts are written. `--resume` accepts the output only when that record matches
+this job and the file's tail matches the record, cuts anything after the recorded
+end (lines written after the last checkpoint are simply redone) and reads nothing
+but that tail, whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import stat
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from imdb_edge.batch.errors import JobError
+
+RECORD_FORMAT = "imdb-edge-classify-resume"
+RECORD_VERSION = 1
+TAIL_BYTES = 4096
+CHECKPOINT_SECONDS = 0.25
+
+
+def resume_record_path(output: Path) -> Path:
+    return output.with_name(f".{output.name}.imdb-edge-resume.json")
+
+
+_DIFFERENCES = {
+    "input": "another input (or the input changed since)",
+    "model": "another model",
+    "as_json": "another output form ({json} or not)",
+    "threshold": "another {threshold}",
+    "max_chars": "another {max_chars}",
+    "input_format": "another {format}",
+}
+"""How a difference in each JobIdentity field is told to the user."""
+
+
+@dataclass(frozen=True)
+class JobIdentity:
+    """What makes two runs the same job, so that one may continue the other's output (`--resume`)."""
+
+    input: dict[str, Any]
+    """The input's identity (records.Source.identity: path, inode, size, mtime, or a digest of the texts)."""
+    model: str
+    """The model file's identity (ModelFile.identity)."""
+    as_json: bool
+    threshold: float
+    max_chars: int
+    input_format: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def difference(self, recorded: Any) -> str:
+        """What differs between this job and a recorded one (a dict from a resume record), in words."""
+        recorded = recorded if isinstance(recorded, dict) else {}
+        for field in fields(self):
+            if recorded.get(field.name) != getattr(self, field.name):
+                return _DIFFERENCES[field.name]
+        return "another job"
+
+
+class ResultFile:
+    """An output file this run holds an exclusive lock on; writes whole chunks of lines."""
+
+    def __init__(self, path: Path, handle: BinaryIO, job: JobIdentity, lines: int, size: int, tail: bytes) -> None:
+        self.path = path
+        self._handle = handle
+        self._job = job
+        self.lines = lines
+        self._size = size
+        self._tail = tail
+        self._saved_at = 0.0
+
+    @classmethod
+    def open(cls, path: Path, job: JobIdentity, resume: bool) -> ResultFile:
+        """Lock `path` (creating it if needed), then either continue it (--resume) or empty it."""
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except IsADirectoryError:
+            raise JobError("{output} {path} is a directory", path=path) from None
+        except OSError as exc:
+            raise JobError("cannot write {output} {path}: {reason}", path=path, reason=exc.strerror or exc) from None
+        handle = os.fdopen(fd, "r+b", buffering=0)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise JobError(
+                        "{path} is being written by another imdb-edge classify; wait for it or choose another {output}",
+                        path=path,
+                    ) from None
+                raise
+            if resume:
+                lines, size, tail = cls._resume_point(path, handle, job)
+            else:
+                lines, size, tail = 0, 0, b""
+            result = cls(path, handle, job, lines, size, tail)
+            result._save(complete=False)  # the record first: a crash before the cut below still resumes right
+            handle.truncate(size)
+            handle.seek(size)
+            return result
+        except BaseException:
+            handle.close()
+            raise
+
+    @staticmethod
+    def _resume_point(path: Path, handle: BinaryIO, job: JobIdentity) -> tuple[int, int, bytes]:
+        actual = os.fstat(handle.fileno()).st_size
+        record_path = resume_record_path(path)
+        if actual == 0 and not record_path.exists():
+            return 0, 0, b""  # nothing to resume: start from the beginning
+        refuse = "cannot {resume} {path}:"
+        try:
+            raw = record_path.read_bytes()
+            if len(raw) > 1 << 20:
+                raise ValueError("too large")
+            record = json.loads(raw)
+            if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+                raise ValueError("not a resume record")
+        except FileNotFoundError:
+            raise JobError(
+                refuse + " it has no resume record ({record}), so imdb-edge classify did not write it; "
+                "run without {resume} to replace it",
+                path=path,
+                record=record_path.name,
+            ) from None
+        except (OSError, ValueError):
+            raise JobError(
+                refuse + " its resume record {record} is unreadable", path=path, record=record_path.name
+            ) from None
+        if record.get("version") != RECORD_VERSION:
+            raise JobError(refuse + " it was written by another version of imdb-edge", path=path)
+        if record.get("job") != job.to_dict():
+            raise JobError(
+                refuse + " it was written for " + job.difference(record.get("job")) + "; "
+                "run without {resume} to replace it, or choose another {output}",
+                path=path,
+            )
+        lines, size, tail_sha = record.get("lines"), record.get("bytes"), record.get("tail_sha256")
+        if not (isinstance(lines, int) and isinstance(size, int) and 0 <= lines <= size and isinstance(tail_sha, str)):
+            raise JobError(refuse + " its resume record {record} is damaged", path=path, record=record_path.name)
+        if actual < size:
+            raise JobError(refuse + " it is shorter than its resume record says (cut or edited since)", path=path)
+        start = max(0, size - TAIL_BYTES)
+        handle.seek(start)
+        tail = handle.read(size - start)
+        if hashlib.sha256(tail).hexdigest() != tail_sha or (size and not tail.endswith(b"\n")):
+            raise JobError(refuse + " its end does not match its resume record (edited since)", path=path)
+        return lines, size, tail
+
+    def write_lines(self, data: bytes, count: int) -> None:
+        """Append whole lines; the resume record follows at most every CHECKPOINT_SECONDS."""
+        view = memoryview(data)
+        while view:
+            written = self._handle.write(view)
+            view = view[written or 0 :]
+        self._size += len(data)
+        self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
+        self.lines += count
+        if time.monotonic() - self._saved_at >= CHECKPOINT_SECONDS:
+            self._save(complete=False)
+
+    def _save(self, complete: bool) -> None:
+        record = {
+            "format": RECORD_FORMAT,
+            "version": RECORD_VERSION,
+            "job": self._job.to_dict(),
+            "lines": self.lines,
+            "bytes": self._size,
+            "tail_sha256": hashlib.sha256(self._tail).hexdigest(),
+            "complete": complete,
+        }
+        target = resume_record_path(self.path)
+        temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        os.replace(temporary, target)
+        self._saved_at = time.monotonic()
+
+    def close(self, complete: bool) -> None:
+        """Record how far the output got (resumable after an interruption) and release the lock."""
+        try:
+            self._handle.flush()
+            self._save(complete)
+        finally:
+            self._handle.close()
+
+
+def output_is_regular_or_missing(path: Path) -> bool:
+    """False for /dev/stdout, a FIFO or a terminal: written as a stream, without lock or resume record.
+
+    `-o /dev/stdout` counts as a stream even when the shell sent stdout to a file:
+    the user meant "my stdout", and a resume record cannot live in /dev.
+    """
+    if str(path).startswith("/dev/") or os.path.realpath(path).startswith(("/dev/", "/proc/")):
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # missing (it will be created), or open() will explain
+
+
+@contextlib.contextmanager
+def stream_output(path: Path) -> Any:
+    try:
+        handle = open(path, "ab", buffering=0)  # noqa: SIM115
+    except OSError as exc:
+        raise JobError("cannot write {output} {path}: {reason}", path=path, reason=exc.strerror or exc) from None
+    with handle:
+        yield handle

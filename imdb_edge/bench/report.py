@@ -1,0 +1,108 @@
+"""What `imdb-edge bench` shows: the Markdown table, ratios, the recommendation and the JSON report."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from imdb_edge.bench.latency import CaseResult, LoadResult
+from imdb_edge.bench.machine import describe_machine
+from imdb_edge.runtime.vectorizer import implementation
+
+
+def ratios(results: list[CaseResult]) -> list[str]:
+    """One line per model: single-review end to end vs its own model-only time, and vs the first model."""
+    single = {
+        (r.model, r.mode): r.stats()["p50_ms"]
+        for r in results
+        if r.batch == 1 and r.threads == min(x.threads for x in results)
+    }
+    models = list(dict.fromkeys(r.model for r in results))
+    lines = []
+    first_e2e = single.get((models[0], "e2e")) if models else None
+    for model in models:
+        e2e, only = single.get((model, "e2e")), single.get((model, "model"))
+        if e2e is None:
+            continue
+        parts = [f"{model}: one review end to end p50 {1000 * e2e:.1f} µs"]
+        if only:
+            parts.append(f"{e2e / only:.2f}x its model-only p50 ({1000 * only:.1f} µs)")
+        if first_e2e and model != models[0]:
+            parts.append(f"{e2e / first_e2e:.2f}x {models[0]}")
+        lines.append(", ".join(parts))
+    return lines
+
+
+def recommend(results: list[CaseResult]) -> str | None:
+    """The model file with the lowest single-review end-to-end p50 on this device."""
+    single = [r for r in results if r.mode == "e2e" and r.batch == 1]
+    if len({r.model for r in single}) < 2:
+        return None
+    best = min(single, key=lambda r: r.stats()["p50_ms"])
+    others = sorted(
+        {r.model: r.stats()["p50_ms"] for r in single if r.model != best.model and r.threads == best.threads}.items(),
+        key=lambda item: item[1],
+    )
+    runner_up = f"; next {others[0][0]} at {1000 * others[0][1]:.1f} µs" if others else ""
+    return (
+        f"fastest for one review on this device: {best.model} ({best.precision}, {best.input_form}, "
+        f"{best.threads} thread(s)): p50 {1000 * best.stats()['p50_ms']:.1f} µs{runner_up}"
+    )
+
+
+def markdown_table(results: list[CaseResult], loads: list[LoadResult]) -> str:
+    lines = [
+        "| model | precision | input | mode | threads | batch | p50 ms | p90 ms | p99 ms | mean ± std ms | reviews/s |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        s = r.stats()
+        lines.append(
+            f"| {r.model} | {r.precision} | {r.input_form} | {r.mode} | {r.threads} | {r.batch} "
+            f"| {s['p50_ms']:.4f} | {s['p90_ms']:.4f} | {s['p99_ms']:.4f} | {s['mean_ms']:.4f} ± {s['std_ms']:.4f} "
+            f"| {s['reviews_per_s']:,.0f} |"
+        )
+    if loads:
+        lines += [
+            "",
+            "| model | size KB | load ms (mean of 5) | onnxruntime session alone ms | load / session "
+            "| first inference ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for load in loads:
+            d = load.to_dict()
+            lines.append(
+                f"| {load.model} | {load.bytes / 1024:.0f} | {d['load_ms_mean']:.2f} | {d['session_ms_mean']:.2f} "
+                f"| {d['load_vs_session']:.1f}x | {load.first_inference_ms:.3f} |"
+            )
+    lines += ["", f"vectorizer: {implementation()}", *ratios(results)]
+    return "\n".join(lines) + "\n"
+
+
+def report_document(results: list[CaseResult], loads: list[LoadResult], settings: dict[str, Any]) -> dict[str, Any]:
+    from imdb_edge import __version__
+
+    return {
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "imdb_edge": __version__,
+        "machine": describe_machine(),
+        "settings": settings,
+        "vectorizer": implementation(),
+        "ratios": ratios(results),
+        "recommendation": recommend(results),
+        "load": [load.to_dict() for load in loads],
+        "results": [r.to_dict() for r in results],
+    }
+
+
+def summary_text(document: dict[str, Any], results: list[CaseResult], loads: list[LoadResult]) -> str:
+    """What `bench` prints without --json: the machine line, the table, the recommendation."""
+    machine, settings = document["machine"], document["settings"]
+    lines = [
+        f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), "
+        f"onnxruntime {machine['onnxruntime']}, {settings['reviews']} reviews from {settings['review_source']}\n",
+        markdown_table(results, loads),
+    ]
+    if document["recommendation"]:
+        lines.append(document["recommendation"])
+    return "\n".join(lines)

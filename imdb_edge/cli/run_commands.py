@@ -1,0 +1,358 @@
+"""The run panel (base install): `classify`, `info`, `bench`.
+
+Each command is its declaration (options and help) plus one `invoke` of its action;
+actions import the runtime only when they run, so `--help` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from imdb_edge import console
+from imdb_edge.batch.records import DEFAULT_MAX_CHARS, FORMATS
+from imdb_edge.cli.app import RUN_PANEL, app
+from imdb_edge.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SOME_ERRORS,
+    ModelOption,
+    QuietOption,
+    choice,
+    choices,
+    emit_json,
+    flag,
+    invoke,
+)
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.extras import install_hint, require_extra
+
+InputFormat = choices("InputFormat", FORMATS)
+
+
+# ---- classify -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassifyOptions:
+    texts: Optional[list[str]]
+    file: Optional[str]
+    model: Optional[Path]
+    as_json: bool
+    threshold: Optional[float]
+    output: Optional[Path]
+    resume: bool
+    input_format: InputFormat  # type: ignore[valid-type]
+    workers: Optional[int]
+    threads: int
+    max_chars: int
+    quiet: bool
+
+
+@app.command(rich_help_panel=RUN_PANEL)
+def classify(
+    texts: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            metavar="TEXT",
+            help="Reviews to classify; '-' reads one review per line from stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    file: Annotated[
+        Optional[str],
+        typer.Option(
+            "--file",
+            "-f",
+            metavar="FILE",
+            help="One review per line, JSON Lines with a 'text' field (.jsonl), a folder of .txt files, "
+            "or '-' for stdin.",
+        ),
+    ] = None,
+    model: ModelOption = None,
+    as_json: Annotated[bool, flag("--json", help="One JSON object per input: id, label, score (or error).")] = False,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option(metavar="SCORE", help="Score at or above which a review is positive (default: the model's, 0.5)."),
+    ] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write results here instead of stdout.")
+    ] = None,
+    resume: Annotated[
+        bool, flag("--resume", help="With --output: keep its complete lines and continue after them.")
+    ] = False,
+    input_format: Annotated[
+        InputFormat,  # type: ignore[valid-type]
+        typer.Option("--format", **choice(InputFormat), help="How to read --file: auto (by extension), lines, jsonl."),
+    ] = InputFormat.auto,  # type: ignore[attr-defined]
+    workers: Annotated[
+        Optional[int],
+        typer.Option(metavar="N", min=1, help="Processes for --file (default: the CPU count, at most 8)."),
+    ] = None,
+    threads: Annotated[int, typer.Option(metavar="N", min=1, help="onnxruntime intra-op threads per process.")] = 1,
+    max_chars: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Longer reviews are cut to this many characters (with a note).")
+    ] = DEFAULT_MAX_CHARS,
+    quiet: QuietOption = False,
+) -> None:
+    """Classify reviews as positive or negative: one output line per input, in order.
+
+    Plain output is `label<TAB>score` per review; a review that cannot be classified
+    (empty, not UTF-8, malformed JSON line) gets `error<TAB>reason` and a warning on
+    stderr, and the exit code is 1; every other review is still classified.
+    `--quiet` drops the live count and the per-review warnings (the output lines and
+    the exit code still say what failed).
+
+    Examples:
+
+    ```
+    imdb-edge classify "This movie was a waste of time"
+    imdb-edge classify --file reviews.txt --json --output results.jsonl
+    cat reviews.txt | imdb-edge classify -
+    ```
+    """
+    invoke(ClassifyOptions(**locals()), run_classify)
+
+
+def classify_job(options: ClassifyOptions):  # type: ignore[no-untyped-def]  # ClassifyJob: imported lazily
+    """The batch job the options ask for, after the checks only flags can explain."""
+    from imdb_edge.batch.job import ClassifyJob
+
+    texts, file = list(options.texts or []), options.file
+    if texts == ["-"] and file is None:
+        texts, file = [], "-"
+    if bool(texts) == (file is not None):
+        raise ImdbEdgeError("give review texts as arguments or --file PATH (or '-' for stdin), not both or neither")
+    fmt = options.input_format.value
+    if texts and fmt != "auto":
+        raise ImdbEdgeError("--format applies to --file and stdin, not to review texts given as arguments")
+    if texts and options.workers is not None:
+        raise ImdbEdgeError("--workers applies to --file; review texts given as arguments are classified here")
+    if options.resume and options.output is None:
+        raise ImdbEdgeError("--resume needs --output: it continues an earlier output file")
+    return ClassifyJob(
+        texts=texts,
+        file=file,
+        model=options.model,
+        as_json=options.as_json,
+        threshold=options.threshold,
+        output=options.output,
+        resume=options.resume,
+        input_format=fmt,
+        workers=options.workers,
+        threads=options.threads,
+        max_chars=options.max_chars,
+    )
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`| head -1`): that is how pipelines end, so exit 0 quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    except (OSError, ValueError, AttributeError):
+        pass
+    finally:
+        os.close(devnull)
+    return EXIT_OK
+
+
+def run_classify(options: ClassifyOptions) -> int:
+    """Run the job with a live count and per-record warnings on stderr; returns the exit code
+    (0 all classified, 1 some inputs had errors, 130 interrupted)."""
+    from imdb_edge.batch.job import run_job
+    from imdb_edge.batch.outcomes import Outcome
+    from imdb_edge.batch.stop import Interrupted, StopRequest
+    from imdb_edge.cli.progress import LiveCount
+
+    job = classify_job(options)
+    quiet = console.is_quiet()  # --quiet: no live count, no per-record warnings (output and exit code still tell)
+    with StopRequest() as stop:
+        try:
+            with LiveCount(enabled=job.file is not None and sys.stderr.isatty() and not quiet) as progress:
+
+                def on_outcome(outcome: Outcome, label: str) -> None:
+                    progress.advance()
+                    if (outcome.error or outcome.note) and not quiet:
+                        progress.warn(f"warning: {label} {outcome.key}: {outcome.error or outcome.note}")
+
+                report = run_job(job, stop, on_outcome)
+        except Interrupted as exc:
+            typer.echo(f"interrupted: no result was written ({exc} received)", err=True)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+    summary = report.summary
+    if summary.interrupted:
+        where = f" in {report.output}" if report.output else ""
+        typer.echo(
+            f"interrupted: {report.done} result line(s) are complete{where}; "
+            f"rerun with --resume to continue ({summary.reason})",
+            err=True,
+        )
+        return EXIT_INTERRUPTED
+    if report.skipped:
+        typer.echo(f"resumed after {report.skipped} earlier result(s); {report.done} in total", err=True)
+    if summary.errors:
+        typer.echo(f"{summary.errors} of {summary.records} input(s) could not be classified", err=True)
+        return EXIT_SOME_ERRORS
+    return EXIT_OK
+
+
+# ---- info -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InfoOptions:
+    model: Optional[Path]
+    as_json: bool
+    quiet: bool
+
+
+@app.command(rich_help_panel=RUN_PANEL)
+def info(
+    model: Annotated[
+        Optional[Path],
+        typer.Argument(metavar="MODEL", help="Model file (default: the shipped model).", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, flag("--json", help="Print all metadata as JSON.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Show what a model file holds: input form, vocabulary, accuracy, parity, sizes, versions."""
+    invoke(InfoOptions(**locals()), run_info)
+
+
+def run_info(options: InfoOptions) -> None:
+    from imdb_edge.runtime.classifier import default_model_path
+    from imdb_edge.runtime.modelfile.describe import describe_model, render_description
+
+    summary, details = describe_model(options.model or default_model_path())
+    if options.as_json:
+        emit_json({**summary, **details})
+    else:
+        typer.echo(render_description(summary))
+
+
+# ---- bench ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    model: Optional[list[Path]]
+    data: Optional[str]
+    batch: str
+    threads: Optional[str]
+    mode: str
+    min_runs: int
+    min_seconds: float
+    as_json: bool
+    output: Optional[Path]
+    plot: Optional[Path]
+    quiet: bool
+
+
+@app.command(rich_help_panel=RUN_PANEL)
+def bench(
+    model: Annotated[
+        Optional[list[Path]],
+        typer.Option("--model", "-m", metavar="MODEL", help="Model file to measure; repeat to compare files."),
+    ] = None,
+    data: Annotated[
+        Optional[str],
+        typer.Option(metavar="PATH", help="Time on this dataset's test reviews (default: 256 shipped real reviews)."),
+    ] = None,
+    batch: Annotated[str, typer.Option(metavar="N,N,...", help="Batch sizes, comma-separated.")] = "1,8,64,512",
+    threads: Annotated[
+        Optional[str],
+        typer.Option(metavar="N,N,...", help="onnxruntime intra-op threads to try (default 1..cores)."),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(metavar="e2e,model", help="e2e (raw text -> score) and/or model (prepared input -> score).")
+    ] = "e2e,model",
+    min_runs: Annotated[int, typer.Option(metavar="N", help="At least this many timed runs per case.")] = 50,
+    min_seconds: Annotated[float, typer.Option(metavar="SECONDS", help="And at least this long per case.")] = 1.0,
+    as_json: Annotated[bool, flag("--json", help="Print the report (machine, settings, raw samples) as JSON.")] = False,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Also write the JSON report here.")
+    ] = None,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(metavar="PNG", help=f"Write a latency histogram PNG (needs matplotlib: {install_hint('plot')})."),
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """Measure latency and throughput of model files on this device (no TensorFlow needed).
+
+    Each case gets one warm-up, then timed runs; the table shows p50/p90/p99 and
+    mean ± std per call, and reviews per second. Load time and the first inference
+    are reported separately. With several --model files it names the fastest one
+    for single reviews here (int8 is not faster everywhere).
+
+    Example:
+
+    ```
+    imdb-edge bench -m ref.onnx -m ref.int8.onnx --threads 1 --batch 1,64
+    ```
+    """
+    invoke(BenchOptions(**locals()), run_bench)
+
+
+def whole_numbers(value: str, flag_name: str) -> list[int]:
+    """A comma-separated list of whole numbers >= 1, as `--batch 1,64` gives it."""
+    try:
+        items = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise ImdbEdgeError(f"{flag_name} must be comma-separated whole numbers, got {value!r}") from None
+    if not items or min(items) < 1:
+        raise ImdbEdgeError(f"{flag_name} must be whole numbers >= 1, got {value!r}")
+    return items
+
+
+def run_bench(options: BenchOptions) -> None:
+    if options.plot:
+        require_extra("plot", "bench --plot")
+    from imdb_edge.bench import report
+    from imdb_edge.bench.latency import MODES, BenchSettings, CaseResult
+    from imdb_edge.bench.latency import run_bench as run_cases
+    from imdb_edge.data.reviews import load_test_reviews, review_source
+    from imdb_edge.runtime.classifier import default_model_path
+
+    modes = [m.strip() for m in options.mode.split(",") if m.strip()]
+    if not modes or set(modes) - set(MODES):
+        raise ImdbEdgeError(f"--mode takes e2e and/or model, got {options.mode!r}")
+    if options.min_runs < 1 or options.min_seconds < 0:
+        raise ImdbEdgeError("--min-runs must be >= 1 and --min-seconds >= 0")
+    all_cores = list(range(1, (os.cpu_count() or 1) + 1))
+    threads = whole_numbers(options.threads, "--threads") if options.threads else all_cores
+    settings = BenchSettings(
+        models=list(options.model or [default_model_path()]),
+        batch_sizes=whole_numbers(options.batch, "--batch"),
+        threads=threads,
+        modes=modes,
+        min_runs=options.min_runs,
+        min_seconds=options.min_seconds,
+    )
+    texts = load_test_reviews(options.data)
+
+    def progress(index: int, total: int, result: CaseResult) -> None:
+        console.info(f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}")
+
+    results, loads = run_cases(settings, texts, progress)
+    document = report.report_document(results, loads, settings.to_dict(len(texts), review_source(options.data)))
+    if options.output:
+        from imdb_edge.atomic import write_json
+
+        write_json(options.output, document)
+    if options.plot:
+        from imdb_edge.bench.plot import plot_histogram
+
+        plot_histogram(results, options.plot)
+    if options.as_json:
+        emit_json(document)
+    else:
+        typer.echo(report.summary_text(document, results, loads))

@@ -1,0 +1,341 @@
+"""Model files built to hurt: every one is refused with one line, in bounded time and memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.export.graphs import token_ids_graph
+from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.modelfile.reader import parse_model_bytes, read_model_file
+from tests.model_factory import restamp, sentiment_layers, sentiment_vectorizer
+
+
+def _model_entry(data: bytes) -> dict:
+    return json.loads(parse_model_bytes(data).metadata["imdb_edge.model"])
+
+
+def _model_entry_span(data: bytes) -> tuple[int, int]:
+    value = parse_model_bytes(data).metadata["imdb_edge.model"].encode()
+    start = data.find(value)
+    return start, start + len(value)
+
+
+def test_every_single_bit_flip_in_labels_and_threshold_is_refused(model_bytes: bytes) -> None:
+    """Schema 1 left this entry outside the checksum: 115 of 1,640 flips changed decisions."""
+    start, end = _model_entry_span(model_bytes)
+    loaded = 0
+    for offset in range(start, end):
+        for bit in range(8):
+            damaged = bytearray(model_bytes)
+            damaged[offset] ^= 1 << bit
+            try:
+                parse_model_bytes(bytes(damaged))
+                loaded += 1
+            except ImdbEdgeError as exc:
+                assert "\n" not in str(exc)
+    assert loaded == 0
+
+
+def test_schema_1_files_are_refused_with_a_re_export_hint(model_bytes: bytes) -> None:
+    import onnx
+
+    proto = onnx.load_model_from_string(model_bytes)
+    for entry in proto.metadata_props:
+        if entry.key == "imdb_edge.schema":
+            entry.value = "1"
+    with pytest.raises(ImdbEdgeError, match=r"schema 1.*re-export"):
+        parse_model_bytes(proto.SerializeToString())
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [["negative", "positive\nfake line"], ["", "positive"], ["neg\tative", "positive"], ["same", "same"], [1, 2]],
+)
+def test_labels_that_would_break_output_lines_are_refused(model_bytes: bytes, labels: list) -> None:
+    forged = restamp(model_bytes, {"imdb_edge.model": json.dumps({**_model_entry(model_bytes), "labels": labels})})
+    with pytest.raises(ImdbEdgeError, match="label"):
+        parse_model_bytes(forged)
+
+
+@pytest.mark.parametrize(
+    ("entry", "value"),
+    [
+        ("imdb_edge.model", "[" * 100_000 + "]" * 100_000),
+        ("imdb_edge.model", '{"input_form": "token_ids", "threshold": 0.' + "5" * 5000 + "}"),
+        ("imdb_edge.training", '{"metrics": {"test_accuracy": ' + "9" * 5000 + "}}"),
+        ("imdb_edge.export", '{"test_accuracy": Infinity}'),
+    ],
+)
+def test_deep_or_huge_metadata_json_is_one_line(model_bytes: bytes, entry: str, value: str) -> None:
+    with pytest.raises(ImdbEdgeError, match=r"nested deeper|characters|not a JSON number") as caught:
+        parse_model_bytes(restamp(model_bytes, {entry: value}))
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("entry", "value"),
+    [
+        ("imdb_edge.training", {"config": "dense", "metrics": {}}),
+        ("imdb_edge.export", {"test_accuracy": "high"}),
+        ("imdb_edge.export", {"parity_fp32": {"max_abs_diff": "0"}}),
+        ("imdb_edge.export", {"versions": {"numpy": 2}}),
+    ],
+)
+def test_report_fields_with_wrong_types_are_refused_not_crashing_info(
+    model_bytes: bytes, entry: str, value: dict, tmp_path: Path
+) -> None:
+    path = tmp_path / "typed.onnx"
+    path.write_bytes(restamp(model_bytes, {entry: json.dumps(value)}))
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "info", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and ("wrong type" in done.stderr or "version strings" in done.stderr)
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_vocabulary_far_larger_than_its_graph_is_refused_before_parsing(model_bytes: bytes) -> None:
+    vectorizer = json.loads(parse_model_bytes(model_bytes).metadata["imdb_edge.vectorizer"])
+    vectorizer["vocabulary"] = [f"{i:x}" for i in range(3_000_000)]  # about 21 MB of JSON
+    forged = restamp(model_bytes, {"imdb_edge.vectorizer": json.dumps(vectorizer, separators=(",", ":"))})
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match="larger than its graph"):
+        parse_model_bytes(forged)
+    assert time.monotonic() - start < 2.0
+
+
+def _run_cli(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "imdb_edge", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_a_fifo_as_model_is_refused_without_hanging(tmp_path: Path) -> None:
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    done = _run_cli("classify", "--model", str(fifo), "a fine film", timeout=30)
+    assert done.returncode == 2 and "not a regular file" in done.stderr
+
+
+def test_dev_zero_as_model_is_refused() -> None:
+    done = _run_cli("classify", "--model", "/dev/zero", "a fine film")
+    assert done.returncode == 2 and "not a regular file" in done.stderr and "MemoryError" not in done.stderr
+
+
+def test_symlink_loop_is_an_imdb_edge_error(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.onnx"
+    loop.symlink_to(loop)
+    with pytest.raises(ImdbEdgeError, match="cannot read model file"):
+        read_model_file(loop)
+    with pytest.raises(ImdbEdgeError):
+        Classifier.load(loop)
+
+
+def _graph_with(nodes: list, initializers: list):  # type: ignore[no-untyped-def]
+    """The tiny token-id graph with extra nodes and initializers."""
+    proto = token_ids_graph(sentiment_layers(sentiment_vectorizer()))
+    graph = proto.graph
+    graph.node.extend(nodes)
+    graph.initializer.extend(initializers)
+    return graph
+
+
+def test_a_loop_of_10_15_iterations_is_refused_at_once(model_bytes: bytes) -> None:
+    from onnx import TensorProto, helper, numpy_helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond"], ["cond_out"])],
+        "spin",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+        ],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, [])],
+    )
+    loop = helper.make_node("Loop", ["trips", ""], [], body=body)
+    graph = _graph_with([loop], [numpy_helper.from_array(np.array(10**15, np.int64), "trips")])
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match="Loop"):
+        parse_model_bytes(restamp(model_bytes, {}, graph=graph))
+    assert time.monotonic() - start < 2.0
+
+
+def test_operators_the_exported_forms_never_use_are_refused(model_bytes: bytes) -> None:
+    from onnx import helper, numpy_helper
+
+    bomb = helper.make_node("ConstantOfShape", ["huge_shape"], ["zeros"])
+    graph = _graph_with([bomb], [numpy_helper.from_array(np.array([10**6, 10**6], np.int64), "huge_shape")])
+    with pytest.raises(ImdbEdgeError, match="operator ConstantOfShape"):
+        parse_model_bytes(restamp(model_bytes, {}, graph=graph))
+
+
+def test_a_node_folded_at_load_from_constants_is_refused(model_bytes: bytes) -> None:
+    from onnx import helper, numpy_helper
+
+    outer = helper.make_node("Add", ["column", "row"], ["square"])  # [100000, 1] + [1, 100000]: 40 GB
+    inits = [
+        numpy_helper.from_array(np.zeros((100_000, 1), np.float32), "column"),
+        numpy_helper.from_array(np.zeros((1, 100_000), np.float32), "row"),
+    ]
+    with pytest.raises(ImdbEdgeError, match="constants only"):
+        parse_model_bytes(restamp(model_bytes, {}, graph=_graph_with([outer], inits)))
+
+
+def test_external_data_is_refused(model_bytes: bytes) -> None:
+    from onnx import TensorProto
+
+    graph = _graph_with([], [])
+    tensor = graph.initializer[0]
+    tensor.data_location = TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "../../etc/passwd"
+    with pytest.raises(ImdbEdgeError, match="external data"):
+        parse_model_bytes(restamp(model_bytes, {}, graph=graph))
+
+
+@pytest.mark.parametrize("change", ["opset", "ir_version", "producer"])
+def test_a_changed_onnx_header_is_caught_by_the_checksum(model_bytes: bytes, change: str) -> None:
+    """The opset decides what operators mean: it is checksummed with the rest."""
+    import onnx
+
+    proto = onnx.load_model_from_string(model_bytes)
+    if change == "opset":
+        proto.opset_import[0].version = 13
+    elif change == "ir_version":
+        proto.ir_version = 7
+    else:
+        proto.producer_name = "someone else"
+    with pytest.raises(ImdbEdgeError, match="ONNX header"):
+        parse_model_bytes(proto.SerializeToString())
+
+
+def _limited_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1536 * 2**20, 1536 * 2**20))
+
+
+def test_packed_terms_of_millions_of_tiny_terms_are_refused_in_bounded_memory(tmp_path: Path) -> None:
+    """120 MB of "ab\\n" packs into 120 KB; split into 40 M strings it took over 2 GB (the text form's probe
+    reads the terms at load), and the MemoryError came out as a traceback."""
+    import base64
+    import zlib
+
+    from tests.model_factory import build_model_bytes
+
+    text_form = build_model_bytes(form="text", ngram_max=2, compact=True)
+    entry = json.loads(parse_model_bytes(text_form).metadata["imdb_edge.vectorizer"])
+    entry["terms"] = base64.b64encode(zlib.compress(b"ab\n" * 40_000_000, 9)).decode()
+    path = tmp_path / "bomb.onnx"
+    path.write_bytes(restamp(text_form, {"imdb_edge.vectorizer": json.dumps(entry)}))
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "classify", "--model", str(path), "a fine film"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited_memory,
+    )
+    assert done.returncode == 2 and "do not match their fingerprints" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_graph_that_fails_the_load_probe_prints_one_line(tmp_path: Path) -> None:
+    """A vocabulary longer than the graph's table: onnxruntime also logged its own error line on stderr."""
+    import base64
+
+    import onnx
+
+    from tests.model_factory import build_model_bytes
+
+    compact = build_model_bytes(compact=True)
+    loaded = parse_model_bytes(compact)
+    entry = loaded.vectorizer.to_dict(compact=True)
+    longer = np.concatenate([loaded.vectorizer.fingerprints, np.arange(1, 11, dtype=np.uint64)])
+    entry.update(fingerprints=base64.b64encode(longer.astype("<u8").tobytes()).decode(), terms=None)
+    model = {**loaded.model, "input_width": longer.size + 1}
+    path = tmp_path / "longer.onnx"
+    entries = {"imdb_edge.vectorizer": json.dumps(entry), "imdb_edge.model": json.dumps(model)}
+    path.write_bytes(restamp(compact, entries, graph=onnx.load_from_string(loaded.graph_model).graph))
+    done = _run_cli("classify", "--model", str(path), "a fine film")
+    assert done.returncode == 2 and "does not run on its own vocabulary" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize("use", ["node-input", "node-output", "graph-output", "graph-input"])
+def test_no_node_or_graph_port_may_name_a_runtime_array(use: str) -> None:
+    """The runtime takes imdb_edge.* arrays out before onnxruntime sees the graph: a node reading one ran in
+    plain onnxruntime, failed in the runtime with onnxruntime's message, and `info` showed the file as fine."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from tests.model_factory import build_model_bytes
+
+    compact = build_model_bytes(compact=True)
+    graph = onnx.load_from_string(compact).graph
+    name = "imdb_edge.vectorizer.fingerprints"
+    if use == "node-input":
+        graph.node.append(helper.make_node("Cast", [name], ["as_float"], to=TensorProto.FLOAT))
+    elif use == "node-output":
+        graph.node.append(helper.make_node("Identity", [graph.input[0].name], ["imdb_edge.copy"]))
+    else:
+        ports = graph.output if use == "graph-output" else graph.input
+        ports.append(helper.make_tensor_value_info(name, TensorProto.UINT64, [None]))
+    with pytest.raises(ImdbEdgeError, match="a name kept for arrays only the imdb-edge runtime reads"):
+        parse_model_bytes(restamp(compact, {}, graph=graph))
+
+
+@pytest.mark.parametrize("digest", ["ZZZZZZZZ", "00000000", "ABCDEF01", " 1234567"])
+def test_checksum_digests_are_lowercase_hex(model_bytes: bytes, digest: str) -> None:
+    """The graph digest is compared only when the structure digest fails: a file whose graph digest was not
+    even hex loaded."""
+    import onnx
+
+    proto = onnx.load_model_from_string(model_bytes)
+    entry = next(e for e in proto.metadata_props if e.key == "imdb_edge.checksum")
+    checksum = json.loads(entry.value)
+    entry.value = json.dumps({**checksum, "graph_crc32": digest})
+    forged = proto.SerializeToString()
+    if digest == "00000000":  # hex, wrong: only named when something else is damaged
+        assert parse_model_bytes(forged)
+        return
+    with pytest.raises(ImdbEdgeError, match="lowercase hex digits"):
+        parse_model_bytes(forged)
+
+
+@pytest.mark.parametrize("where", ["graph", "loop-body"])
+def test_a_graph_of_a_million_entries_is_refused_at_once(model_bytes: bytes, where: str) -> None:
+    """1,000,000 unused 4-byte initializers (a 21 MB file) took 22 s to walk, and loaded; a 1 GB file of them
+    would have taken about 20 minutes. Here 20,000 (twice the limit) show the walk stops at the limit."""
+    from onnx import TensorProto, helper
+
+    many = [helper.make_tensor(f"w{i}", TensorProto.FLOAT, [1], [0.0]) for i in range(20_000)]
+    if where == "graph":
+        graph = _graph_with([], many)
+    else:
+        body = helper.make_graph(
+            [helper.make_node("Identity", ["cond"], [f"c{i}"]) for i in range(20_000)],
+            "wide",
+            [
+                helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+            ],
+            [helper.make_tensor_value_info("c0", TensorProto.BOOL, [])],
+        )
+        graph = _graph_with([helper.make_node("Loop", ["", ""], [], body=body)], [])
+    forged = restamp(model_bytes, {}, graph=graph)
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match="more than 10000 entries"):
+        parse_model_bytes(forged)
+    assert time.monotonic() - start < 1.0
