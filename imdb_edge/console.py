@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 
 _quiet = False
+stdout_was_closed = False
+"""The command started with stdout closed (`>&-`): results must go to --output (see imdb_edge/__main__.py)."""
 
 
 def set_quiet(quiet: bool) -> None:

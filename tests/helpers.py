@@ -16,3 +16,23 @@ def run_cli(*args: str, input: str | bytes | None = None, env: dict[str, str] | 
     from imdb_edge.cli import app
 
     return CliRunner().invoke(app, list(args), input=input, env=env, prog_name="imdb-edge")
+
+
+def interrupted_output(job_options: dict[str, Any], lines: int) -> None:
+    """Leave the output of `ClassifyJob(**job_options)` as a run stopped at a checkpoint after `lines` result
+    lines would: its first `lines` lines and a resume record (a finished run removes its record)."""
+    from imdb_edge.batch.job import ClassifyJob, job_identity
+    from imdb_edge.batch.records import open_source, text_source
+    from imdb_edge.batch.result_file import ResultFile
+    from imdb_edge.runtime.classifier import Classifier
+
+    job = ClassifyJob(**job_options)
+    output = Path(job.output)  # type: ignore[arg-type]
+    kept = b"".join(output.read_bytes().splitlines(keepends=True)[:lines])
+    classifier = Classifier.load(job.model, threshold=job.threshold)
+    source = (
+        open_source(job.file, job.input_format, job.max_chars, job.encoding) if job.file else text_source(job.texts)
+    )
+    result = ResultFile.open(output, job_identity(job, source, classifier), resume=False)
+    result.write_lines(kept, lines)
+    result.close(complete=False)

@@ -130,3 +130,88 @@ def with_raw_initializer(data: bytes, name: str, tensor: bytes) -> bytes:
     checksum = checksums.checksum_entry(algorithm, graph_bytes, whole, entries, (VECTORIZER_KEY, CHECKSUM_KEY))
     entries[CHECKSUM_KEY] = json.dumps(checksum).encode()
     return whole + b"".join(field(14, field(1, key.encode()) + field(2, value)) for key, value in entries.items())
+
+
+def _token_id_graph_from(nodes: list[Any], initializers: list[Any]) -> Any:
+    """A graph with the token-id form's input and output around `nodes` (which must compute "score")."""
+    from onnx import TensorProto, helper
+
+    return helper.make_graph(
+        nodes,
+        "hostile",
+        [helper.make_tensor_value_info("token_ids", TensorProto.INT64, ["n", "w"])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["n", 1])],
+        initializers,
+    )
+
+
+def slow_graph(matmuls: int = 200, doublings: int = 11) -> Any:
+    """Only allowed operators, nothing folded at load, yet every run is slow: the input's sum (1 x 1) is
+    doubled along both axes to 2**doublings squared, then multiplied by itself `matmuls` times."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Cast", ["token_ids"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["x", "axis_1"], ["row"], keepdims=1),
+        helper.make_node("ReduceSum", ["row"], ["seed"], keepdims=1),
+    ]
+    current = "seed"
+    for axis in (0, 1):
+        for i in range(doublings):
+            nodes.append(helper.make_node("Concat", [current, current], [f"d{axis}_{i}"], axis=axis))
+            current = f"d{axis}_{i}"
+    for i in range(matmuls):
+        nodes.append(helper.make_node("MatMul", [current, current], [f"m{i}"]))
+        nodes.append(helper.make_node("Tanh", [f"m{i}"], [f"t{i}"]))
+        current = f"t{i}"
+    nodes += [
+        helper.make_node("ReduceSum", [current], ["total"], keepdims=1),
+        helper.make_node("Add", ["row", "total"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["score"]),
+    ]
+    axis_1 = numpy_helper.from_array(np.array([1], dtype=np.int64), "axis_1")
+    return _token_id_graph_from(nodes, [axis_1])
+
+
+def batch_cubed_graph(matmuls: int = 60) -> Any:
+    """Fast on the load probe's two rows, slow on a real batch: an n x n matrix (n = batch size) multiplied
+    by itself `matmuls` times."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Cast", ["token_ids"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["x", "axis_1"], ["row"], keepdims=1),
+        helper.make_node("Reshape", ["row", "as_row"], ["across"]),
+        helper.make_node("MatMul", ["row", "across"], ["square"]),
+    ]
+    current = "square"
+    for i in range(matmuls):
+        nodes.append(helper.make_node("MatMul", [current, current], [f"m{i}"]))
+        nodes.append(helper.make_node("Tanh", [f"m{i}"], [f"t{i}"]))
+        current = f"t{i}"
+    nodes += [
+        helper.make_node("ReduceSum", [current, "axis_1"], ["total"], keepdims=1),
+        helper.make_node("Sigmoid", ["total"], ["score"]),
+    ]
+    constants = [
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis_1"),
+        numpy_helper.from_array(np.array([1, -1], dtype=np.int64), "as_row"),
+    ]
+    return _token_id_graph_from(nodes, constants)
+
+
+def two_rows_only_graph() -> Any:
+    """Runs on the load probe (always two rows) and fails on anything else: the sum is reshaped to two rows."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [
+        helper.make_node("Cast", ["token_ids"], ["x"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["x", "axis_1"], ["row"], keepdims=1),
+        helper.make_node("Reshape", ["row", "two_rows"], ["pair"]),
+        helper.make_node("Sigmoid", ["pair"], ["score"]),
+    ]
+    constants = [
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis_1"),
+        numpy_helper.from_array(np.array([2, 1], dtype=np.int64), "two_rows"),
+    ]
+    return _token_id_graph_from(nodes, constants)

@@ -24,7 +24,7 @@ from imdb_edge.batch.outcomes import Outcome, encode_lines, outcomes_for, usable
 from imdb_edge.batch.records import Record
 from imdb_edge.batch.stop import Interrupted, StopRequest
 from imdb_edge.batch.workers import WorkerPool, WorkerStopped
-from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.classifier import Classifier, RunCancelled
 
 GRACE_SECONDS = 1.0
 
@@ -51,10 +51,13 @@ class _Runner:
         texts = usable_texts(records)
         if self.pool is None and self.workers > 1 and more_coming:
             model = self.classifier.model_file
-            self.pool = WorkerPool(model.data, model.path, self.classifier.threshold, self.workers)
+            self.pool = WorkerPool(model.data, model.path, self.classifier.threshold, self.workers, self.stop)
         if self.pool is None:
             with self.stop.interruptible():
-                return self.classifier.scores(texts)
+                try:
+                    return self.classifier.scores(texts)
+                except RunCancelled:  # a stop signal's watcher cut the run short
+                    raise Interrupted(self.stop.signal_name) from None
         return self.pool.submit(texts)
 
     def collect(self, ticket: Any, give_up_at: float | None = None) -> np.ndarray | None:
@@ -99,6 +102,7 @@ def classify_chunks(
     workers: int = 1,
     live: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
+    keyed: bool = False,
 ) -> BatchSummary:
     """Write one line per record via `write(data, lines)`, in order; stop cleanly on SIGINT/SIGTERM.
 
@@ -112,7 +116,7 @@ def classify_chunks(
 
     def emit(records: list[Record], scores: np.ndarray) -> None:
         outcomes = outcomes_for(classifier, records, scores)
-        write(encode_lines(outcomes, as_json), len(outcomes))
+        write(encode_lines(outcomes, as_json, keyed), len(outcomes))
         summary.records += len(outcomes)
         for outcome in outcomes:
             summary.errors += outcome.error is not None

@@ -15,13 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from imdb_edge import console
 from imdb_edge.batch.engine import BatchSummary, classify_chunks, default_workers
 from imdb_edge.batch.errors import JobError
 from imdb_edge.batch.outcomes import Outcome
-from imdb_edge.batch.records import CHUNK_RECORDS, DEFAULT_MAX_CHARS, Source, open_source, text_source
-from imdb_edge.batch.result_file import JobIdentity, ResultFile, output_is_regular_or_missing, stream_output
-from imdb_edge.batch.stop import StopRequest
-from imdb_edge.runtime.classifier import Classifier, default_model_path
+from imdb_edge.batch.records import (
+    CHUNK_RECORDS,
+    DEFAULT_ENCODING,
+    DEFAULT_MAX_CHARS,
+    Source,
+    open_source,
+    text_source,
+)
+from imdb_edge.batch.result_file import JobIdentity, ResultFile, open_stream_output, output_is_regular_or_missing
+from imdb_edge.batch.stop import Interrupted, StopRequest
+from imdb_edge.runtime.classifier import Classifier, RunCancelled, default_model_path
 
 
 @dataclass
@@ -31,11 +39,14 @@ class ClassifyJob:
     texts: list[str] = field(default_factory=list)
     file: str | None = None
     model: Path | None = None
+    sha256: str | None = None
+    """The model file's expected sha256, checked before it is read any further."""
     as_json: bool = False
     threshold: float | None = None
     output: Path | None = None
     resume: bool = False
     input_format: str = "auto"
+    encoding: str = DEFAULT_ENCODING
     workers: int | None = None
     threads: int = 1
     max_chars: int = DEFAULT_MAX_CHARS
@@ -56,7 +67,7 @@ class JobReport:
 
 
 OutcomeReporter = Callable[[Outcome, str], None]
-"""Called for every outcome with how the input names its records ("line", "file", "item", "input")."""
+"""Called for every outcome with how the input names its positions ("line", "file", "item", "input")."""
 
 
 def _refuse_output_that_is_an_input(output: Path, source: Source, model_path: Path) -> None:
@@ -88,15 +99,20 @@ def _open_output(job: ClassifyJob, source: Source, classifier: Classifier, model
         if job.resume:
             raise JobError("{resume} needs a regular file as {output}; {path} is a pipe or device", path=output)
         return None
-    identity = JobIdentity(
+    return ResultFile.open(output, job_identity(job, source, classifier), job.resume)
+
+
+def job_identity(job: ClassifyJob, source: Source, classifier: Classifier) -> JobIdentity:
+    """What makes a later run the same job as this one (what --resume checks)."""
+    return JobIdentity(
         input=source.identity,
         model=classifier.model_file.identity,
         as_json=job.as_json,
         threshold=classifier.threshold,
         max_chars=job.max_chars,
         input_format=job.input_format,
+        encoding=job.encoding,
     )
-    return ResultFile.open(output, identity, job.resume)
 
 
 def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | None = None) -> JobReport:
@@ -106,10 +122,14 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
     starts; an interruption after the start is `report.summary.interrupted`.
     """
     model_path = job.model or default_model_path()
-    classifier = Classifier.load(model_path, threads=job.threads, threshold=job.threshold)
+    with stop.interruptible():  # nothing is written yet; a long probe is cut short by cancel_runs
+        try:
+            classifier = Classifier.load(model_path, threads=job.threads, threshold=job.threshold, sha256=job.sha256)
+        except RunCancelled:
+            raise Interrupted(stop.signal_name) from None
     if job.file is not None:
         with stop.interruptible():  # opening a FIFO waits for its writer
-            source = open_source(job.file, job.input_format, job.max_chars)
+            source = open_source(job.file, job.input_format, job.max_chars, job.encoding)
     else:
         source = text_source(job.texts, job.max_chars)
     result_file = _open_output(job, source, classifier, model_path)
@@ -118,9 +138,15 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
 
     def report(outcome: Outcome) -> None:
         if on_outcome is not None:
-            on_outcome(outcome, source.label if isinstance(outcome.key, int) else "input")
+            on_outcome(outcome, source.label)
 
-    run = {"as_json": job.as_json, "workers": workers, "live": source.live, "on_outcome": report}
+    run = {
+        "as_json": job.as_json,
+        "workers": workers,
+        "live": source.live,
+        "on_outcome": report,
+        "keyed": source.keyed_lines,
+    }
     chunks = source.chunks(CHUNK_RECORDS, skipped)
     if result_file is not None:
         finished = False
@@ -130,9 +156,13 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
         finally:
             result_file.close(complete=finished)
     elif job.output is not None:
-        with stream_output(job.output) as handle:
+        with stop.interruptible():  # a FIFO's open waits for its reader
+            handle = open_stream_output(job.output)
+        with handle:
             summary = classify_chunks(classifier, chunks, lambda data, _n: handle.write(data), stop, **run)
     else:
+        if console.stdout_was_closed:
+            raise JobError("stdout is closed: there is nowhere to write the results; give {output} FILE")
         stdout = sys.stdout.buffer
 
         def write(data: bytes, _lines: int) -> None:

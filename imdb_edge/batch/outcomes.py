@@ -31,6 +31,8 @@ class Outcome:
     score: float | None = None
     error: str | None = None
     note: str | None = None
+    position: int = 0
+    """The record's line, item or file number in its input (from 1)."""
 
     def as_json(self) -> str:
         obj: dict[str, Any] = {"id": self.key}
@@ -42,8 +44,10 @@ class Outcome:
             obj["note"] = self.note
         return json.dumps(obj, ensure_ascii=False)
 
-    def as_text(self) -> str:
-        return text_line(self.label, self.score, self.error)
+    def as_text(self, keyed: bool = False) -> str:
+        """The plain line; `keyed` adds the record's key (a folder's file name) as a last column."""
+        line = text_line(self.label, self.score, self.error)
+        return f"{line}\t{self.key}" if keyed else line
 
 
 def usable_texts(records: list[Record]) -> list[str]:
@@ -57,10 +61,10 @@ def outcomes_for(classifier: Classifier, records: list[Record], scores: np.ndarr
     outcomes = []
     for record in records:
         if record.text is None:
-            outcomes.append(Outcome(record.key, error=record.error, note=record.note))
+            outcomes.append(Outcome(record.key, error=record.error, note=record.note, position=record.position))
         else:
             score = next(usable)
-            outcomes.append(Outcome(record.key, label_of(score), score, note=record.note))
+            outcomes.append(Outcome(record.key, label_of(score), score, note=record.note, position=record.position))
     return outcomes
 
 
@@ -70,7 +74,8 @@ def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcom
     return outcomes_for(classifier, records, classifier.scores(texts))
 
 
-def encode_lines(outcomes: list[Outcome], as_json: bool) -> bytes:
-    """The chunk's output lines as UTF-8 (keys and errors are checked to be valid Unicode)."""
-    lines = [o.as_json() for o in outcomes] if as_json else [o.as_text() for o in outcomes]
+def encode_lines(outcomes: list[Outcome], as_json: bool, keyed: bool = False) -> bytes:
+    """The chunk's output lines as UTF-8 (keys and errors are checked to be valid Unicode); `keyed` plain
+    lines end with the record's key."""
+    lines = [o.as_json() for o in outcomes] if as_json else [o.as_text(keyed) for o in outcomes]
     return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")

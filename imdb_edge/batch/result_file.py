@@ -2,13 +2,16 @@
 resumable only by the same job.
 
 Beside the output, a small resume record (`.NAME.imdb-edge-resume.json`) names the
-job that writes it (a `JobIdentity`: input, model, output form, threshold, max-chars,
-input format) and how far it got (complete lines, bytes, sha256 of the last bytes).
-It is updated at most every CHECKPOINT_SECONDS and at the end, after the lines it
-counts are written. `--resume` accepts the output only when that record matches
-this job and the file's tail matches the record, cuts anything after the recorded
-end (lines written after the last checkpoint are simply redone) and reads nothing
-but that tail, whatever the file's size.
+job that writes it (a `JobIdentity`: input, model file's sha256, output form, threshold,
+max-chars, input format, encoding) and how far it got (complete lines, bytes, sha256 of
+the last bytes). It is updated at most every CHECKPOINT_SECONDS, after the lines it
+counts are written, and removed when the run completes (nothing is left to resume).
+`--resume` accepts the output only when that record matches this job and the file's
+tail matches the record, cuts anything after the recorded end (lines written after the
+last checkpoint are simply redone) and reads nothing but that tail, whatever the file's
+size. An existing output is never cut in place when a run starts over: a new file is
+renamed over it, so whoever still reads the old one (`cat f | classify - -o f`) reads it
+whole.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ import hashlib
 import json
 import os
 import stat
+import tempfile
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,6 +48,7 @@ _DIFFERENCES = {
     "threshold": "another {threshold}",
     "max_chars": "another {max_chars}",
     "input_format": "another {format}",
+    "encoding": "another {encoding}",
 }
 """How a difference in each JobIdentity field is told to the user."""
 
@@ -60,13 +65,23 @@ class JobIdentity:
     threshold: float
     max_chars: int
     input_format: str
+    encoding: str = "utf-8"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def _recorded(self, recorded: Any) -> dict[str, Any]:
+        """A recorded job with the defaults of fields added since (an older record has no "encoding")."""
+        recorded = recorded if isinstance(recorded, dict) else {}
+        defaults = {f.name: f.default for f in fields(self) if f.default is not MISSING}
+        return {**defaults, **recorded}
+
+    def matches(self, recorded: Any) -> bool:
+        return self._recorded(recorded) == self.to_dict()
+
     def difference(self, recorded: Any) -> str:
         """What differs between this job and a recorded one (a dict from a resume record), in words."""
-        recorded = recorded if isinstance(recorded, dict) else {}
+        recorded = self._recorded(recorded)
         for field in fields(self):
             if recorded.get(field.name) != getattr(self, field.name):
                 return _DIFFERENCES[field.name]
@@ -84,6 +99,7 @@ class ResultFile:
         self._size = size
         self._tail = tail
         self._saved_at = 0.0
+        self._recorded_lines = lines
 
     @classmethod
     def open(cls, path: Path, job: JobIdentity, resume: bool) -> ResultFile:
@@ -109,6 +125,8 @@ class ResultFile:
                 lines, size, tail = cls._resume_point(path, handle, job)
             else:
                 lines, size, tail = 0, 0, b""
+                if os.fstat(fd).st_size:
+                    handle = cls._replace_with_new_file(path, handle)
             result = cls(path, handle, job, lines, size, tail)
             result._save(complete=False)  # the record first: a crash before the cut below still resumes right
             handle.truncate(size)
@@ -117,6 +135,27 @@ class ResultFile:
         except BaseException:
             handle.close()
             raise
+
+    @staticmethod
+    def _replace_with_new_file(path: Path, old: BinaryIO) -> BinaryIO:
+        """A new, locked, empty file renamed over `path`; the old one is left whole to whoever still reads it.
+
+        Cutting the old file in place would pull it from under a reader: `cat f | imdb-edge classify - -o f`
+        turned 100,000 reviews into 104 lines. Its permission bits are kept.
+        """
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+        handle = os.fdopen(fd, "r+b", buffering=0)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.chmod(fd, stat.S_IMODE(os.fstat(old.fileno()).st_mode))
+            os.replace(temporary, path)
+        except BaseException:
+            handle.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+        old.close()
+        return handle
 
     @staticmethod
     def _resume_point(path: Path, handle: BinaryIO, job: JobIdentity) -> tuple[int, int, bytes]:
@@ -134,8 +173,8 @@ class ResultFile:
                 raise ValueError("not a resume record")
         except FileNotFoundError:
             raise JobError(
-                refuse + " it has no resume record ({record}), so imdb-edge classify did not write it; "
-                "run without {resume} to replace it",
+                refuse + " it has no resume record ({record}): the run that wrote it finished (nothing to resume), "
+                "or imdb-edge classify did not write it; run without {resume} to replace it",
                 path=path,
                 record=record_path.name,
             ) from None
@@ -145,7 +184,7 @@ class ResultFile:
             ) from None
         if record.get("version") != RECORD_VERSION:
             raise JobError(refuse + " it was written by another version of imdb-edge", path=path)
-        if record.get("job") != job.to_dict():
+        if not job.matches(record.get("job")):
             raise JobError(
                 refuse + " it was written for " + job.difference(record.get("job")) + "; "
                 "run without {resume} to replace it, or choose another {output}",
@@ -166,9 +205,18 @@ class ResultFile:
     def write_lines(self, data: bytes, count: int) -> None:
         """Append whole lines; the resume record follows at most every CHECKPOINT_SECONDS."""
         view = memoryview(data)
-        while view:
-            written = self._handle.write(view)
-            view = view[written or 0 :]
+        try:
+            while view:
+                written = self._handle.write(view)
+                view = view[written or 0 :]
+        except OSError as exc:  # a full disk, a file too large, an I/O error: what is recorded can be resumed
+            raise JobError(
+                "cannot write {output} {path}: {reason}; {lines} result line(s) are recorded complete: make room "
+                "and rerun with {resume} to continue",
+                path=self.path,
+                reason=exc.strerror or exc,
+                lines=self._recorded_lines,
+            ) from None
         self._size += len(data)
         self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
         self.lines += count
@@ -187,15 +235,29 @@ class ResultFile:
         }
         target = resume_record_path(self.path)
         temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-        os.replace(temporary, target)
+        try:
+            temporary.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+            os.replace(temporary, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise JobError(
+                "cannot write {output} {path}'s resume record: {reason}", path=self.path, reason=exc.strerror or exc
+            ) from None
         self._saved_at = time.monotonic()
+        self._recorded_lines = self.lines
 
     def close(self, complete: bool) -> None:
-        """Record how far the output got (resumable after an interruption) and release the lock."""
+        """Release the lock: after a complete run the resume record is removed (there is nothing to resume);
+        otherwise it records how far the output got, best effort (a full disk may refuse even that; the last
+        checkpoint then stands)."""
         try:
-            self._handle.flush()
-            self._save(complete)
+            if complete:
+                with contextlib.suppress(FileNotFoundError):
+                    resume_record_path(self.path).unlink()
+            else:
+                with contextlib.suppress(JobError):
+                    self._save(complete=False)
         finally:
             self._handle.close()
 
@@ -214,11 +276,10 @@ def output_is_regular_or_missing(path: Path) -> bool:
         return True  # missing (it will be created), or open() will explain
 
 
-@contextlib.contextmanager
-def stream_output(path: Path) -> Any:
+def open_stream_output(path: Path) -> BinaryIO:
+    """A pipe, FIFO or device to write results to, unbuffered; opening a FIFO waits for its reader (the caller
+    makes that wait interruptible)."""
     try:
-        handle = open(path, "ab", buffering=0)  # noqa: SIM115
+        return open(path, "ab", buffering=0)
     except OSError as exc:
         raise JobError("cannot write {output} {path}: {reason}", path=path, reason=exc.strerror or exc) from None
-    with handle:
-        yield handle

@@ -1,13 +1,17 @@
 """Worker processes for the batch job: texts in, scores out, in order.
 
-Each worker gets the model's bytes (already verified by the parent), so it never
-reads a file that might have been replaced or be a pipe, and a worker that cannot
-start says why once, instead of a pool restarting it forever. Chunk k goes to
-worker k mod N; each worker answers in the order it was asked, so results come
-back in input order. Only float32 scores travel back (4 bytes per review).
+Each worker gets the model's bytes (already verified by the parent) through its own
+connection once it runs, so it never reads a file that might have been replaced or be a
+pipe, and the parent never blocks writing a large payload into a child that a signal
+already killed (multiprocessing's spawn pipe keeps its read end open in the parent until
+the write ends). A worker that cannot start says why once, instead of a pool restarting it
+forever. Chunk k goes to worker k mod N; each worker answers in the order it was asked, so
+results come back in input order. Only float32 scores travel back (4 bytes per review).
 
-A stop signal sent to a worker alone is passed on to the parent, which stops the
-whole run at a safe point; a worker whose parent is gone exits.
+Workers start with SIGINT/SIGTERM held (batch/stop.py), so a signal to the whole process
+group cannot kill one half-started; once running, a stop signal sent to a worker (alone or
+with the group) is passed on to the parent, which stops the whole run at a safe point. A
+worker whose parent is gone exits quietly.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import multiprocessing
 import os
 import signal
 import time
+from multiprocessing import resource_tracker
 from typing import Any
 
+from imdb_edge.batch.stop import StopRequest, release_held_signals, signals_held
 from imdb_edge.errors import ImdbEdgeError, first_line
 
 POLL_SECONDS = 0.05
@@ -28,13 +34,25 @@ class WorkerStopped(Exception):
     """A worker process ended without being asked to (killed by a signal, out of memory)."""
 
 
-def _worker_main(conn: Any, model_bytes: bytes, where: str, threshold: float, parent_pid: int) -> None:
+def _send(conn: Any, message: Any) -> bool:
+    """Send to the parent; False when it is gone (then the worker just ends, with no traceback)."""
+    try:
+        conn.send(message)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _worker_main(conn: Any, where: str, threshold: float, parent_pid: int) -> None:
     def forward(signum: int, frame: Any) -> None:
         if os.getppid() == parent_pid:
             os.kill(parent_pid, signum)
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
+    release_held_signals(forward)
+    try:
+        model_bytes = conn.recv_bytes()
+    except (EOFError, OSError):  # the parent stopped before sending the model
+        return
     try:
         import numpy as np
 
@@ -43,9 +61,11 @@ def _worker_main(conn: Any, model_bytes: bytes, where: str, threshold: float, pa
 
         classifier = Classifier(parse_model_bytes(model_bytes, where), threads=1, threshold=threshold)
     except Exception as exc:  # report any start failure once, in words
-        conn.send(("error", first_line(exc, with_type=not isinstance(exc, ImdbEdgeError))))
+        _send(conn, ("error", first_line(exc, with_type=not isinstance(exc, ImdbEdgeError))))
         return
-    conn.send(("ready", None))
+    del model_bytes
+    if not _send(conn, ("ready", None)):
+        return
     while True:
         try:
             texts = conn.recv()
@@ -56,30 +76,47 @@ def _worker_main(conn: Any, model_bytes: bytes, where: str, threshold: float, pa
         try:
             scores = classifier.scores(texts)
         except Exception as exc:
-            conn.send(("error", f"{exc.__class__.__name__}: {exc}"))
+            _send(conn, ("error", first_line(exc, with_type=not isinstance(exc, ImdbEdgeError))))
             return
-        conn.send(("ok", scores.astype(np.float32).tobytes()))
+        if not _send(conn, ("ok", scores.astype(np.float32).tobytes())):
+            return
 
 
 class WorkerPool:
     """N spawned processes, each with its own pipe and onnxruntime session."""
 
-    def __init__(self, model_bytes: bytes, where: str, threshold: float, workers: int) -> None:
+    def __init__(self, model_bytes: bytes, where: str, threshold: float, workers: int, stop: StopRequest) -> None:
+        """Start the workers and hand each the model; a stop signal meanwhile raises Interrupted (and ends
+        every worker started so far)."""
         # spawn, not fork: forking a process that already runs onnxruntime threads can copy a held lock.
         context = multiprocessing.get_context("spawn")
+        self._stop = stop
         self._conns: list[Any] = []
         self._procs: list[Any] = []
         self._sent = 0
         self._ready = [False] * workers
-        for _ in range(workers):
-            parent_end, child_end = context.Pipe()
-            process = context.Process(
-                target=_worker_main, args=(child_end, model_bytes, where, threshold, os.getpid()), daemon=True
-            )
-            process.start()
-            child_end.close()
-            self._conns.append(parent_end)
-            self._procs.append(process)
+        try:
+            # Started first: starting it inside `signals_held` would unblock the signals (bpo-33613's own block).
+            resource_tracker.ensure_running()
+            with signals_held():
+                for _ in range(workers):
+                    parent_end, child_end = context.Pipe()
+                    process = context.Process(
+                        target=_worker_main, args=(child_end, where, threshold, os.getpid()), daemon=True
+                    )
+                    process.start()
+                    child_end.close()
+                    self._conns.append(parent_end)
+                    self._procs.append(process)
+            for index, conn in enumerate(self._conns):
+                with stop.interruptible():  # the write waits for the worker to read it: a signal must end that
+                    try:
+                        conn.send_bytes(model_bytes)
+                    except (BrokenPipeError, ConnectionResetError):
+                        self._raise_for(index)
+        except BaseException:
+            self.close(wait_seconds=0.0)
+            raise
 
     def submit(self, texts: list[str]) -> int:
         """Send texts to the next worker; returns the ticket to collect them with."""
@@ -92,7 +129,10 @@ class WorkerPool:
         return ticket
 
     def collect(self, ticket: int, give_up_at: float | None = None) -> Any:
-        """The scores for `ticket` (float32 array), or None if `give_up_at` (monotonic) passes first."""
+        """The scores for `ticket` (float32 array), or None if `give_up_at` (monotonic) passes first.
+
+        Without `give_up_at`, a stop signal raises Interrupted (the caller then collects what it can
+        with a deadline)."""
         import numpy as np
 
         index = ticket % len(self._conns)
@@ -112,16 +152,22 @@ class WorkerPool:
                 return np.frombuffer(value, dtype=np.float32)
             if not process.is_alive():
                 self._raise_for(index)
-            if give_up_at is not None and time.monotonic() >= give_up_at:
+            if give_up_at is None:
+                self._stop.raise_if_requested()
+            elif time.monotonic() >= give_up_at:
                 return None
 
     def _raise_for(self, index: int) -> None:
+        """Why worker `index` is gone: the error it reported, else how it ended."""
         conn = self._conns[index]
         try:
-            if conn.poll(0):
+            while conn.poll(0):
                 kind, value = conn.recv()
-                if kind == "error":
-                    raise ImdbEdgeError(f"a worker process could not start: {value}")
+                if kind == "ready":
+                    self._ready[index] = True
+                elif kind == "error":
+                    what = "failed:" if self._ready[index] else "could not start:"
+                    raise ImdbEdgeError(f"a worker process {what} {value}")
         except (EOFError, OSError):
             pass
         process = self._procs[index]
@@ -146,3 +192,5 @@ class WorkerPool:
                 process.join(1.0)
         for conn in self._conns:
             conn.close()
+
+

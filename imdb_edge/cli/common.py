@@ -7,6 +7,7 @@ build every command's help from these declarations alone.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -27,11 +28,26 @@ JOB_FLAGS = {
     "threshold": "--threshold",
     "max_chars": "--max-chars",
     "json": "--json",
+    "encoding": "--encoding",
 }
 """The flag of each role a batch job's error names (batch/errors.py)."""
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
+
+
+def cancel_onnxruntime_runs() -> None:
+    """A stop signal's first act: cut short any onnxruntime run the main thread waits in (from the watcher
+    thread, so it imports nothing: with no classifier module loaded there is no run to cancel)."""
+    cancel = getattr(sys.modules.get("imdb_edge.runtime.classifier"), "cancel_runs", None)  # None mid-import
+    if cancel is not None:
+        cancel()
+
+
+def interrupted(signal_name: str) -> typer.Exit:
+    """Print `interrupted (SIGTERM received)` on stderr; returns the Exit (130) to raise."""
+    typer.echo(f"interrupted ({signal_name} received)" if signal_name else "interrupted", err=True)
+    return typer.Exit(EXIT_INTERRUPTED)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -45,25 +61,37 @@ def invoke(options: T, action: Callable[[T], int | None]) -> None:
     (by keyword), then its action.
 
     The action returns the exit code (None: 0). User-fixable errors become one line on
-    stderr and exit 2; an interruption exits 130.
+    stderr and exit 2. SIGINT or SIGTERM stops the action at once (an onnxruntime run it is
+    waiting for is cancelled) and exits 130; `classify --file` and `spark-classify` narrow
+    that to their safe points with a StopRequest of their own.
     """
-    from imdb_edge.batch.stop import Interrupted
+    from imdb_edge.batch.stop import Interrupted, StopRequest
 
+    stop = StopRequest(on_stop=cancel_onnxruntime_runs)
     try:
-        code = action(options)
-    except JobError as exc:
-        raise fail(exc.render(JOB_FLAGS)) from None
-    except ImdbEdgeError as exc:
-        raise fail(str(exc)) from None
+        with stop, stop.interruptible():
+            code = action(options)
     except (KeyboardInterrupt, Interrupted) as exc:
-        reason = f" ({exc} received)" if isinstance(exc, Interrupted) else ""
-        typer.echo(f"interrupted{reason}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except OSError as exc:  # disk full, permissions, a path that vanished: the user can fix these
-        where = f": {exc.filename}" if exc.filename else ""
-        raise fail(f"{exc.strerror or exc}{where}") from None
+        raise interrupted(stop.signal_name or (str(exc) if isinstance(exc, Interrupted) else "")) from None
+    except Exception as exc:
+        if stop.requested:  # whatever broke (a run cancelled, an import cut short) broke because of the signal
+            raise interrupted(stop.signal_name) from None
+        if isinstance(exc, JobError):
+            raise fail(exc.render(JOB_FLAGS)) from None
+        if isinstance(exc, ImdbEdgeError):
+            raise fail(str(exc)) from None
+        if isinstance(exc, OSError):  # disk full, permissions, a path that vanished: the user can fix these
+            where = f": {exc.filename}" if exc.filename else ""
+            raise fail(f"{exc.strerror or exc}{where}") from None
+        raise
     if code:
         raise typer.Exit(code)
+
+
+def printable(text: str) -> str:
+    """`text` safe to show on a terminal: control characters (an ESC starting an escape sequence, a
+    carriage return) escaped, so a record id or a model's metadata cannot drive the terminal."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def emit_json(document: Any) -> None:
@@ -153,6 +181,16 @@ DataOption = Annotated[
         metavar="PATH",
         help="aclImdb/ folder or .tar.gz archive. Default: $IMDB_EDGE_DATA, then the user "
         "cache, then a verified download of the official archive.",
+    ),
+]
+
+ModelSha256Option = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model-sha256",
+        metavar="HEX",
+        help="Refuse the model file unless its sha256 is this (sha256sum MODEL, or `imdb-edge info`): the file's "
+        "own checksums only catch accidental damage.",
     ),
 ]
 

@@ -15,19 +15,22 @@ from typing import Annotated, Optional
 import typer
 
 from imdb_edge import console
-from imdb_edge.batch.records import DEFAULT_MAX_CHARS, FORMATS
+from imdb_edge.batch.records import DEFAULT_ENCODING, DEFAULT_MAX_CHARS, FORMATS
 from imdb_edge.cli.app import RUN_PANEL, app
 from imdb_edge.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_ERRORS,
     ModelOption,
+    ModelSha256Option,
     QuietOption,
+    cancel_onnxruntime_runs,
     choice,
     choices,
     emit_json,
     flag,
     invoke,
+    printable,
 )
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.extras import install_hint, require_extra
@@ -43,11 +46,13 @@ class ClassifyOptions:
     texts: Optional[list[str]]
     file: Optional[str]
     model: Optional[Path]
+    model_sha256: Optional[str]
     as_json: bool
     threshold: Optional[float]
     output: Optional[Path]
     resume: bool
     input_format: InputFormat  # type: ignore[valid-type]
+    encoding: str
     workers: Optional[int]
     threads: int
     max_chars: int
@@ -75,6 +80,7 @@ def classify(
         ),
     ] = None,
     model: ModelOption = None,
+    model_sha256: ModelSha256Option = None,
     as_json: Annotated[bool, flag("--json", help="One JSON object per input: id, label, score (or error).")] = False,
     threshold: Annotated[
         Optional[float],
@@ -90,6 +96,14 @@ def classify(
         InputFormat,  # type: ignore[valid-type]
         typer.Option("--format", **choice(InputFormat), help="How to read --file: auto (by extension), lines, jsonl."),
     ] = InputFormat.auto,  # type: ignore[attr-defined]
+    encoding: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="The input's encoding, e.g. latin-1 or cp1252 (any that writes a newline as one byte; UTF-16 "
+            "files: convert them first).",
+        ),
+    ] = DEFAULT_ENCODING,
     workers: Annotated[
         Optional[int],
         typer.Option(metavar="N", min=1, help="Processes for --file (default: the CPU count, at most 8)."),
@@ -135,15 +149,19 @@ def classify_job(options: ClassifyOptions):  # type: ignore[no-untyped-def]  # C
         raise ImdbEdgeError("--workers applies to --file; review texts given as arguments are classified here")
     if options.resume and options.output is None:
         raise ImdbEdgeError("--resume needs --output: it continues an earlier output file")
+    if texts and options.encoding != DEFAULT_ENCODING:
+        raise ImdbEdgeError("--encoding applies to --file and stdin; review texts given as arguments are text")
     return ClassifyJob(
         texts=texts,
         file=file,
         model=options.model,
+        sha256=options.model_sha256,
         as_json=options.as_json,
         threshold=options.threshold,
         output=options.output,
         resume=options.resume,
         input_format=fmt,
+        encoding=options.encoding,
         workers=options.workers,
         threads=options.threads,
         max_chars=options.max_chars,
@@ -172,14 +190,16 @@ def run_classify(options: ClassifyOptions) -> int:
 
     job = classify_job(options)
     quiet = console.is_quiet()  # --quiet: no live count, no per-record warnings (output and exit code still tell)
-    with StopRequest() as stop:
+    with StopRequest(on_stop=cancel_onnxruntime_runs) as stop:
         try:
             with LiveCount(enabled=job.file is not None and sys.stderr.isatty() and not quiet) as progress:
 
                 def on_outcome(outcome: Outcome, label: str) -> None:
                     progress.advance()
                     if (outcome.error or outcome.note) and not quiet:
-                        progress.warn(f"warning: {label} {outcome.key}: {outcome.error or outcome.note}")
+                        named = "" if outcome.key == outcome.position else f" ({printable(str(outcome.key))})"
+                        what = printable(outcome.error or outcome.note or "")
+                        progress.warn(f"warning: {label} {outcome.position}{named}: {what}")
 
                 report = run_job(job, stop, on_outcome)
         except Interrupted as exc:
@@ -187,6 +207,11 @@ def run_classify(options: ClassifyOptions) -> int:
             return EXIT_INTERRUPTED
         except BrokenPipeError:
             return _quiet_broken_pipe()
+        except Exception:
+            if not stop.requested:
+                raise
+            typer.echo(f"interrupted: no result was written ({stop.signal_name} received)", err=True)
+            return EXIT_INTERRUPTED
     summary = report.summary
     if summary.interrupted:
         where = f" in {report.output}" if report.output else ""
@@ -210,6 +235,7 @@ def run_classify(options: ClassifyOptions) -> int:
 @dataclass(frozen=True)
 class InfoOptions:
     model: Optional[Path]
+    model_sha256: Optional[str]
     as_json: bool
     quiet: bool
 
@@ -220,6 +246,7 @@ def info(
         Optional[Path],
         typer.Argument(metavar="MODEL", help="Model file (default: the shipped model).", show_default=False),
     ] = None,
+    model_sha256: ModelSha256Option = None,
     as_json: Annotated[bool, flag("--json", help="Print all metadata as JSON.")] = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -231,11 +258,11 @@ def run_info(options: InfoOptions) -> None:
     from imdb_edge.runtime.classifier import default_model_path
     from imdb_edge.runtime.modelfile.describe import describe_model, render_description
 
-    summary, details = describe_model(options.model or default_model_path())
+    summary, details = describe_model(options.model or default_model_path(), sha256=options.model_sha256)
     if options.as_json:
         emit_json({**summary, **details})
     else:
-        typer.echo(render_description(summary))
+        typer.echo("\n".join(printable(line) for line in render_description(summary).splitlines()))
 
 
 # ---- bench ----------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from imdb_edge.cli.common import (
     EXIT_OK,
     EXIT_SOME_ERRORS,
     ModelOption,
+    ModelSha256Option,
     QuietOption,
     choice,
     choices,
@@ -31,6 +32,7 @@ class SparkClassifyOptions:
     source: str
     target: str
     model: Optional[Path]
+    model_sha256: Optional[str]
     text_col: str
     master: Optional[str]
     input_format: Optional[TableFormat]  # type: ignore[valid-type]
@@ -51,6 +53,7 @@ def spark_classify(
     ],
     target: Annotated[str, typer.Argument(metavar="OUTPUT", help="Folder to create, in the same formats.")],
     model: ModelOption = None,
+    model_sha256: ModelSha256Option = None,
     text_col: Annotated[
         str, typer.Option("--text-col", metavar="NAME", help="The column holding the review text.")
     ] = "text",
@@ -106,6 +109,7 @@ def run_spark_classify(options: SparkClassifyOptions) -> int:
             source=options.source,
             target=options.target,
             model=options.model,
+            model_sha256=options.model_sha256,
             text_col=options.text_col,
             master=options.master,
             input_format=value_of(options.input_format),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,7 +25,29 @@ DEFAULT_MODEL = "default.int8.onnx"
 ENV_MODEL = "IMDB_EDGE_MODEL"
 CHUNK = 512
 GROUP = 64  # rows per run when a batch is grouped by length
-PROBE_SECONDS = 10.0
+PROBE_SECONDS = 5.0
+"""The load probe's limit: exported graphs answer two tiny rows in well under a millisecond."""
+FIRST_RUN_SECONDS = 5.0
+FIRST_RUN_SECONDS_PER_ROW = 0.01
+"""The first real run's limit is FIRST_RUN_SECONDS plus this much per row (a Raspberry Pi runs the
+slowest exported form, the portable text form, at about 5 ms a review)."""
+PADDING_TOLERANCE = 1e-5
+
+_run_options: weakref.WeakSet[ort.RunOptions] = weakref.WeakSet()
+_run_options_lock = threading.Lock()
+
+
+def cancel_runs() -> None:
+    """Stop every onnxruntime run of every Classifier in this process at once (a stop signal's watcher calls
+    it while the main thread waits in a long run). Those Classifiers stay cancelled: each later run raises
+    RunCancelled."""
+    with _run_options_lock:
+        for options in list(_run_options):
+            options.terminate = True
+
+
+class RunCancelled(ImdbEdgeError):
+    """A run was stopped by `cancel_runs` (a stop signal), not by anything wrong with the model or the text."""
 
 
 def default_model_path() -> Path:
@@ -105,6 +128,12 @@ class Classifier:
         self.threshold = float(threshold if threshold is not None else model_file.model["threshold"])
         self._input = model_file.model["input_name"]
         self._outputs = [model_file.model["output_name"]]  # built once: session.run takes a list on every call
+        self._run_options = ort.RunOptions()  # shared by every run: cancel_runs sets its terminate flag
+        self._run_options.log_severity_level = 4  # a failed run is one raised line, not also a log line on stderr
+        with _run_options_lock:
+            _run_options.add(self._run_options)
+        self._first_run_done = False
+        self._timed_out = False
         try:
             self.session = ort.InferenceSession(
                 model_file.graph_model,
@@ -123,17 +152,23 @@ class Classifier:
             f"threshold={self.threshold})"
         )
 
-    def _probe_inputs(self) -> np.ndarray:
-        """Two rows for the load probe: no feature at all, and the highest feature id (the table's last row)."""
+    def _probe_batches(self) -> list[np.ndarray]:
+        """The load probe's inputs: no feature at all, and the highest feature id (the table's last row); for
+        the token-id form the same two rows again padded to width 3, which must score the same (a padding row
+        that is not zero would change every review's score by its length)."""
         last = self.vectorizer.size - 1
         if self.input_form == TOKEN_IDS:
-            return np.array([[last + 1], [last]], dtype=np.int64)
+            pad = last + 1
+            return [
+                np.array([[pad], [last]], dtype=np.int64),
+                np.array([[pad, pad, pad], [last, pad, pad]], dtype=np.int64),
+            ]
         if self.input_form == DENSE:
             rows = np.zeros((2, self.vectorizer.size), dtype=np.float32)
             rows[1, last] = 1.0
-            return rows
+            return [rows]
         vocabulary = self.vectorizer.vocabulary or ["probe"]
-        return self.model_inputs(["", vocabulary[-1]])
+        return [self.model_inputs(["", vocabulary[-1]])]
 
     def _check_graph_matches_metadata(self) -> None:
         """The checksum proves the file is as exported; this proves the parts belong together."""
@@ -144,24 +179,44 @@ class Classifier:
         if self.input_form == DENSE and inputs[0].shape[-1] != self.vectorizer.size:
             raise ImdbEdgeError(f"{where}: graph width {inputs[0].shape[-1]} != vocabulary size {self.vectorizer.size}")
         try:
-            inputs = self._probe_inputs()  # the text form's reads the packed terms
+            batches = self._probe_batches()  # the text form's reads the packed terms
         except ImdbEdgeError as exc:
             raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
-        run_options = ort.RunOptions()
-        run_options.log_severity_level = 4  # its error is the one line raised below, not also a log line on stderr
-        # A graph without a Loop runs each node once: bounded by its size, so no watchdog thread (~1 ms) is needed.
-        timer = threading.Timer(PROBE_SECONDS, setattr, (run_options, "terminate", True))
-        if self.model_file.has_loop:
-            timer.start()
+        failure = "the graph does not run on its own vocabulary"
+        probes = [self._guarded_run(batch, PROBE_SECONDS, failure) for batch in batches]
+        for probe in probes:
+            if probe.shape != (2,) or not np.isfinite(probe).all():
+                raise ImdbEdgeError(f"{where}: the graph returns {probe!r} instead of two finite scores")
+        if len(probes) == 2 and np.abs(probes[0] - probes[1]).max() > PADDING_TOLERANCE:
+            raise ImdbEdgeError(
+                f"{where}: padding changes the scores ({probes[0].tolist()} unpadded, {probes[1].tolist()} padded): "
+                "the padding row of its weight table is not zero, so no exported model wrote it"
+            )
+
+    def _guarded_run(self, inputs: np.ndarray, seconds: float, failure: str) -> np.ndarray:
+        """One run stopped after `seconds` (a graph that passes the checks may still be slow on purpose); any
+        failure is one ImdbEdgeError starting with `failure`."""
+        self._timed_out = False
+
+        def expire() -> None:
+            self._timed_out = True
+            self._run_options.terminate = True
+
+        timer = threading.Timer(seconds, expire)
+        timer.daemon = True
+        timer.start()
         try:
-            probe = self.run(inputs, run_options)
+            return self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0].reshape(-1)
         except Exception as exc:  # onnxruntime raises several private exception types
-            reason = "it ran too long" if run_options.terminate else first_line(exc)
-            raise ImdbEdgeError(f"{where}: the graph does not run on its own vocabulary ({reason})") from None
+            if self._timed_out:
+                reason = f"it ran longer than {seconds:g} s"
+            elif self._run_options.terminate:
+                raise RunCancelled(f"{self.model_file.path}: the run was cancelled") from None
+            else:
+                reason = first_line(exc)
+            raise ImdbEdgeError(f"{self.model_file.path}: {failure} ({reason})") from None
         finally:
             timer.cancel()
-        if probe.shape != (2,) or not np.isfinite(probe).all():
-            raise ImdbEdgeError(f"{where}: the graph returns {probe!r} instead of two finite scores")
 
     @classmethod
     def load(
@@ -170,6 +225,7 @@ class Classifier:
         threads: int = 1,
         providers: Sequence[str] | None = None,
         threshold: float | None = None,
+        sha256: str | None = None,
     ) -> Classifier:
         """Load and verify a model file.
 
@@ -179,6 +235,9 @@ class Classifier:
             threads: onnxruntime intra-op threads (1 suits one review at a time).
             providers: onnxruntime execution providers (default: the CPU).
             threshold: score at or above which a review is positive (default: the model's).
+            sha256: the file's expected sha256 (64 hex digits), checked before anything is parsed. The
+                checksums inside a model file catch accidental damage only; pin the hash to know it is
+                the file you meant (`sha256sum model.onnx`, or `imdb-edge info --json`'s "sha256").
 
         Returns:
             A ready, thread-safe Classifier.
@@ -192,7 +251,8 @@ class Classifier:
             >>> Classifier.load().predict("An absolute masterpiece.").label
             'positive'
         """
-        return cls(read_model_file(default_model_path() if path is None else path), threads, providers, threshold)
+        model_file = read_model_file(default_model_path() if path is None else path, sha256=sha256)
+        return cls(model_file, threads, providers, threshold)
 
     def model_inputs(self, texts: Sequence[str]) -> np.ndarray:
         """What the graph takes for `texts`, by the model's input form."""
@@ -202,9 +262,33 @@ class Classifier:
             return self.vectorizer.multi_hot(texts)
         return np.array(list(texts), dtype=object)
 
-    def run(self, inputs: np.ndarray, run_options: ort.RunOptions | None = None) -> np.ndarray:
-        """Model-only: scores for prepared inputs."""
-        return self.session.run(self._outputs, {self._input: inputs}, run_options)[0].reshape(-1)
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Model-only: scores for prepared inputs.
+
+        The first run is stopped if it takes too long (FIRST_RUN_SECONDS, plus a little per row): a graph
+        that passed the load checks may still be slow on purpose, and the first real input shows it.
+
+        Raises:
+            ImdbEdgeError: onnxruntime cannot run the graph on this input (one line saying why).
+            RunCancelled: `cancel_runs` stopped it.
+        """
+        if not self._first_run_done:
+            limit = FIRST_RUN_SECONDS + FIRST_RUN_SECONDS_PER_ROW * len(inputs)
+            scores = self._guarded_run(inputs, limit, "the model fails on this input")
+        else:
+            try:
+                scores = self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0].reshape(-1)
+            except Exception as exc:  # onnxruntime raises several private exception types
+                if self._run_options.terminate:
+                    raise RunCancelled(f"{self.model_file.path}: the run was cancelled") from None
+                reason = first_line(exc)
+                raise ImdbEdgeError(f"{self.model_file.path}: the model fails on this input ({reason})") from None
+        if len(scores) != len(inputs):
+            raise ImdbEdgeError(
+                f"{self.model_file.path}: the model returns {len(scores)} scores for {len(inputs)} reviews"
+            )
+        self._first_run_done = True
+        return scores
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Positive-class probabilities for `texts`, float32, computed in chunks (no checks: the fast path)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from imdb_edge.batch.stop import StopRequest
 from imdb_edge.errors import ImdbEdgeError, first_line
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
-from imdb_edge.spark.formats import count_errors, detect_format, name_malformed_lines, read_table, write_table
+from imdb_edge.spark.formats import RAW_LINE, count_errors, detect_format, read_table, write_table
 from imdb_edge.spark.storage import Storage, nested
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ class SparkJob:
     source: str
     target: str
     model: Path | None = None
+    model_sha256: str | None = None
     text_col: str = "text"
     master: str | None = None
     input_format: str | None = None
@@ -55,12 +56,19 @@ class SparkSummary:
 
 
 def _cause(exc: BaseException) -> str:
-    """The line that says what went wrong: for a Python worker's failure, its exception line."""
+    """The line that says what went wrong: for a Python worker's failure, its exception line; for a worker
+    that died, that it died (the first line only named the JVM call, "An error occurred while calling
+    o92.parquet"); else the deepest "Caused by" of a Java stack."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if any("Python worker exited unexpectedly" in line for line in lines):
+        return "a Python worker process died (killed, or out of memory): Python worker exited unexpectedly"
     if any(line.startswith("Traceback (most recent call last)") for line in lines):
         raised = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b", line)]
         if raised:
             return raised[-1]
+    causes = [line.removeprefix("Caused by: ") for line in lines if line.startswith("Caused by: ")]
+    if lines and lines[0].startswith("An error occurred while calling") and causes:
+        return causes[-1]
     return first_line(exc)
 
 
@@ -127,7 +135,7 @@ def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
 
 def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str], stop: StopRequest) -> str:
     """Write the result under a hidden name, then rename it to OUTPUT; nothing at OUTPUT if anything fails."""
-    from imdb_edge.spark.dataframe import classify_dataframe
+    from imdb_edge.spark.dataframe import classify_dataframe, classify_json_lines
 
     input_format, output_format = formats
     storage = Storage(spark)
@@ -135,8 +143,20 @@ def _classify_into(spark: SparkSession, job: SparkJob, formats: tuple[str, str],
     df = read_table(spark, source, input_format, job.text_col)
     if job.partitions:
         df = df.repartition(job.partitions)
-    result = classify_dataframe(df, job.text_col, job.model, job.batch_size, threshold=job.threshold, prefix=job.prefix)
-    result = name_malformed_lines(result, job.prefix)
+    settings = {
+        "model": job.model,
+        "batch_size": job.batch_size,
+        "threshold": job.threshold,
+        "prefix": job.prefix,
+        "model_sha256": job.model_sha256,
+    }
+    if input_format == "jsonl":
+        fields = [name for name in df.columns if name != RAW_LINE]
+        if job.text_col not in fields:  # in no line at all: a wrong --text-col, not bad lines
+            raise ImdbEdgeError(f"no column {job.text_col!r} in the input (columns: {', '.join(fields) or 'none'})")
+        result = classify_json_lines(df, RAW_LINE, text_field=job.text_col, **settings).drop(RAW_LINE)
+    else:
+        result = classify_dataframe(df, job.text_col, **settings)
     staged = storage.sibling(target, "incomplete")
     try:
         try:
@@ -162,7 +182,7 @@ def run(job: SparkJob) -> SparkSummary:
     output_format = detect_format(job.target, job.output_format, "--output-format", fallback=input_format)
     if job.partitions is not None and job.partitions < 1:
         raise ImdbEdgeError(f"--partitions must be >= 1, got {job.partitions}")
-    load_model_file(job.model)  # a bad model fails before Spark starts
+    load_model_file(job.model, job.model_sha256)  # a bad model fails before Spark starts
     with spark_errors():
         spark, created = start_session(job.master)
         try:

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 FORMATS = ("parquet", "jsonl", "text")
 CORRUPT_RECORD = "_corrupt_record"
+RAW_LINE = "__imdb_edge_line"
+"""The column that carries a JSON line, as written, to the executors (dropped before writing)."""
 EXTENSIONS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".txt": "text"}
 
 
@@ -39,23 +41,36 @@ def detect_format(path: str, given: str | None, option: str, fallback: str | Non
 
 
 def read_table(spark: SparkSession, path: str, fmt: str, text_col: str) -> DataFrame:
-    """A text file gives one row per line, its column named `text_col`."""
+    """A text file gives one row per line, its column named `text_col`; JSON Lines: see read_json_lines."""
     if fmt == "parquet":
         return spark.read.parquet(path)
     if fmt == "jsonl":
-        return spark.read.json(path)
+        return read_json_lines(spark, path)
     return spark.read.text(path).withColumnRenamed("value", text_col)
 
 
-def name_malformed_lines(df: DataFrame, prefix: str) -> DataFrame:
-    """Spark's JSON reader keeps a line it cannot parse in `_corrupt_record`: say so in the error column."""
-    from pyspark.sql import functions as F
+def read_json_lines(spark: SparkSession, path: str) -> DataFrame:
+    """One row per line: the raw line (bytes as written) in RAW_LINE, and its object's fields as columns.
 
-    if CORRUPT_RECORD not in df.columns:
-        return df
-    error = prefix + "error"
-    return df.withColumn(
-        error, F.when(F.col(CORRUPT_RECORD).isNotNull(), F.lit("malformed JSON line")).otherwise(F.col(error))
+    The columns are Spark's own inference over every line, but a key an object repeats is one column (its last
+    value, as `classify` takes it): Spark's JSON reader refuses a whole file for one such line. Whether a line
+    is a review, and which error it gets, is decided from the raw line by `classify`'s rule (worker.py), so
+    the two commands agree on every line (tests/spark/test_agreement.py).
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StructType
+
+    lines = spark.read.text(path)
+    inferred = spark.read.json(lines.rdd.map(lambda row: row.value)).schema
+    seen: set[str] = set()
+    fields = []
+    for field in inferred.fields:
+        if field.name not in seen and field.name != CORRUPT_RECORD:
+            seen.add(field.name)
+            fields.append(field)
+    parsed = F.from_json(F.col("value"), StructType(fields), {"mode": "PERMISSIVE"})
+    return lines.select(F.col("value").alias(RAW_LINE), parsed.alias("__imdb_edge_object")).select(
+        RAW_LINE, "__imdb_edge_object.*"
     )
 
 
@@ -87,7 +102,7 @@ def count_errors(spark: SparkSession, path: str, fmt: str, prefix: str) -> tuple
         lines = spark.read.text(path)
         is_error = F.col("value").startswith(f"{ERROR_LABEL}\t")
     else:
-        lines = read_table(spark, path, fmt, "text")
+        lines = spark.read.parquet(path) if fmt == "parquet" else spark.read.json(path)  # what Spark wrote
         if prefix + "error" not in lines.columns:  # JSON drops null fields: no row had an error
             return lines.count(), 0
         is_error = F.col(prefix + "error").isNotNull()

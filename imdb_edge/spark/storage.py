@@ -7,8 +7,10 @@ same promise as imdb_edge/atomic.py makes for single files.
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 from imdb_edge.errors import ImdbEdgeError
 
@@ -67,6 +69,29 @@ class Storage:
 
 
 def nested(a: str, b: str) -> bool:
-    """True when qualified paths `a` and `b` are the same or one lies inside the other."""
+    """True when qualified paths `a` and `b` are the same or one lies inside the other, as written, and, on
+    the local file system, once links are resolved (`ln -s precious.jsonl link.jsonl` then `link.jsonl` as
+    input and `precious.jsonl` as output named one file two ways, and --overwrite replaced the input)."""
+    if _inside(a, b):
+        return True
+    local_a, local_b = _local(a), _local(b)
+    if local_a is None or local_b is None:
+        return False
+    if _inside(os.path.realpath(local_a), os.path.realpath(local_b)):
+        return True
+    try:
+        return os.path.samefile(local_a, local_b)
+    except OSError:
+        return False
+
+
+def _inside(a: str, b: str) -> bool:
     a, b = a.rstrip("/") + "/", b.rstrip("/") + "/"
     return a.startswith(b) or b.startswith(a)
+
+
+def _local(qualified: str) -> str | None:
+    """The local path of a `file:` URI (Hadoop writes `file:/x` for local paths), else None."""
+    if not qualified.startswith("file:"):
+        return None
+    return unquote(urlparse(qualified).path)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from imdb_edge.batch.outcomes import Outcome, classify_chunk, text_line
-from imdb_edge.batch.records import DEFAULT_MAX_CHARS, Record, check_text
+from imdb_edge.batch.records import DEFAULT_MAX_CHARS, Decoding, Record, json_record, text_record
 from imdb_edge.errors import ImdbEdgeError, first_line
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.modelfile.reader import parse_model_bytes
@@ -51,18 +51,21 @@ def classifier_for(fetch_bytes: Callable[[], bytes], checksum: str, threshold: f
     return classifier
 
 
-def to_record(key: int, raw: Any, max_chars: int = DEFAULT_MAX_CHARS) -> Record:
-    """One cell of the text column (UTF-8 bytes, str or null) as a Record, with the CLI's rules."""
+CELL_KINDS = ("text", "jsonl")
+"""What a cell holds: a review's text, or a whole JSON line (whose `text_field` is the review)."""
+
+
+def to_record(
+    key: int, raw: Any, max_chars: int = DEFAULT_MAX_CHARS, kind: str = "text", text_field: str = "text"
+) -> Record:
+    """One cell (UTF-8 bytes, str or null) as a Record, by the rules `classify` applies to a line of the same
+    kind (batch/records.py), so both give one answer for one input."""
     if raw is None or (isinstance(raw, float) and raw != raw):  # null arrives as None (or NaN)
-        return Record(key, None, NULL_TEXT)
-    if isinstance(raw, str):
-        text = raw
-    else:
-        try:
-            text = bytes(raw).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return Record(key, None, f"not valid UTF-8 (byte {exc.start})")
-    return check_text(key, text, max_chars)
+        return Record(key, None, NULL_TEXT, position=key)
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+    if kind == "jsonl":
+        return json_record(key, data, max_chars, "line", Decoding(), text_field)
+    return text_record(key, data, max_chars, Decoding())
 
 
 def outcomes_of(classifier: Classifier, records: list[Record], batch_size: int) -> Iterator[Outcome]:
@@ -80,10 +83,15 @@ def outcomes_of(classifier: Classifier, records: list[Record], batch_size: int) 
 
 
 def label_series(
-    texts: pd.Series, classifier: Classifier, batch_size: int, max_chars: int = DEFAULT_MAX_CHARS
+    texts: pd.Series,
+    classifier: Classifier,
+    batch_size: int,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    kind: str = "text",
+    text_field: str = "text",
 ) -> pd.DataFrame:
     """label, score and error for each cell of `texts`, in order; error rows have no label/score."""
-    records = [to_record(i, raw, max_chars) for i, raw in enumerate(texts.tolist())]
+    records = [to_record(i, raw, max_chars, kind, text_field) for i, raw in enumerate(texts.tolist())]
     outcomes = list(outcomes_of(classifier, records, batch_size))
     return pd.DataFrame(
         {
@@ -95,12 +103,19 @@ def label_series(
 
 
 def udf_function(
-    fetch_bytes: Callable[[], bytes], checksum: str, threshold: float, batch_size: int, max_chars: int
+    fetch_bytes: Callable[[], bytes],
+    checksum: str,
+    threshold: float,
+    batch_size: int,
+    max_chars: int,
+    kind: str = "text",
+    text_field: str = "text",
 ) -> Callable[[pd.Series], pd.DataFrame]:
     """The pandas UDF body; defined here so pyspark can read its `pd.Series -> pd.DataFrame` hints."""
 
     def label_texts(texts: pd.Series) -> pd.DataFrame:
-        return label_series(texts, classifier_for(fetch_bytes, checksum, threshold), batch_size, max_chars)
+        classifier = classifier_for(fetch_bytes, checksum, threshold)
+        return label_series(texts, classifier, batch_size, max_chars, kind, text_field)
 
     return label_texts
 

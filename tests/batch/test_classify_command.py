@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import run_cli
+from tests.record_cases import JSONL_CASES, LINE_CASES, matches
 
 POSITIVE = "An absolute masterpiece, I loved every minute."
 NEGATIVE = "This movie was a waste of time, boring and awful."
@@ -111,27 +112,38 @@ def test_multiprocess_batch_keeps_input_order(tiny_model: Path, tmp_path: Path) 
 
 
 def test_resume_cuts_lines_after_the_last_checkpoint_and_continues(tiny_model: Path, tmp_path: Path) -> None:
-    """A crash after two recorded lines: later lines (and a cut one) are redone, nothing is doubled."""
-    import hashlib
-
-    from imdb_edge.batch.result_file import resume_record_path
+    """A crash after two recorded lines: later lines (and a cut one) are redone, nothing is doubled; a complete
+    run leaves no resume record behind."""
+    from imdb_edge.batch.records import DEFAULT_MAX_CHARS, open_source
+    from imdb_edge.batch.result_file import JobIdentity, ResultFile, resume_record_path
+    from imdb_edge.runtime.modelfile.reader import read_model_file
 
     source = tmp_path / "in.txt"
     source.write_text("\n".join([POSITIVE, NEGATIVE, POSITIVE, NEGATIVE]) + "\n")
     out = tmp_path / "out.tsv"
     args = ["classify", "--model", str(tiny_model), "--file", str(source), "--output", str(out)]
     assert run_cli(*args).exit_code == 0
+    assert not resume_record_path(out).exists()  # finished: nothing to resume
     full = out.read_bytes()
     two = full[: full.index(b"\n", full.index(b"\n") + 1) + 1]
-    record_path = resume_record_path(out)
-    record = json.loads(record_path.read_text())
-    record.update(lines=2, bytes=len(two), tail_sha256=hashlib.sha256(two).hexdigest(), complete=False)
-    record_path.write_text(json.dumps(record))
+    # What a run killed after its checkpoint at two lines leaves: its record, and more lines than it records.
+    identity = JobIdentity(
+        input=open_source(str(source)).identity,
+        model=read_model_file(tiny_model).sha256,
+        as_json=False,
+        threshold=0.5,
+        max_chars=DEFAULT_MAX_CHARS,
+        input_format="auto",
+    )
+    crashed = ResultFile.open(out, identity, resume=False)
+    crashed.write_lines(two, 2)
+    crashed.close(complete=False)
     out.write_bytes(full[: len(two) + 20] + b"posi")  # a line written after the checkpoint, and a cut one
     result = run_cli(*args, "--resume")
     assert result.exit_code == 0, result.output
     assert out.read_bytes() == full
     assert "resumed after 2" in result.stderr
+    assert not resume_record_path(out).exists()
 
 
 @pytest.mark.parametrize(
@@ -222,8 +234,8 @@ def test_one_poisoned_json_line_does_not_stop_the_batch(tiny_model: Path, tmp_pa
     assert rows[0]["label"] == "positive" and rows[4]["label"] == "negative"
     assert "nested deeper" in rows[1]["error"] and "characters" in rows[2]["error"]
     assert "lone surrogate" in rows[3]["error"]
-    again = run_cli(*args, "--resume")  # a resumed run gets past them too
-    assert again.exit_code == 0 and output.read_bytes() == data
+    again = run_cli(*args, "--resume")  # the run finished: there is nothing to resume, and nothing is touched
+    assert again.exit_code == 2 and "nothing to resume" in again.stderr and output.read_bytes() == data
 
 
 def test_non_utf8_file_names_become_error_lines(tiny_model: Path, tmp_path: Path) -> None:
@@ -328,3 +340,15 @@ def test_a_byte_order_mark_before_a_text_argument_changes_nothing(tiny_model: Pa
     marked = run_cli("classify", "--model", str(tiny_model), "--json", "\ufeffgreat film, wonderful")
     assert plain.exit_code == marked.exit_code == 0
     assert json.loads(marked.stdout)["score"] == json.loads(plain.stdout)["score"]
+
+
+@pytest.mark.parametrize(("cases", "suffix"), [(JSONL_CASES, ".jsonl"), (LINE_CASES, ".txt")])
+def test_the_shared_record_table(tiny_model: Path, tmp_path: Path, cases: list, suffix: str) -> None:
+    """tests/record_cases.py: what each input line is (Spark runs the same table)."""
+    source = tmp_path / f"cases{suffix}"
+    source.write_bytes(b"".join(raw + b"\n" for raw, _ in cases))
+    result = run_cli("classify", "--model", str(tiny_model), "--file", str(source), "--workers", "1")
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(cases)
+    for line, (raw, expected) in zip(lines, cases, strict=True):
+        assert matches(line, expected), (raw, line)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from imdb_edge.batch.result_file import resume_record_path
-from tests.helpers import run_cli
+from tests.helpers import interrupted_output, run_cli
 from tests.model_factory import build_model_bytes
 
 POSITIVE = "An absolute masterpiece, I loved every minute."
@@ -88,11 +88,13 @@ def test_a_job_that_cannot_start_leaves_the_old_output_untouched(model: Path, tm
 
 
 def _finished_output(model: Path, tmp_path: Path, *extra: str) -> tuple[Path, Path, list[str]]:
+    """An output whose run stopped at a checkpoint after one line (its record says so)."""
     source = tmp_path / "in.txt"
     source.write_text(REVIEWS)
     output = tmp_path / "out.tsv"
     args = ["--file", str(source), "--output", str(output), *extra]
     assert classify(model, *args).exit_code == 0
+    interrupted_output({"file": str(source), "output": output, "model": model}, lines=1)
     return source, output, args
 
 

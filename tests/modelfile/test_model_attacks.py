@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +18,14 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.graphs import token_ids_graph
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.modelfile.reader import parse_model_bytes, read_model_file
-from tests.model_factory import restamp, sentiment_layers, sentiment_vectorizer
+from tests.model_factory import (
+    batch_cubed_graph,
+    restamp,
+    sentiment_layers,
+    sentiment_vectorizer,
+    slow_graph,
+    two_rows_only_graph,
+)
 
 
 def _model_entry(data: bytes) -> dict:
@@ -339,3 +348,94 @@ def test_a_graph_of_a_million_entries_is_refused_at_once(model_bytes: bytes, whe
     with pytest.raises(ImdbEdgeError, match="more than 10000 entries"):
         parse_model_bytes(forged)
     assert time.monotonic() - start < 1.0
+
+
+def _hostile(model_bytes: bytes, graph: Any, tmp_path: Path, name: str = "hostile.onnx") -> Path:
+    path = tmp_path / name
+    path.write_bytes(restamp(model_bytes, {}, graph=graph))
+    return path
+
+
+def test_a_graph_slow_on_purpose_is_stopped_at_load_whatever_its_operators(
+    model_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Allowed operators only, nothing folded at load, no Loop: 200 products of 2048 x 2048 matrices (about
+    a minute). Before, only graphs with a Loop had a time limit, and this one loaded after 132 s."""
+    from imdb_edge.runtime import classifier as module
+
+    monkeypatch.setattr(module, "PROBE_SECONDS", 1.0)
+    path = _hostile(model_bytes, slow_graph(), tmp_path)
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match=r"does not run on its own vocabulary \(it ran longer than 1 s\)"):
+        Classifier.load(path)
+    assert time.monotonic() - start < 3.0
+
+
+def test_a_stop_signal_cuts_a_slow_load_short(model_bytes: bytes, tmp_path: Path) -> None:
+    """SIGTERM while onnxruntime runs the probe: before, the signal waited for the run to end (minutes)."""
+    path = _hostile(model_bytes, slow_graph(), tmp_path)
+    for command in (["classify", "-m", str(path), "great movie"], ["info", str(path)]):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "imdb_edge", *command], stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        time.sleep(1.5)  # well into the probe
+        os.killpg(process.pid, signal.SIGTERM)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+        assert time.monotonic() - sent < 2.0, stderr
+        assert process.returncode == 130, stderr
+        assert "Traceback" not in stderr and "SIGTERM" in stderr
+
+
+def test_a_graph_fast_on_the_probe_but_slow_on_real_input_is_stopped_at_its_first_run(
+    model_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from imdb_edge.runtime import classifier as module
+
+    monkeypatch.setattr(module, "FIRST_RUN_SECONDS", 0.3)
+    monkeypatch.setattr(module, "FIRST_RUN_SECONDS_PER_ROW", 0.0)
+    classifier = Classifier.load(_hostile(model_bytes, batch_cubed_graph(), tmp_path))  # two rows: fast
+    inputs = classifier.model_inputs(["a fine film"] * 1024)
+    start = time.monotonic()
+    with pytest.raises(ImdbEdgeError, match=r"fails on this input \(it ran longer than 0.3 s\)"):
+        classifier.run(inputs)
+    assert time.monotonic() - start < 2.0
+
+
+def test_a_graph_that_fails_on_real_input_is_one_line_everywhere(model_bytes: bytes, tmp_path: Path) -> None:
+    """It passes the load probe (always two rows) and fails on one review. Before: an onnxruntime traceback
+    in-process, an empty -o, and with workers "a worker process could not start (exit code 0)"."""
+    path = _hostile(model_bytes, two_rows_only_graph(), tmp_path)
+    with pytest.raises(ImdbEdgeError, match="fails on this input"):
+        Classifier.load(path).predict("a fine film")
+    reviews = tmp_path / "reviews.txt"
+    reviews.write_text("a fine film\n" * 2500)
+    cases = [
+        ["classify", "-m", str(path), "a fine film"],
+        ["classify", "-m", str(path), "-f", str(reviews), "--workers", "2", "-o", str(tmp_path / "out.txt")],
+        ["bench", "-m", str(path), "--batch", "1", "--threads", "1", "--min-runs", "1", "--min-seconds", "0"],
+    ]
+    for args in cases:
+        done = _run_cli(*args, timeout=120)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr, (args, done.stderr)
+        assert "fails on this input" in done.stderr and "exit code 0" not in done.stderr, (args, done.stderr)
+
+
+def test_a_non_zero_padding_row_is_refused(tiny_model: Path, tmp_path: Path) -> None:
+    """A forged table whose padding row is not zero: 'great wonderful' scored 0.997 alone and 0.00005 in a
+    batch beside a longer review, and every check passed."""
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load(tiny_model)
+    for tensor in proto.graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        if array.ndim == 2 and array.shape[0] > 2:  # the first layer's weight table: one row a term, + padding
+            array = array.copy()
+            array[-1] = -5.0
+            tensor.CopyFrom(numpy_helper.from_array(array, tensor.name))
+    forged = tmp_path / "padded.onnx"
+    forged.write_bytes(restamp(tiny_model.read_bytes(), {}, graph=proto.graph))
+    with pytest.raises(ImdbEdgeError, match="padding changes the scores"):
+        Classifier.load(forged)

@@ -34,6 +34,7 @@ from pyspark.sql import SparkSession  # noqa: E402
 from imdb_edge.spark import classify_dataframe, worker  # noqa: E402
 from imdb_edge.spark.deps import quiet_pandas3_warning, use_this_python_on_executors  # noqa: E402
 from tests.helpers import ROOT, run_cli  # noqa: E402
+from tests.record_cases import JSONL_CASES, LINE_CASES, matches  # noqa: E402
 
 pytestmark = pytest.mark.spark
 ARROW_BATCH = 16  # rows per Arrow batch, so one partition sends many batches
@@ -184,14 +185,15 @@ def test_cli_jsonl_to_parquet_matches_classify(spark: SparkSession, tiny_model: 
     assert result.exit_code == 1, result.output  # some rows could not be classified, like `classify`
     assert "122 rows, 2 could not be classified" in result.stderr
     table = pd.read_parquet(target)
-    assert sorted(table.columns) == ["_corrupt_record", "error", "id", "label", "score", "text"]
+    assert sorted(table.columns) == ["error", "id", "label", "score", "text"]
     expected = cli_results(source, tiny_model)
     scored = table[table["error"].isna()]
     assert len(scored) == len(texts)
     for row in scored.itertuples():
         assert row.label == expected[int(row.id)]["label"]
         assert abs(row.score - expected[int(row.id)]["score"]) <= 1e-6  # classify rounds to 6 places
-    assert sorted(table["error"].dropna()) == ["empty text", "malformed JSON line"]
+    assert sorted(table["error"].dropna()) == sorted([expected[120]["error"], expected[122]["error"]])
+    assert expected[122]["error"].startswith("malformed JSON")  # the same words as classify's, not Spark's
     assert not list(tmp_path.glob(".scored.parquet.*"))  # no staging folder left behind
 
 
@@ -341,3 +343,19 @@ def test_documented_example_on_the_25000_test_reviews(spark: SparkSession, full_
     direct = Classifier.load().predict_batch(test.texts)
     assert table["label"].tolist() == [p.label for p in direct]
     assert max(abs(a - p.score) for a, p in zip(table["score"], direct, strict=True)) <= 1e-6
+
+
+@pytest.mark.parametrize(("cases", "suffix"), [(JSONL_CASES, ".jsonl"), (LINE_CASES, ".txt")])
+def test_spark_gives_the_shared_record_tables_answers(
+    spark: SparkSession, tiny_model: Path, tmp_path: Path, cases: list, suffix: str
+) -> None:
+    """tests/record_cases.py, the table `classify` is tested on: a repeated key failed the whole Spark job, and
+    a "text" that was a number, a list or an object was scored as its JSON text."""
+    source = tmp_path / f"cases{suffix}"
+    source.write_bytes(b"".join(raw + b"\n" for raw, _ in cases))
+    target = tmp_path / "out.txt"
+    run_cli("spark-classify", str(source), str(target), "--model", str(tiny_model), "--output-format", "text")
+    lines = "".join(part.read_text() for part in sorted(target.glob("part-*"))).splitlines()
+    assert len(lines) == len(cases)
+    for line, (raw, expected) in zip(lines, cases, strict=True):
+        assert matches(line, expected), (raw, line)

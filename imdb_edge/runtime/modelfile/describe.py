@@ -8,14 +8,19 @@ from typing import Any
 from imdb_edge.runtime.modelfile.reader import read_model_file
 
 
-def describe_model(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(summary, full metadata entries) of a verified model file."""
-    model_file = read_model_file(path)
+def describe_model(path: Path, sha256: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary, full metadata entries) of a model file verified as `classify` verifies it: read, checked,
+    loaded in onnxruntime and probed, so a file `info` describes is a file that classifies."""
+    from imdb_edge.runtime.classifier import Classifier
+
+    model_file = read_model_file(path, sha256=sha256)
+    Classifier(model_file)
     training, export_entry, entry = model_file.training, model_file.export, model_file.model
     config = model_file.vectorizer.config
     summary = {
         "file": str(path),
         "bytes": len(model_file.data),
+        "sha256": model_file.sha256,
         "schema": model_file.metadata["imdb_edge.schema"],
         "input_form": entry["input_form"],
         "precision": entry.get("precision"),
@@ -69,6 +74,7 @@ def render_description(summary: dict[str, Any]) -> str:
     parity = summary["parity_fp32"] or {}
     lines = [
         f"file            {summary['file']} ({summary['bytes'] / 1024:.0f} KB, schema {summary['schema']})",
+        f"sha256          {summary['sha256']} (pin it: --model-sha256)",
         f"input           {summary['input_form']} ({summary['precision']}), labels {', '.join(summary['labels'])}, "
         f"threshold {summary['threshold']}",
         f"{_features_line(summary)}, n-grams up to {summary['ngram_max']}, "

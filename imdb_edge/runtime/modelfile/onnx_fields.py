@@ -28,10 +28,15 @@ NODE_ATTRIBUTE: Final = 5
 NODE_DOMAIN: Final = 7
 
 # AttributeProto
+ATTR_NAME: Final = 1
+ATTR_INT: Final = 3
 ATTR_TENSOR: Final = 5
 ATTR_GRAPH: Final = 6
+ATTR_INTS: Final = 8
+ATTR_STRINGS: Final = 9
 ATTR_TENSORS: Final = 10
 ATTR_GRAPHS: Final = 11
+ATTR_TYPE: Final = 20
 
 # TensorProto
 TENSOR_DIMS: Final = 1

@@ -28,7 +28,7 @@ def fields(data: bytes | memoryview) -> list[tuple[int, int, Any]]:
     return [(number, wire, value) for number, wire, value, _start, _end in spans(data)]
 
 
-def _encode_varint(value: int) -> bytes:
+def encode_varint(value: int) -> bytes:
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
@@ -39,7 +39,7 @@ def _encode_varint(value: int) -> bytes:
 
 def length_prefix(number: int, length: int) -> bytes:
     """The key and length that start field `number` holding `length` bytes (a submessage, string or bytes)."""
-    return _encode_varint(number << 3 | 2) + _encode_varint(length)
+    return encode_varint(number << 3 | 2) + encode_varint(length)
 
 
 def _short_varint(data: bytes | memoryview, pos: int, end: int) -> tuple[int, int]:
@@ -78,6 +78,15 @@ def spans(data: bytes | memoryview, limit: int | None = None) -> list[tuple[int,
         if pos > end:
             raise Corrupt("truncated field")
         out.append((number, wire, value, start, pos))
+    return out
+
+
+def varints(data: bytes | memoryview) -> list[int]:
+    """The integers of a packed repeated varint field (a repeated int64 attribute, as onnx writes it)."""
+    out, pos = [], 0
+    while pos < len(data):
+        value, pos = _varint(data, pos)
+        out.append(value - (1 << 64) if value >= 1 << 63 else value)  # int64: two's complement
     return out
 
 

@@ -30,6 +30,7 @@ files within MAX_MODEL_BYTES are read; metadata JSON is parsed with limits
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -57,15 +58,11 @@ from imdb_edge.runtime.modelfile.schema import (
     VECTORIZER_KEY,
     input_width,
 )
+from imdb_edge.runtime.modelfile.text_vocabulary import check_text_vocabulary
 from imdb_edge.runtime.vectorizer import Vectorizer
 
 READABLE_SCHEMAS = tuple(checksums.ALGORITHM_OF_SCHEMA)
 MAX_MODEL_BYTES = 1 << 30
-
-
-def model_identity(metadata: dict[str, str]) -> str:
-    """One string naming this exact model (weights, vocabulary and every decision setting)."""
-    return hashlib.sha256(metadata[CHECKSUM_KEY].encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -82,16 +79,22 @@ class ModelFile:
     graph_model: bytes
     """The model without its metadata and runtime arrays: what onnxruntime needs (it would parse and keep the
     vocabulary too)."""
-    has_loop: bool = True
-    """The graph has a Loop (the text form): the only way a run on tiny inputs could take long."""
 
     @property
     def input_form(self) -> str:
         return str(self.model["input_form"])
 
+    @functools.cached_property
+    def sha256(self) -> str:
+        """sha256 of the whole file: its identity for `--resume` and `info`, and what `--model-sha256` pins.
+
+        The checksums inside the file only catch accidental damage (whoever can edit the file can rewrite
+        them); this names the exact bytes. Computed when first asked (about 2 ms for the shipped model)."""
+        return hashlib.sha256(self.data).hexdigest()
+
     @property
     def identity(self) -> str:
-        return model_identity(self.metadata)
+        return self.sha256
 
 
 def _json_entry(metadata: dict[str, str], key: str, where: str) -> dict[str, Any]:
@@ -223,7 +226,9 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     training = _json_entry(metadata, TRAINING_KEY, where) if TRAINING_KEY in metadata else {}
     export = _json_entry(metadata, EXPORT_KEY, where) if EXPORT_KEY in metadata else {}
     _check_report_types(training, export, where)
-    has_loop = check_graph(graph_model, where)  # what onnxruntime will get: no metadata, no runtime arrays
+    check_graph(graph_model, where)  # what onnxruntime will get: no metadata, no runtime arrays
+    if model.get("input_form") == TEXT:
+        check_text_vocabulary(graph_model, vectorizer, where)
     return ModelFile(
         path=where,
         data=data,
@@ -233,7 +238,6 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
         training=training,
         export=export,
         graph_model=graph_model,
-        has_loop=has_loop,
     )
 
 
@@ -324,9 +328,26 @@ def read_regular_file(path: Path) -> bytes:
     return data
 
 
-def read_model_file(path: str | Path) -> ModelFile:
-    """Read and verify a model file, with one-line errors for every way it can be wrong."""
+def check_pinned_sha256(data: bytes, sha256: str, where: str) -> None:
+    """Refuse bytes whose sha256 is not the pinned one (checked before anything is parsed)."""
+    pinned = sha256.strip().lower()
+    if len(pinned) != 64 or pinned.strip("0123456789abcdef"):
+        raise ImdbEdgeError(f"a pinned sha256 is 64 hex digits, got {sha256!r}")
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != pinned:
+        raise ImdbEdgeError(f"{where} has sha256 {actual}, not the pinned {pinned}: it is not the model you pinned")
+
+
+def read_model_file(path: str | Path, sha256: str | None = None) -> ModelFile:
+    """Read and verify a model file, with one-line errors for every way it can be wrong.
+
+    `sha256`: the file's expected sha256 (hex), checked before anything is parsed: the way to be sure a
+    file is the one you meant, since its own checksums only catch accidental damage.
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"a model path must be a str or Path, got {type(path).__name__}")
     path = Path(path)
-    return parse_model_bytes(read_regular_file(path), where=str(path))
+    data = read_regular_file(path)
+    if sha256 is not None:
+        check_pinned_sha256(data, sha256, str(path))
+    return parse_model_bytes(data, where=str(path))
