@@ -47,20 +47,41 @@ def sentiment_layers(vectorizer: Vectorizer, hidden: int = 4) -> list[DenseLayer
     ]
 
 
+THREE_LABELS = ("negative", "neutral", "positive")
+
+
+def three_label_layers(vectorizer: Vectorizer) -> list[DenseLayer]:
+    """Hand-set weights of a linear softmax over THREE_LABELS: good words -> positive, bad -> negative, and
+    plain words (and the empty review, through the bias) -> neutral."""
+    kernel = np.zeros((vectorizer.size, 3), dtype=np.float32)
+    for words, column in ((BAD, 0), (NEUTRAL, 1), (GOOD, 2)):
+        for word in words:
+            kernel[vectorizer.vocabulary.index(word), column] = 2.0
+    return [DenseLayer(kernel, np.array([0.0, 0.5, 0.0], dtype=np.float32), "softmax")]
+
+
 def model_entry(vectorizer: Vectorizer, **changes: Any) -> dict[str, Any]:
-    return {**schema.model_entry(TOKEN_IDS, vectorizer.size, "fp32", OPSET), **changes}
+    labels = tuple(changes.pop("labels", schema.LABELS))
+    return {**schema.model_entry(TOKEN_IDS, vectorizer.size, "fp32", OPSET, labels), **changes}
 
 
 def build_model_bytes(
-    form: str = TOKEN_IDS, ngram_max: int = 1, compact: bool = False, negation: bool = False, **model_changes: Any
+    form: str = TOKEN_IDS,
+    ngram_max: int = 1,
+    compact: bool = False,
+    negation: bool = False,
+    labels: tuple[str, ...] = schema.LABELS,
+    **model_changes: Any,
 ) -> bytes:
     vectorizer = sentiment_vectorizer(ngram_max, negation)
-    proto = token_ids_graph(sentiment_layers(vectorizer))
+    layers = sentiment_layers(vectorizer) if len(labels) == 2 else three_label_layers(vectorizer)
+    model_changes = {**model_changes, "labels": labels}
+    proto = token_ids_graph(layers)
     if form == TEXT:
         from imdb_edge.export.text_graph import TEXT_OPSET, text_graph
 
         proto = text_graph(proto, vectorizer)
-        text_form = schema.model_entry(TEXT, vectorizer.size, "fp32", TEXT_OPSET)
+        text_form = schema.model_entry(TEXT, vectorizer.size, "fp32", TEXT_OPSET, labels)
         model_changes = {**text_form, **model_changes}
     data, _ = stamp_model(
         proto,

@@ -17,6 +17,8 @@ PLAIN_NAMES: Mapping[str, str] = {
     "threshold": "the threshold",
     "max_chars": "max_chars",
     "json": "JSON output",
+    "encoding": "the encoding",
+    "workers": "workers",
 }
 """How each role reads outside the CLI."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imdb_edge import console
-from imdb_edge.batch.engine import BatchSummary, classify_chunks, default_workers
+from imdb_edge.batch.engine import BatchSummary, classify_chunks, default_workers, max_workers
 from imdb_edge.batch.errors import JobError
 from imdb_edge.batch.outcomes import Outcome
 from imdb_edge.batch.records import (
@@ -121,6 +121,8 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
     Raises JobError (or another ImdbEdgeError) for anything that stops the job before it
     starts; an interruption after the start is `report.summary.interrupted`.
     """
+    if job.workers is not None and not 1 <= job.workers <= max_workers():
+        raise JobError("{workers} must be between 1 and {most} on this machine", most=max_workers())
     model_path = job.model or default_model_path()
     with stop.interruptible():  # nothing is written yet; a long probe is cut short by cancel_runs
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +34,19 @@ class Outcome:
     note: str | None = None
     position: int = 0
     """The record's line, item or file number in its input (from 1)."""
+    probabilities: tuple[float, ...] | None = None
+    """Every label's probability (a model of more than two labels; for two, 1 - score and score)."""
 
-    def as_json(self) -> str:
+    def as_json(self, labels: Sequence[str]) -> str:
         obj: dict[str, Any] = {"id": self.key}
         if self.error is None:
-            obj.update(label=self.label, score=round(self.score or 0.0, SCORE_DECIMALS))
+            score = self.score or 0.0
+            probabilities = self.probabilities or (1.0 - score, score)
+            obj.update(
+                label=self.label,
+                score=round(score, SCORE_DECIMALS),
+                scores={name: round(p, SCORE_DECIMALS) for name, p in zip(labels, probabilities, strict=True)},
+            )
         else:
             obj["error"] = self.error
         if self.note:
@@ -57,14 +66,28 @@ def usable_texts(records: list[Record]) -> list[str]:
 def outcomes_for(classifier: Classifier, records: list[Record], scores: np.ndarray) -> list[Outcome]:
     """Pair each record with its score (usable ones, in order) or its error."""
     usable = iter(scores.tolist())
-    label_of = classifier.label_of
     outcomes = []
+    binary = classifier.threshold is not None
     for record in records:
         if record.text is None:
             outcomes.append(Outcome(record.key, error=record.error, note=record.note, position=record.position))
-        else:
+        elif binary:
             score = next(usable)
-            outcomes.append(Outcome(record.key, label_of(score), score, note=record.note, position=record.position))
+            label = classifier.label_of(score)
+            outcomes.append(Outcome(record.key, label, score, note=record.note, position=record.position))
+        else:
+            row = next(usable)
+            best = max(range(len(row)), key=row.__getitem__)
+            outcomes.append(
+                Outcome(
+                    record.key,
+                    classifier.labels[best],
+                    row[best],
+                    note=record.note,
+                    position=record.position,
+                    probabilities=tuple(row),
+                )
+            )
     return outcomes
 
 
@@ -74,8 +97,8 @@ def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcom
     return outcomes_for(classifier, records, classifier.scores(texts))
 
 
-def encode_lines(outcomes: list[Outcome], as_json: bool, keyed: bool = False) -> bytes:
+def encode_lines(outcomes: list[Outcome], as_json: bool, labels: Sequence[str], keyed: bool = False) -> bytes:
     """The chunk's output lines as UTF-8 (keys and errors are checked to be valid Unicode); `keyed` plain
-    lines end with the record's key."""
-    lines = [o.as_json() for o in outcomes] if as_json else [o.as_text(keyed) for o in outcomes]
+    lines end with the record's key; JSON lines carry every label's probability."""
+    lines = [o.as_json(labels) for o in outcomes] if as_json else [o.as_text(keyed) for o in outcomes]
     return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")

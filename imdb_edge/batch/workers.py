@@ -43,7 +43,7 @@ def _send(conn: Any, message: Any) -> bool:
     return True
 
 
-def _worker_main(conn: Any, where: str, threshold: float, parent_pid: int) -> None:
+def _worker_main(conn: Any, where: str, threshold: float | None, parent_pid: int) -> None:
     def forward(signum: int, frame: Any) -> None:
         if os.getppid() == parent_pid:
             os.kill(parent_pid, signum)
@@ -85,12 +85,21 @@ def _worker_main(conn: Any, where: str, threshold: float, parent_pid: int) -> No
 class WorkerPool:
     """N spawned processes, each with its own pipe and onnxruntime session."""
 
-    def __init__(self, model_bytes: bytes, where: str, threshold: float, workers: int, stop: StopRequest) -> None:
+    def __init__(
+        self,
+        model_bytes: bytes,
+        where: str,
+        threshold: float | None,
+        workers: int,
+        stop: StopRequest,
+        classes: int = 2,
+    ) -> None:
         """Start the workers and hand each the model; a stop signal meanwhile raises Interrupted (and ends
         every worker started so far)."""
         # spawn, not fork: forking a process that already runs onnxruntime threads can copy a held lock.
         context = multiprocessing.get_context("spawn")
         self._stop = stop
+        self._score_shape = (-1,) if classes == 2 else (-1, classes)
         self._conns: list[Any] = []
         self._procs: list[Any] = []
         self._sent = 0
@@ -149,7 +158,7 @@ class WorkerPool:
                 if kind == "error":
                     what = "failed:" if self._ready[index] else "could not start:"
                     raise ImdbEdgeError(f"a worker process {what} {value}")
-                return np.frombuffer(value, dtype=np.float32)
+                return np.frombuffer(value, dtype=np.float32).reshape(self._score_shape)
             if not process.is_alive():
                 self._raise_for(index)
             if give_up_at is None:

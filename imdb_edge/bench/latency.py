@@ -19,6 +19,8 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import Classifier, session_options
 
 MODES = ("e2e", "model")
+MAX_BATCH = 65_536
+"""The largest batch a case may time: a batch of 100,000,000 reviews ran out of memory before its first run."""
 
 
 @dataclass
@@ -168,6 +170,8 @@ class BenchSettings:
         for name, values in (("batch sizes", self.batch_sizes), ("thread counts", self.threads)):
             if not values or min(values) < 1:
                 raise ImdbEdgeError(f"{name} must be whole numbers >= 1, got {values}")
+        if max(self.batch_sizes) > MAX_BATCH:
+            raise ImdbEdgeError(f"batch sizes must be at most {MAX_BATCH:,}, got {max(self.batch_sizes):,}")
 
     def cases(self) -> int:
         return len(self.models) * len(self.threads) * len(self.batch_sizes) * len(self.modes)

@@ -29,6 +29,7 @@ JOB_FLAGS = {
     "max_chars": "--max-chars",
     "json": "--json",
     "encoding": "--encoding",
+    "workers": "--workers",
 }
 """The flag of each role a batch job's error names (batch/errors.py)."""
 

@@ -106,9 +106,19 @@ def classify(
     ] = DEFAULT_ENCODING,
     workers: Annotated[
         Optional[int],
-        typer.Option(metavar="N", min=1, help="Processes for --file (default: the CPU count, at most 8)."),
+        typer.Option(
+            metavar="N",
+            min=1,
+            help="Processes for --file (default: the CPU count, at most 8; allowed: up to twice the CPU count, "
+            "at least 4).",
+        ),
     ] = None,
-    threads: Annotated[int, typer.Option(metavar="N", min=1, help="onnxruntime intra-op threads per process.")] = 1,
+    threads: Annotated[
+        int,
+        typer.Option(
+            metavar="N", min=1, help="onnxruntime intra-op threads per process (up to twice the CPU count, at least 4)."
+        ),
+    ] = 1,
     max_chars: Annotated[
         int, typer.Option(metavar="N", min=1, help="Longer reviews are cut to this many characters (with a note).")
     ] = DEFAULT_MAX_CHARS,
@@ -293,7 +303,9 @@ def bench(
         Optional[str],
         typer.Option(metavar="PATH", help="Time on this dataset's test reviews (default: 256 shipped real reviews)."),
     ] = None,
-    batch: Annotated[str, typer.Option(metavar="N,N,...", help="Batch sizes, comma-separated.")] = "1,8,64,512",
+    batch: Annotated[
+        str, typer.Option(metavar="N,N,...", help="Batch sizes, comma-separated (each at most 65,536).")
+    ] = "1,8,64,512",
     threads: Annotated[
         Optional[str],
         typer.Option(metavar="N,N,...", help="onnxruntime intra-op threads to try (default 1..cores)."),

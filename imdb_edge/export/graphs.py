@@ -30,7 +30,14 @@ OPSET = 17
 DENSE_INPUT = INPUT_NAMES[DENSE]
 IDS_INPUT = INPUT_NAMES[TOKEN_IDS]
 OUTPUT = SCORE_OUTPUT
-_ACTIVATIONS = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "elu": "Elu", "linear": None}
+_ACTIVATIONS = {
+    "relu": "Relu",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "elu": "Elu",
+    "softmax": "Softmax",
+    "linear": None,
+}
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,8 @@ def dense_graph(model: Any, input_width: int) -> Any:
 
 
 def token_ids_graph(layers: list[DenseLayer]) -> Any:
-    """The sparse graph: int64 term ids [N, L] (pad = V) -> score [N, 1]."""
+    """The sparse graph: int64 term ids [N, L] (pad = V) -> score [N, 1] (two labels: a sigmoid) or [N, K]
+    (K labels: a softmax)."""
     from onnx import TensorProto, helper, numpy_helper
 
     first = layers[0]
@@ -152,7 +160,7 @@ def token_ids_graph(layers: list[DenseLayer]) -> Any:
         nodes,
         "imdb_edge_token_ids",
         [helper.make_tensor_value_info(IDS_INPUT, TensorProto.INT64, ["batch", "terms"])],
-        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1])],
+        [helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", int(layers[-1].kernel.shape[1])])],
         initializer=initializers,
     )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="imdb-edge")

@@ -6,8 +6,8 @@ import numbers
 import os
 import threading
 import weakref
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,11 +59,16 @@ def default_model_path() -> Path:
 
 @dataclass(frozen=True)
 class Prediction:
+    """One text's answer. `score`: for a model of two labels, the probability of its second label (for IMDB,
+    "positive"), as the threshold reads it; for more labels, the probability of `label`, the likeliest.
+    `scores`: every label's probability."""
+
     label: str
     score: float
+    scores: Mapping[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": self.score}
+        return {"label": self.label, "score": self.score, "scores": dict(self.scores)}
 
 
 def session_options(threads: int = 1) -> ort.SessionOptions:
@@ -82,11 +87,17 @@ def session_options(threads: int = 1) -> ort.SessionOptions:
     return options
 
 
+def max_threads() -> int:
+    """The most onnxruntime threads a Classifier may ask for: twice the cores (at least 4). More only wait for
+    a core, and 5,000 took minutes to tear down (and deadlocked under an address-space limit)."""
+    return max(4, 2 * (os.cpu_count() or 1))
+
+
 def _check_threads(threads: object) -> int:
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
         raise TypeError(f"threads must be a whole number, got {threads!r}")
-    if threads < 1:
-        raise ImdbEdgeError(f"threads must be >= 1, got {threads}")
+    if not 1 <= threads <= max_threads():
+        raise ImdbEdgeError(f"threads must be between 1 and {max_threads()} on this machine, got {threads}")
     return int(threads)
 
 
@@ -124,8 +135,18 @@ class Classifier:
         self.model_file = model_file
         self.vectorizer: Vectorizer = model_file.vectorizer
         self.input_form = model_file.input_form
-        self.labels: tuple[str, str] = tuple(model_file.model["labels"])  # type: ignore[assignment]
-        self.threshold = float(threshold if threshold is not None else model_file.model["threshold"])
+        self.labels: tuple[str, ...] = tuple(model_file.model["labels"])
+        self.classes = len(self.labels)
+        """How many labels: 2 (one score, a threshold) or more (one probability each, the likeliest wins)."""
+        if threshold is not None and self.classes > 2:
+            raise ImdbEdgeError(
+                f"a threshold applies to a model of two labels; {model_file.path} has {self.classes} (the likeliest "
+                "label wins)"
+            )
+        self.threshold: float | None = (
+            float(threshold if threshold is not None else model_file.model["threshold"]) if self.classes == 2 else None
+        )
+        self._score_shape = (-1,) if self.classes == 2 else (-1, self.classes)
         self._input = model_file.model["input_name"]
         self._outputs = [model_file.model["output_name"]]  # built once: session.run takes a list on every call
         self._run_options = ort.RunOptions()  # shared by every run: cancel_runs sets its terminate flag
@@ -184,9 +205,12 @@ class Classifier:
             raise ImdbEdgeError(f"{where}: bad vocabulary: {exc}") from None
         failure = "the graph does not run on its own vocabulary"
         probes = [self._guarded_run(batch, PROBE_SECONDS, failure) for batch in batches]
+        expected = (2,) if self.classes == 2 else (2, self.classes)
         for probe in probes:
-            if probe.shape != (2,) or not np.isfinite(probe).all():
-                raise ImdbEdgeError(f"{where}: the graph returns {probe!r} instead of two finite scores")
+            if probe.shape != expected or not np.isfinite(probe).all():
+                raise ImdbEdgeError(
+                    f"{where}: the graph returns {probe!r} instead of finite scores of shape {expected}"[:300]
+                )
         if len(probes) == 2 and np.abs(probes[0] - probes[1]).max() > PADDING_TOLERANCE:
             raise ImdbEdgeError(
                 f"{where}: padding changes the scores ({probes[0].tolist()} unpadded, {probes[1].tolist()} padded): "
@@ -206,7 +230,7 @@ class Classifier:
         timer.daemon = True
         timer.start()
         try:
-            return self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0].reshape(-1)
+            return self._reshaped(self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0])
         except Exception as exc:  # onnxruntime raises several private exception types
             if self._timed_out:
                 reason = f"it ran longer than {seconds:g} s"
@@ -277,7 +301,7 @@ class Classifier:
             scores = self._guarded_run(inputs, limit, "the model fails on this input")
         else:
             try:
-                scores = self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0].reshape(-1)
+                scores = self._reshaped(self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0])
             except Exception as exc:  # onnxruntime raises several private exception types
                 if self._run_options.terminate:
                     raise RunCancelled(f"{self.model_file.path}: the run was cancelled") from None
@@ -290,17 +314,27 @@ class Classifier:
         self._first_run_done = True
         return scores
 
+    def _reshaped(self, output: np.ndarray) -> np.ndarray:
+        """The graph's output as scores: (n,) for two labels, (n, K) for more."""
+        try:
+            return output.reshape(self._score_shape)
+        except ValueError:
+            raise ImdbEdgeError(
+                f"{self.model_file.path}: the graph returns shape {output.shape}, not one score per review and label"
+            ) from None
+
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Positive-class probabilities for `texts`, float32, computed in chunks (no checks: the fast path)."""
+        """Probabilities for `texts`, float32, computed in chunks (no checks: the fast path): for a model of two
+        labels the second label's, shape (n,); for more, every label's, shape (n, K)."""
         if isinstance(texts, str):
             raise TypeError("scores() takes a list of texts; use predict() for one text")
         if not len(texts):
-            return np.empty(0, dtype=np.float32)
+            return np.empty((0, *self._score_shape[1:]), dtype=np.float32)
         if self.input_form == TOKEN_IDS and len(texts) > GROUP:
             return self._grouped_token_id_scores(texts)
         if len(texts) <= CHUNK:  # a single review, a small batch: one run, no copy, no loop
             return self.run(self.model_inputs(texts)).astype(np.float32, copy=False)
-        out = np.empty(len(texts), dtype=np.float32)
+        out = np.empty((len(texts), *self._score_shape[1:]), dtype=np.float32)
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start : start + CHUNK]
             out[start : start + len(chunk)] = self.run(self.model_inputs(chunk))
@@ -315,7 +349,7 @@ class Classifier:
         bit from the same review run in another batch (onnxruntime's ReduceSum depends on
         the padding width), as it already did between chunks.
         """
-        out = np.empty(len(texts), dtype=np.float32)
+        out = np.empty((len(texts), *self._score_shape[1:]), dtype=np.float32)
         for start in range(0, len(texts), CHUNK):
             chunk = texts[start : start + CHUNK]
             flat, offsets = self.vectorizer.feature_ids_batch(chunk)
@@ -327,12 +361,23 @@ class Classifier:
                 out[start + rows] = self.run(padded_rows(row_ids, lengths[rows], self.vectorizer.size))
         return out
 
-    def label_of(self, score: float) -> str:
-        """The decision rule, in one place: positive at or above the threshold."""
-        return self.labels[score >= self.threshold]
+    def label_of(self, score: Any) -> str:
+        """The decision rule, in one place: two labels, the second at or above the threshold; more, the
+        likeliest (`score` is then the row of probabilities)."""
+        if self.threshold is not None:
+            return self.labels[score >= self.threshold]
+        return self.labels[int(np.argmax(score))]
 
-    def _prediction(self, score: float) -> Prediction:
-        return Prediction(self.label_of(score), float(score))
+    def _prediction(self, score: Any) -> Prediction:
+        """A Prediction from one review's score (two labels) or probabilities (more)."""
+        if self.threshold is not None:
+            value = float(score)
+            return Prediction(
+                self.labels[value >= self.threshold], value, {self.labels[0]: 1.0 - value, self.labels[1]: value}
+            )
+        row = [float(p) for p in score]
+        best = max(range(len(row)), key=row.__getitem__)
+        return Prediction(self.labels[best], row[best], dict(zip(self.labels, row, strict=True)))
 
     def predict(self, text: str) -> Prediction:
         """Classify one review.
@@ -341,7 +386,8 @@ class Classifier:
             text: the review, any length (no truncation here; the CLI cuts at --max-chars).
 
         Returns:
-            Prediction(label, score): score is the positive-class probability.
+            Prediction(label, score, scores): for a model of two labels, score is the second label's
+            ("positive") probability; for more, the probability of the label given. scores: every label's.
 
         Raises:
             TypeError: `text` is not a str.
@@ -356,7 +402,7 @@ class Classifier:
         reason = empty_reason(text)
         if reason:
             raise ImdbEdgeError(f"cannot classify: {reason}")
-        return self._prediction(float(self.run(self.model_inputs((text,)))[0]))
+        return self._prediction(self.run(self.model_inputs((text,)))[0])
 
     def predict_batch(self, texts: Iterable[str]) -> list[Prediction]:
         """Classify many reviews in one vectorized pass.
@@ -379,13 +425,14 @@ class Classifier:
         if isinstance(texts, (str, bytes)):
             raise TypeError("predict_batch() takes an iterable of texts; use predict() for one text")
         try:
-            items = list(texts)
+            iterator = iter(texts)
         except TypeError:
             raise TypeError(f"predict_batch() takes an iterable of str, got {type(texts).__name__}") from None
+        items = list(iterator)  # an error inside a generator is the generator's, and goes up as it is
         for index, text in enumerate(items):
             if not isinstance(text, str):
                 raise TypeError(f"predict_batch(): item {index} is {type(text).__name__}, not str")
             reason = empty_reason(text)
             if reason:
                 raise ImdbEdgeError(f"predict_batch(): item {index}: {reason}")
-        return [self._prediction(float(s)) for s in self.scores(items)]
+        return [self._prediction(s) for s in self.scores(items)]

@@ -129,7 +129,11 @@ def _with_results(
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise ImdbEdgeError(f"threshold must be in (0, 1), got {threshold}")
     model_file = load_model_file(model, model_sha256)
-    decision = float(threshold if threshold is not None else model_file.model["threshold"])
+    labels = model_file.model["labels"]
+    if threshold is not None and len(labels) > 2:
+        raise ImdbEdgeError(f"a threshold applies to a model of two labels; this one has {len(labels)}")
+    stated = model_file.model["threshold"]
+    decision = float(threshold if threshold is not None else stated) if stated is not None else None
     checksum = worker.model_checksum(model_file.data)
     shipped = df.sparkSession.sparkContext.broadcast(model_file.data)
 

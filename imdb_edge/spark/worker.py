@@ -21,7 +21,7 @@ from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.modelfile.reader import parse_model_bytes
 
 NULL_TEXT = "no text (null)"
-_classifiers: dict[tuple[str, float], Classifier] = {}
+_classifiers: dict[tuple[str, float | None], Classifier] = {}
 loads = 0  # models this process has parsed and loaded: one per cache key, however many batches
 
 
@@ -30,7 +30,7 @@ def model_checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def classifier_for(fetch_bytes: Callable[[], bytes], checksum: str, threshold: float) -> Classifier:
+def classifier_for(fetch_bytes: Callable[[], bytes], checksum: str, threshold: float | None) -> Classifier:
     """This worker's Classifier for the model with `checksum`, loaded on first use only.
 
     `fetch_bytes` is called only on a cache miss (it reads the broadcast). The bytes
@@ -105,7 +105,7 @@ def label_series(
 def udf_function(
     fetch_bytes: Callable[[], bytes],
     checksum: str,
-    threshold: float,
+    threshold: float | None,
     batch_size: int,
     max_chars: int,
     kind: str = "text",

@@ -116,7 +116,7 @@ def test_vocabulary_that_does_not_fit_the_graph_is_refused(good_bytes: bytes) ->
     ("change", "message"),
     [
         ({"input_form": "pixels"}, "unknown input form"),
-        ({"labels": ["only-one"]}, "two labels"),
+        ({"labels": ["only-one"]}, "2 to 1000 labels"),
         ({"threshold": 1.5}, "threshold"),
         ({"input_name": None}, "input_name"),
     ],

@@ -25,7 +25,7 @@ def test_top_level_api(shipped: Classifier) -> None:
     assert imdb_edge.Classifier is Classifier
     prediction = shipped.predict("An absolute masterpiece, I loved every minute.")
     assert isinstance(prediction, Prediction) and prediction.label == "positive"
-    assert prediction.to_dict() == {"label": "positive", "score": prediction.score}
+    assert prediction.to_dict() == {"label": "positive", "score": prediction.score, "scores": dict(prediction.scores)}
     assert shipped.predict_batch([]) == []
 
 

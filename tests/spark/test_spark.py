@@ -359,3 +359,38 @@ def test_spark_gives_the_shared_record_tables_answers(
     assert len(lines) == len(cases)
     for line, (raw, expected) in zip(lines, cases, strict=True):
         assert matches(line, expected), (raw, line)
+
+
+def test_an_input_behind_a_link_is_never_the_output(spark: SparkSession, tiny_model: Path, tmp_path: Path) -> None:
+    """Before: `ln -s precious.jsonl link.jsonl; spark-classify link.jsonl precious.jsonl --overwrite` replaced
+    the input with a folder of results (paths were compared as strings)."""
+    precious = write_jsonl(tmp_path / "precious.jsonl", [{"text": "great"}])
+    before = precious.read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(precious)
+    (tmp_path / "dir-link").symlink_to(tmp_path)
+    for source, target in [
+        ("link.jsonl", "precious.jsonl"),
+        ("precious.jsonl", "link.jsonl"),
+        ("dir-link/precious.jsonl", "precious.jsonl"),
+    ]:
+        result = run_cli(
+            "spark-classify", str(tmp_path / source), str(tmp_path / target), "--overwrite", "--model", str(tiny_model)
+        )
+        assert result.exit_code == 2 and "would overwrite the input" in result.stderr, (source, target, result.output)
+    assert precious.read_bytes() == before
+
+
+def test_a_dead_python_worker_is_named() -> None:
+    """Before: a killed Spark worker was reported as "An error occurred while calling o92.parquet"."""
+    from imdb_edge.spark.command import _cause
+
+    message = (
+        "An error occurred while calling o92.parquet.\n"
+        ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 0 in stage 3.0 failed 1 times\n"
+        "org.apache.spark.SparkException: Python worker exited unexpectedly (crashed)\n"
+        "\tat org.apache.spark.api.python.BasePythonRunner$ReaderIterator$$anonfun$1.applyOrElse\n"
+        "Caused by: java.io.EOFException\n"
+    )
+    assert "Python worker process died" in _cause(RuntimeError(message))
+    other = "An error occurred while calling o7.json.\n: java.lang.X\nCaused by: java.io.IOException: disk full\n"
+    assert _cause(RuntimeError(other)) == "java.io.IOException: disk full"

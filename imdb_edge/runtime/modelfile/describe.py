@@ -76,7 +76,7 @@ def render_description(summary: dict[str, Any]) -> str:
         f"file            {summary['file']} ({summary['bytes'] / 1024:.0f} KB, schema {summary['schema']})",
         f"sha256          {summary['sha256']} (pin it: --model-sha256)",
         f"input           {summary['input_form']} ({summary['precision']}), labels {', '.join(summary['labels'])}, "
-        f"threshold {summary['threshold']}",
+        + (f"threshold {summary['threshold']}" if summary["threshold"] is not None else "the likeliest wins"),
         f"{_features_line(summary)}, n-grams up to {summary['ngram_max']}, "
         f"tokenizer {summary['tokenizer']} ({summary['vectorizer']} vectorizer)",
         f"model           {summary['architecture']}, hidden layers {summary['hidden']}",

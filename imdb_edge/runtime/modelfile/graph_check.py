@@ -48,7 +48,7 @@ from imdb_edge.runtime.modelfile.schema import RUNTIME_ARRAY_PREFIX
 ALLOWED_OPS = {
     "": {
         # token_ids and dense forms (fp32 and int8)
-        "Gather", "ReduceSum", "MatMul", "Gemm", "Add", "Relu", "Tanh", "Sigmoid", "Elu", "Identity",
+        "Gather", "ReduceSum", "MatMul", "Gemm", "Add", "Relu", "Tanh", "Sigmoid", "Elu", "Softmax", "Identity",
         "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul",
         # the text form's tokenizer
         "Reshape", "Squeeze", "Shape", "StringNormalizer", "StringSplit", "StringConcat", "Equal", "Not",

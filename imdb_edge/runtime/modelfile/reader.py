@@ -49,6 +49,7 @@ from imdb_edge.runtime.modelfile.schema import (
     DENSE,
     EXPORT_KEY,
     INPUT_FORMS,
+    MAX_LABELS,
     MODEL_KEY,
     SCHEMA_KEY,
     SCHEMA_VERSION,
@@ -287,13 +288,18 @@ def _check_model_entry(model: dict[str, Any], where: str) -> None:
         if not isinstance(model.get(key), str):
             raise ImdbEdgeError(f"{where}: model metadata lacks {key}")
     labels = model.get("labels")
-    if not (isinstance(labels, list) and len(labels) == 2):
-        raise ImdbEdgeError(f"{where}: model metadata must name two labels")
-    if not all(_check_label(x) for x in labels) or labels[0] == labels[1]:
+    if not (isinstance(labels, list) and 2 <= len(labels) <= MAX_LABELS):
+        raise ImdbEdgeError(f"{where}: model metadata must name 2 to {MAX_LABELS} labels")
+    if not all(_check_label(x) for x in labels) or len(set(labels)) != len(labels):
         raise ImdbEdgeError(
-            f"{where}: labels must be two different non-empty names of printable characters, got {labels!r}"
+            f"{where}: labels must be different non-empty names of printable characters (at most 64, no tab or "
+            f"newline), got {labels!r}"[:300]
         )
     threshold = model.get("threshold")
+    if len(labels) > 2:
+        if threshold is not None:
+            raise ImdbEdgeError(f"{where}: a model of {len(labels)} labels has no decision threshold")
+        return
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold < 1.0:
         raise ImdbEdgeError(f"{where}: decision threshold must be a number in (0, 1), got {threshold!r}")
 

@@ -32,14 +32,16 @@ INPUT_FORMS: Final = (TOKEN_IDS, DENSE, TEXT)
 INPUT_NAMES: Final = {DENSE: "features", TOKEN_IDS: "token_ids", TEXT: "texts"}
 """Graph input name for each input form."""
 SCORE_OUTPUT: Final = "score"
-"""The positive-class probability, shape (n, 1)."""
+"""Two labels: the probability of the second label, shape (n, 1). More: one probability per label, (n, K)."""
 LABEL_OUTPUT: Final = "label"
 """The text form also returns the label string."""
 
 LABELS: Final = ("negative", "positive")
-"""Label names: index 0 below the threshold, index 1 at or above it."""
+"""The IMDB model's label names: index 0 below the threshold, index 1 at or above it."""
 THRESHOLD: Final = 0.5
-"""Default decision threshold on the score."""
+"""Default decision threshold on the score of a two-label model (models of more labels take the likeliest)."""
+MAX_LABELS: Final = 1000
+"""The most labels a model file may name."""
 
 
 def input_width(form: str, vocabulary_size: int) -> int | None:
@@ -47,16 +49,19 @@ def input_width(form: str, vocabulary_size: int) -> int | None:
     return {DENSE: vocabulary_size, TOKEN_IDS: vocabulary_size + 1, TEXT: None}[form]
 
 
-def model_entry(form: str, vocabulary_size: int, precision: str, opset: int) -> dict[str, object]:
-    """The `imdb_edge.model` metadata entry: what the runtime needs to feed the graph and read it."""
+def model_entry(
+    form: str, vocabulary_size: int, precision: str, opset: int, labels: tuple[str, ...] = LABELS
+) -> dict[str, object]:
+    """The `imdb_edge.model` metadata entry: what the runtime needs to feed the graph and read it. A threshold
+    only for two labels (one score); with more, the likeliest label wins."""
     return {
         "input_form": form,
         "input_name": INPUT_NAMES[form],
         "output_name": SCORE_OUTPUT,
         "input_width": input_width(form, vocabulary_size),
         "pad_id": vocabulary_size if form != DENSE else None,
-        "labels": list(LABELS),
-        "threshold": THRESHOLD,
+        "labels": list(labels),
+        "threshold": THRESHOLD if len(labels) == 2 else None,
         "precision": precision,
         "opset": opset,
     }
