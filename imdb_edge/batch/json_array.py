@@ -3,7 +3,7 @@
 The array is scanned for item boundaries (strings, nesting and separators) with regular
 expressions, a window at a time, by a scanner that can stop anywhere (inside a string,
 after a backslash) and go on with the next window; each item's bytes are then parsed on
-their own, with limits (runtime/modelfile/safe_json.py). An item larger than the cap is
+their own, with limits (safe_json.py). An item larger than the cap is
 read past without being held, and becomes an error. `check_array` makes the same pass
 keeping nothing, so a file that is not one JSON array is refused before any result is
 written.

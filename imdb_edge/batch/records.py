@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from imdb_edge import safe_json
 from imdb_edge.batch import json_array
 from imdb_edge.batch.errors import JobError
 from imdb_edge.batch.line_reader import RawLine, buffered_lines, decode_cut, live_lines
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.modelfile import safe_json
 from imdb_edge.runtime.texts import empty_reason
 
 DEFAULT_MAX_CHARS = 1_000_000

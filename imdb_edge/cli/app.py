@@ -9,7 +9,7 @@ import typer
 RUN_PANEL = "Run a model (base install)"
 TRAIN_PANEL = 'Train and export (need the extra: pip install "imdb-edge\\[train]")'
 SPARK_PANEL = 'Score on Apache Spark (need the extra: pip install "imdb-edge\\[spark]")'
-COMMAND_ORDER = ("classify", "info", "bench", "train", "sweep", "export", "spark-classify")
+COMMAND_ORDER = ("classify", "evaluate", "info", "bench", "train", "sweep", "export", "spark-classify")
 
 
 class NewcomerOrder(typer.core.TyperGroup):

@@ -180,10 +180,46 @@ DataOption = Annotated[
     typer.Option(
         "--data",
         metavar="PATH",
-        help="aclImdb/ folder or .tar.gz archive. Default: $IMDB_EDGE_DATA, then the user "
-        "cache, then a verified download of the official archive.",
+        help="Your labelled texts (.csv or .tsv with a header, .jsonl, or a folder with one sub-folder of .txt "
+        "files per label), or the IMDB archive or aclImdb/ folder. Default: $IMDB_EDGE_DATA, then the user "
+        "cache, then a verified download of the IMDB archive.",
     ),
 ]
+TextColumnOption = Annotated[
+    str, typer.Option(metavar="NAME", help="The column (CSV/TSV) or field (JSON Lines) holding the text.")
+]
+LabelColumnOption = Annotated[str, typer.Option(metavar="NAME", help="The column or field holding the label.")]
+ValidationFileOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--validation", metavar="FILE", help="Validation rows from this file (default: held out of --data's rows)."
+    ),
+]
+TestFileOption = Annotated[
+    Optional[str],
+    typer.Option("--test", metavar="FILE", help="Test rows from this file (default: --test-size of --data's rows)."),
+]
+TestSizeOption = Annotated[
+    float,
+    typer.Option(
+        metavar="SIZE", help="Rows of --data held out for test when there is no --test file: a fraction or a count."
+    ),
+]
+
+
+def data_spec(
+    data: Optional[str],
+    text_column: str,
+    label_column: str,
+    validation: Optional[str],
+    test: Optional[str],
+    test_size: float,
+) -> Any:
+    """The DataSpec the data options name (imported here: the CLI module stays light)."""
+    from imdb_edge.data.sources import DataSpec
+
+    return DataSpec(data, text_column, label_column, validation, test, test_size)
+
 
 ModelSha256Option = Annotated[
     Optional[str],

@@ -14,16 +14,25 @@ from typing import Any
 class LiveCount:
     """Context manager: `advance()` per review, `warn()` for a line that must not be overdrawn."""
 
-    def __init__(self, enabled: bool, what: str = "classified") -> None:
+    def __init__(self, enabled: bool, what: str = "classified", total: int | None = None) -> None:
+        """`total`: how many there will be, when known: a bar and the time left, not only a count."""
         self.count = 0
         self._live: Any = None
         if enabled:
             from rich.console import Console
-            from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            columns = (SpinnerColumn(), what, MofNCompleteColumn(), TimeElapsedColumn())
+            bar = (BarColumn(), TimeRemainingColumn()) if total else ()
+            columns = (SpinnerColumn(), what, *bar, MofNCompleteColumn(), TimeElapsedColumn())
             self._live = Progress(*columns, transient=True, console=Console(stderr=True))
-            self._task = self._live.add_task(what, total=None)
+            self._task = self._live.add_task(what, total=total)
 
     def __enter__(self) -> LiveCount:
         if self._live is not None:
@@ -41,10 +50,10 @@ class LiveCount:
         """The count on screen (None when no live line is drawn)."""
         return None if self._live is None else int(self._live.tasks[0].completed)
 
-    def advance(self) -> None:
-        self.count += 1
+    def advance(self, steps: int = 1) -> None:
+        self.count += steps
         if self._live is not None:
-            self._live.advance(self._task)
+            self._live.advance(self._task, steps)
 
     def warn(self, message: str) -> None:
         if self._live is not None:

@@ -21,9 +21,12 @@ from imdb_edge.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_ERRORS,
+    DataOption,
+    LabelColumnOption,
     ModelOption,
     ModelSha256Option,
     QuietOption,
+    TextColumnOption,
     cancel_onnxruntime_runs,
     choice,
     choices,
@@ -273,6 +276,95 @@ def run_info(options: InfoOptions) -> None:
         emit_json({**summary, **details})
     else:
         typer.echo("\n".join(printable(line) for line in render_description(summary).splitlines()))
+
+
+# ---- evaluate -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    model: Optional[Path]
+    model_sha256: Optional[str]
+    data: Optional[str]
+    text_column: str
+    label_column: str
+    as_json: bool
+    plot: Optional[Path]
+    quiet: bool
+
+
+@app.command(rich_help_panel=RUN_PANEL)
+def evaluate(
+    model: ModelOption = None,
+    model_sha256: ModelSha256Option = None,
+    data: DataOption = None,
+    text_column: TextColumnOption = "text",
+    label_column: LabelColumnOption = "label",
+    as_json: Annotated[
+        bool,
+        flag("--json", help="Print one document: accuracy, per_class, confusion, log_loss, ece and the rest."),
+    ] = False,
+    plot: Annotated[
+        Optional[Path],
+        typer.Option(metavar="PNG", help=f"Write a reliability diagram (needs matplotlib: {install_hint('plot')})."),
+    ] = None,
+    quiet: QuietOption = False,
+) -> None:
+    """How good a model file is on labelled data (no TensorFlow needed).
+
+    On the IMDB archive it scores the test split; on your labelled file (CSV, TSV,
+    JSON Lines, or a folder of label sub-folders) every row. Reports accuracy (and
+    the always-the-commonest-label baseline), per-label precision, recall and F1,
+    the confusion matrix, log loss, and calibration: the expected calibration error
+    over 10 confidence bins (`--plot` draws the reliability diagram).
+
+    Examples:
+
+    ```
+    imdb-edge evaluate
+    imdb-edge evaluate -m my.int8.onnx --data my-test.csv --json
+    ```
+    """
+    invoke(EvaluateOptions(**locals()), run_evaluate)
+
+
+def run_evaluate(options: EvaluateOptions) -> None:
+    if options.plot:
+        require_extra("plot", "evaluate --plot")
+    import numpy as np
+
+    from imdb_edge.cli.progress import LiveCount
+    from imdb_edge.evaluation.labelled_rows import evaluation_rows
+    from imdb_edge.evaluation.metrics import evaluate_probabilities, probabilities_of
+    from imdb_edge.evaluation.report import render_evaluation
+    from imdb_edge.runtime.classifier import Classifier, default_model_path
+
+    path = options.model or default_model_path()
+    classifier = Classifier.load(path, sha256=options.model_sha256)
+    rows = evaluation_rows(options.data, classifier.labels, options.text_column, options.label_column)
+    chunk = 2048
+    scores = []
+    enabled = sys.stderr.isatty() and not console.is_quiet()
+    with LiveCount(enabled=enabled, what="scored", total=len(rows.texts)) as progress:
+        for start in range(0, len(rows.texts), chunk):
+            scores.append(classifier.scores(rows.texts[start : start + chunk]))
+            progress.advance(len(scores[-1]))
+    probabilities = probabilities_of(np.concatenate(scores).astype(np.float64))
+    document = {
+        "model": str(path),
+        "data": rows.source,
+        "what": rows.what,
+        **evaluate_probabilities(probabilities, rows.truth, classifier.labels),
+        "bad_rows": rows.bad.to_dict(),
+    }
+    if options.plot:
+        from imdb_edge.evaluation.plot import plot_reliability
+
+        plot_reliability(document, options.plot, f"{Path(path).name} on {rows.what}")
+    if options.as_json:
+        emit_json(document)
+    else:
+        typer.echo(render_evaluation(document))
 
 
 # ---- bench ----------------------------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import typer
 from imdb_edge.choices import (
     ACTIVATIONS,
     ARCHITECTURES,
+    CLASS_WEIGHTS,
+    DEFAULT_TEST_SIZE,
     LOSSES,
     OPTIMIZERS,
     TERM_RANKINGS,
@@ -26,9 +28,15 @@ from imdb_edge.cli.app import TRAIN_PANEL, app
 from imdb_edge.cli.common import (
     Choice,
     DataOption,
+    LabelColumnOption,
     QuietOption,
+    TestFileOption,
+    TestSizeOption,
+    TextColumnOption,
+    ValidationFileOption,
     choice,
     choices,
+    data_spec,
     emit_json,
     flag,
     invoke,
@@ -49,6 +57,7 @@ ValidationGroups = choices("ValidationGroups", VALIDATION_GROUPS)
 Loss = choices("Loss", LOSSES)
 Optimizer = choices("Optimizer", OPTIMIZERS)
 InputForm = choices("InputForm", INPUT_FORMS)
+ClassWeight = choices("ClassWeight", CLASS_WEIGHTS)
 
 
 class Quantization(Choice):
@@ -65,6 +74,11 @@ class TrainOptions:
     output: Optional[Path]
     out: Optional[Path]
     data: Optional[str]
+    text_column: str
+    label_column: str
+    validation: Optional[str]
+    test: Optional[str]
+    test_size: float
     profile: Optional[str]
     config: Optional[Path]
     architecture: Optional[Architecture]  # type: ignore[valid-type]
@@ -89,6 +103,7 @@ class TrainOptions:
     weighting: Optional[Weighting]  # type: ignore[valid-type]
     term_ranking: Optional[TermRanking]  # type: ignore[valid-type]
     validation_groups: Optional[ValidationGroups]  # type: ignore[valid-type]
+    class_weight: Optional[ClassWeight]  # type: ignore[valid-type]
     overwrite: bool
     as_json: bool
     quiet: bool
@@ -104,6 +119,11 @@ def train(
     ] = None,
     out: Annotated[Optional[Path], output_alias()] = None,
     data: DataOption = None,
+    text_column: TextColumnOption = "text",
+    label_column: LabelColumnOption = "label",
+    validation: ValidationFileOption = None,
+    test: TestFileOption = None,
+    test_size: TestSizeOption = DEFAULT_TEST_SIZE,
     profile: Annotated[
         Optional[str],
         typer.Option(
@@ -218,11 +238,19 @@ def train(
             "than training.",
         ),
     ] = None,
+    class_weight: Annotated[
+        Optional[ClassWeight],  # type: ignore[valid-type]
+        typer.Option(
+            **choice(ClassWeight),
+            help="balanced: each label weighs the same in the loss, however rare (default: none, each row the same).",
+        ),
+    ] = None,
     overwrite: Annotated[bool, flag("--overwrite", help="Replace --output if it exists.")] = False,
     as_json: Annotated[bool, flag("--json", help="Print the metrics document as JSON.")] = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Train a classifier on the IMDB reviews and write a run folder. Needs `imdb-edge[train]`.
+    """Train a classifier on your labelled texts (or the IMDB reviews) and write a run folder. Needs
+    `imdb-edge[train]`.
 
     The run folder holds model.keras, vectorizer.json, history.json,
     learning_curves.png and metrics.json (test accuracy, best epoch, timings,
@@ -245,7 +273,10 @@ def run_train(options: TrainOptions) -> None:
 
     settings = config_from_options(options.profile, options.config, asdict(options))
     out = one_output(options.output, options.out) or Path("runs") / f"train-{datetime.now():%Y%m%d-%H%M%S}"
-    document = train_to_folder(settings, out, data=options.data, overwrite=options.overwrite)
+    spec = data_spec(
+        options.data, options.text_column, options.label_column, options.validation, options.test, options.test_size
+    )
+    document = train_to_folder(settings, out, data=spec, overwrite=options.overwrite)
     if options.as_json:
         emit_json(document)
     else:
@@ -261,6 +292,11 @@ class SweepOptions:
     output: Optional[Path]
     out: Optional[Path]
     data: Optional[str]
+    text_column: str
+    label_column: str
+    validation: Optional[str]
+    test: Optional[str]
+    test_size: float
     seeds: Optional[int]
     validation_only: bool
     as_json: bool
@@ -285,6 +321,11 @@ def sweep(
     ] = None,
     out: Annotated[Optional[Path], output_alias()] = None,
     data: DataOption = None,
+    text_column: TextColumnOption = "text",
+    label_column: LabelColumnOption = "label",
+    validation: ValidationFileOption = None,
+    test: TestFileOption = None,
+    test_size: TestSizeOption = DEFAULT_TEST_SIZE,
     seeds: Annotated[
         Optional[int], typer.Option(metavar="N", help="Use seeds 0..N-1 instead of the file's list.")
     ] = None,
@@ -321,7 +362,10 @@ def run_sweep(options: SweepOptions) -> None:
     from imdb_edge.train import sweep as sweeps
 
     plan = sweeps.load_plan(options.grid, seeds=options.seeds)
-    table = sweeps.run_sweep(plan, out, data=options.data, validation_only=options.validation_only)
+    spec = data_spec(
+        options.data, options.text_column, options.label_column, options.validation, options.test, options.test_size
+    )
+    table = sweeps.run_sweep(plan, out, data=spec, validation_only=options.validation_only)
     if options.as_json:
         emit_json(table)
     else:

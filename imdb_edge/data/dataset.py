@@ -35,18 +35,27 @@ _URLS = re.compile(r"(?:^|/)(train|test)/urls_(pos|neg)\.txt$")
 _TITLE = re.compile(rb"/title/(tt\d{1,12})\b")
 
 
+IMDB_LABELS = ("negative", "positive")
+"""The IMDB archive's labels (its neg and pos folders), as the shipped model names them."""
+
+
 @dataclass
 class Split:
-    """Reviews of one split in a fixed order: label (neg first), then id."""
+    """Texts of one split in a fixed order (IMDB: label, neg first, then id; a user's file: file order), and
+    each one's label as an index into the dataset's `labels`."""
 
     texts: list[str]
     labels: np.ndarray
-    ratings: np.ndarray
-    ids: np.ndarray
+    ratings: np.ndarray | None = None
+    """IMDB only: each review's star rating (1-4, 7-10)."""
+    ids: np.ndarray | None = None
     movies: np.ndarray | None = None
     """Each review's IMDB title ("tt0453418", from urls_{pos,neg}.txt), or None when they are not all there."""
-    movies_missing: str = ""
+    movies_missing: str = "the data is not the IMDB archive"
     """Why `movies` is None: the urls file or line that is missing."""
+    validation: np.ndarray | None = None
+    """Rows given as the validation set (a --validation file, appended to the training rows); None: held out
+    at random as the training config says."""
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -59,6 +68,10 @@ class Dataset:
     source: str
     fingerprint: str
     skipped: list[str] = field(default_factory=list)
+    labels: tuple[str, ...] = IMDB_LABELS
+    """The label names, in the order the model's outputs follow."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    """How a user's file was read (label counts, bad rows, where the test rows came from) for metrics.json."""
 
 
 def cache_dir() -> Path:

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.runtime.decision import decide
+
 FP32_TOLERANCE = 1e-5
 
 
@@ -37,19 +39,22 @@ class ParityReport:
         )
 
 
-def compare(reference: np.ndarray, candidate: np.ndarray, threshold: float, tolerance: float) -> ParityReport:
-    reference, candidate = reference.reshape(-1), candidate.reshape(-1)
+def compare(
+    reference: np.ndarray, candidate: np.ndarray, threshold: float | None, tolerance: float
+) -> ParityReport:
+    """Scores of two models on the same texts: (n,) scores of two labels, or (n, K) probabilities."""
     if reference.shape != candidate.shape:
         raise ValueError(f"shape mismatch: {reference.shape} vs {candidate.shape}")
     diff = np.abs(reference.astype(np.float64) - candidate.astype(np.float64))
     return ParityReport(
-        rows=int(reference.size),
+        rows=len(reference),
         max_abs_diff=float(diff.max(initial=0.0)),
         mean_abs_diff=float(diff.mean()) if diff.size else 0.0,
-        label_mismatches=int(((reference >= threshold) != (candidate >= threshold)).sum()),
+        label_mismatches=int((decide(reference, threshold) != decide(candidate, threshold)).sum()),
         tolerance=tolerance,
     )
 
 
-def accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float:
-    return float(((scores.reshape(-1) >= threshold) == labels.astype(bool)).mean())
+def accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float | None) -> float:
+    """The share of rows whose decided label is `labels` (label indices)."""
+    return float((decide(scores, threshold) == labels.astype(np.int64)).mean())

@@ -9,7 +9,7 @@ specific errors of export/errors.py), `training_entry` / `export_entry`, and
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.console import info, warn
-from imdb_edge.data.dataset import Dataset
+from imdb_edge.data.dataset import IMDB_LABELS, Dataset
+from imdb_edge.data.sources import DataSpec
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.errors import AccuracyDropError, ParityError, RunFolderError
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
@@ -44,6 +45,21 @@ class TrainedRun:
     @property
     def architecture(self) -> str:
         return str(self.document["config"].get("architecture", "dense"))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The labels it was trained on (runs from before own data recorded none: IMDB's)."""
+        return tuple(self.document.get("labels") or IMDB_LABELS)
+
+    @property
+    def threshold(self) -> float | None:
+        """The decision threshold of its exported files: THRESHOLD for two labels; none for more."""
+        return THRESHOLD if len(self.labels) == 2 else None
+
+    def data_spec(self, data: str | Path | None) -> DataSpec:
+        """The data it was trained on, read the same way (columns, test rows); `data` replaces the path."""
+        spec = DataSpec.from_dict(self.document.get("data", {}).get("spec"))
+        return spec if data is None else replace(spec, path=str(data))
 
 
 def load_run(run_dir: Path) -> TrainedRun:
@@ -91,16 +107,18 @@ def build_graph(run: TrainedRun, input_form: str, precision: str) -> Any:
         graph = token_ids_graph(dense_layers(run.model, folded))
     if precision == "int8":
         graph = quantize_int8(graph)
-    return text_graph(graph, run.vectorizer, THRESHOLD) if input_form == TEXT else graph
+    return text_graph(graph, run.vectorizer, run.threshold, run.labels) if input_form == TEXT else graph
 
 
-def validate_fp32(reference: np.ndarray, scores: np.ndarray, force: bool = False) -> ParityReport:
+def validate_fp32(
+    reference: np.ndarray, scores: np.ndarray, force: bool = False, threshold: float | None = THRESHOLD
+) -> ParityReport:
     """fp32 must match Keras within FP32_TOLERANCE with identical labels.
 
     Raises:
         ParityError: it does not (unless `force`).
     """
-    parity = compare(reference, scores, THRESHOLD, FP32_TOLERANCE)
+    parity = compare(reference, scores, threshold, FP32_TOLERANCE)
     info(parity.line("fp32 onnxruntime vs keras"))
     if not parity.passed and not force:
         raise ParityError(f"parity check failed: {parity.line('fp32')}; nothing written (--force overrides)")
@@ -114,13 +132,14 @@ def validate_int8(
     labels: np.ndarray,
     force: bool = False,
     sizes: tuple[int, int] | None = None,
+    threshold: float | None = THRESHOLD,
 ) -> dict[str, Any]:
     """int8 may lose at most MAX_INT8_DROP_POINTS of test accuracy; returns the int8 report.
 
     Raises:
         AccuracyDropError: it loses more (unless `force`).
     """
-    int8_accuracy = accuracy(int8_scores, labels, THRESHOLD)
+    int8_accuracy = accuracy(int8_scores, labels, threshold)
     drop = 100 * (fp32_accuracy - int8_accuracy)
     passed = drop <= MAX_INT8_DROP_POINTS
     size = f", size {sizes[0] / 1024:.0f} KB -> {sizes[1] / 1024:.0f} KB" if sizes else ""
@@ -138,7 +157,7 @@ def validate_int8(
         "max_drop_points": MAX_INT8_DROP_POINTS,
         "passed": passed,
         # How far int8 scores move from Keras: a description, not a check (see "passed").
-        "vs_keras": compare(reference, int8_scores, THRESHOLD, float("inf")).differences(),
+        "vs_keras": compare(reference, int8_scores, threshold, float("inf")).differences(),
     }
 
 
@@ -184,7 +203,8 @@ def export_run(
         out: the .onnx file to write (only after every check passed).
         input_form: "token_ids" (default), "dense" or "text" (see runtime/modelfile/schema.py).
         quantize: None for fp32, or "int8" (first-layer weights, onnxruntime dynamic).
-        data: the dataset whose test split the checks run on (default: as `train` finds it).
+        data: the data whose test rows the checks run on (default: what the run was trained on, read as it
+            was: its file and columns, its test rows).
         force: write even if a check fails (the report still records the failure).
 
     Returns:
@@ -209,10 +229,16 @@ def export_run(
         raise ImdbEdgeError(f"a bag model has no dense-input form: export it with --input token_ids{other}")
     if run.vectorizer.config.hashed and input_form == TEXT:
         raise ImdbEdgeError(HASHED_HAS_NO_TEXT_FORM)
-    dataset = load_data(data)
+    dataset = load_data(run.data_spec(data))
+    if dataset.labels != run.labels:
+        raise ImdbEdgeError(
+            f"the data's labels ({', '.join(dataset.labels)}) are not the run's ({', '.join(run.labels)}): "
+            "give --data the data it was trained on"
+        )
     if dataset.fingerprint != run.document["data"]["fingerprint"]:
         warn("this dataset differs from the one the run was trained on; parity is still checked on it")
     texts, labels = dataset.test.texts, dataset.test.labels
+    threshold = run.threshold
 
     start = time.perf_counter()
     reference = keras_scores(run, texts)
@@ -228,19 +254,20 @@ def export_run(
     def candidate(precision: str) -> tuple[Any, dict[str, Any], np.ndarray, int]:
         """A graph with its metadata, scored on the test reviews through the real runtime."""
         graph = build_graph(run, input_form, precision)
-        entry = schema.model_entry(input_form, run.vectorizer.size, precision, opset)
+        entry = schema.model_entry(input_form, run.vectorizer.size, precision, opset, run.labels)
         size, scores = candidate_scores(graph, entry, vectorizer_json, training, report, texts)
         return graph, entry, scores, size
 
     graph, entry, fp32_scores, fp32_size = candidate("fp32")
-    report["parity_fp32"] = validate_fp32(reference, fp32_scores, force).to_dict()
-    report["test_accuracy_keras"] = accuracy(reference, labels, THRESHOLD)
-    report["test_accuracy_fp32"] = report["test_accuracy"] = accuracy(fp32_scores, labels, THRESHOLD)
+    report["parity_fp32"] = validate_fp32(reference, fp32_scores, force, threshold).to_dict()
+    report["test_accuracy_keras"] = accuracy(reference, labels, threshold)
+    report["test_accuracy_fp32"] = report["test_accuracy"] = accuracy(fp32_scores, labels, threshold)
     report["size_fp32_bytes"] = fp32_size  # as validated; `info` shows a written file's own size
     if quantize == "int8":
         graph, entry, int8_scores, int8_size = candidate("int8")
         sizes = (fp32_size, int8_size)
-        report["int8"] = validate_int8(reference, report["test_accuracy_fp32"], int8_scores, labels, force, sizes)
+        fp32_accuracy = report["test_accuracy_fp32"]
+        report["int8"] = validate_int8(reference, fp32_accuracy, int8_scores, labels, force, sizes, threshold)
         report["int8"]["size_bytes"] = int8_size
         report["test_accuracy"] = report["int8"]["test_accuracy"]
 

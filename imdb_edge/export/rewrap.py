@@ -50,7 +50,10 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
     except Exception as exc:  # onnx raises DecodeError and friends
         raise ImdbEdgeError(f"{source}: onnx cannot parse it: {exc}") from None
     # Same labels, threshold and precision as the source; the input side becomes the text form's.
-    text_form = schema.model_entry(schema.TEXT, original.vectorizer.size, original.model["precision"], TEXT_OPSET)
+    labels = tuple(original.model["labels"])
+    text_form = schema.model_entry(
+        schema.TEXT, original.vectorizer.size, original.model["precision"], TEXT_OPSET, labels
+    )
     input_side = ("input_form", "input_name", "input_width", "opset")
     model_entry = {**original.model, **{key: text_form[key] for key in input_side}}
     export_entry = {
@@ -63,8 +66,8 @@ def rewrap_as_text(source: Path, out: Path, texts: list[str], review_source: str
             "versions": package_versions(),
         },
     }
-    threshold = float(original.model["threshold"])
-    wrapped = text_graph(proto, original.vectorizer, threshold)
+    threshold = original.model["threshold"]
+    wrapped = text_graph(proto, original.vectorizer, threshold, labels)
     vectorizer_json = original.vectorizer.to_json(compact=True)
 
     _, scores = candidate_scores(wrapped, model_entry, vectorizer_json, original.training, export_entry, texts)

@@ -204,16 +204,18 @@ def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:
     return build.add("Reshape", [ids, "shape_row"], IDS_INPUT)
 
 
-def _constants(vectorizer: Vectorizer) -> list[Any]:
+def _constants(vectorizer: Vectorizer, labels: tuple[str, ...] = LABELS) -> list[Any]:
     n_max = vectorizer.config.ngram_max
+    width = 1 if len(labels) == 2 else len(labels)  # scores a review: one (two labels) or one a label
     values = {
         "shape_1": np.array([1], np.int64),
+        "shape_width": np.array([width], np.int64),
         "shape_flat": np.array([-1], np.int64),
         "shape_row": np.array([1, -1], np.int64),
-        "shape_scores": np.array([-1, 1], np.int64),
+        "shape_scores": np.array([-1, width], np.int64),
         "empty_string": np.array([""], dtype=object),
         "pad_id": np.array([vectorizer.size], np.int64),
-        "labels_table": np.array(LABELS, dtype=object),
+        "labels_table": np.array(labels, dtype=object),
         "zero_axis": np.array([0], np.int64),
     }
     for index, stop in enumerate(STOP_TOKENS):
@@ -243,8 +245,11 @@ def _constants(vectorizer: Vectorizer) -> list[Any]:
     return [_constant(name, value) for name, value in values.items()]
 
 
-def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = THRESHOLD) -> Any:
-    """Wrap a token-id graph (fp32 or int8) with the string front end."""
+def text_graph(
+    token_ids_proto: Any, vectorizer: Vectorizer, threshold: float | None = THRESHOLD, labels: tuple[str, ...] = LABELS
+) -> Any:
+    """Wrap a token-id graph (fp32 or int8) with the string front end. Two labels: `label` by the threshold on
+    the one score; more: the likeliest of `labels` (ArgMax)."""
     from onnx import TensorProto, helper
 
     if vectorizer.config.hashed:
@@ -257,7 +262,7 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
     body = _Builder()
     _review_ids(body, vectorizer)
     body.nodes.extend(per_review)
-    body.add("Reshape", [OUTPUT, "shape_1"], "review_score")
+    body.add("Reshape", [OUTPUT, "shape_width"], "review_score")
     body.add("Identity", ["condition"], "condition_out")
     loop_body = helper.make_graph(
         body.nodes,
@@ -268,7 +273,7 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
         ],
         [
             helper.make_tensor_value_info("condition_out", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("review_score", TensorProto.FLOAT, [1]),
+            helper.make_tensor_value_info("review_score", TensorProto.FLOAT, [1 if len(labels) == 2 else len(labels)]),
         ],
     )
     main = _Builder()
@@ -277,22 +282,27 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
     count = main.add("Squeeze", [count, "zero_axis"], "review_count")
     main.nodes.append(helper.make_node("Loop", [count, ""], ["scores_flat"], name="reviews", body=loop_body))
     main.add("Reshape", ["scores_flat", "shape_scores"], OUTPUT)
-    vector = main.add("Reshape", ["scores_flat", "shape_flat"], "scores_vector")
-    above = main.add("GreaterOrEqual", [vector, "threshold"], "is_positive")
-    index = main.add("Cast", [above], "label_index", to=TensorProto.INT64)
+    decision: list[Any] = []
+    if len(labels) == 2:
+        vector = main.add("Reshape", ["scores_flat", "shape_flat"], "scores_vector")
+        above = main.add("GreaterOrEqual", [vector, "threshold"], "is_positive")
+        index = main.add("Cast", [above], "label_index", to=TensorProto.INT64)
+        decision.append(_constant("threshold", np.array(threshold, np.float32)))
+    else:
+        index = main.add("ArgMax", [OUTPUT], "label_index", axis=1, keepdims=0)
     main.add("Gather", ["labels_table", index], LABEL_OUTPUT, axis=0)
     graph = helper.make_graph(
         main.nodes,
         "imdb_edge_text",
         [helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"])],
         [
-            helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1]),
+            helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1 if len(labels) == 2 else len(labels)]),
             helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, ["batch"]),
         ],
         initializer=[
             *token_ids_proto.graph.initializer,
-            *_constants(vectorizer),
-            _constant("threshold", np.array(threshold, np.float32)),
+            *_constants(vectorizer, labels),
+            *decision,
         ],
     )
     proto = helper.make_model(

@@ -6,7 +6,15 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from imdb_edge.choices import ACTIVATIONS, ARCHITECTURES, LOSSES, OPTIMIZERS, TERM_RANKINGS, VALIDATION_GROUPS
+from imdb_edge.choices import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    CLASS_WEIGHTS,
+    LOSSES,
+    OPTIMIZERS,
+    TERM_RANKINGS,
+    VALIDATION_GROUPS,
+)
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import VectorizerConfig
 from imdb_edge.typecheck import check_type
@@ -40,6 +48,8 @@ class TrainConfig:
     wide_epochs: int | None = None
     term_ranking: str = "frequency"
     validation_groups: str = "review"
+    class_weight: str = "none"
+    """balanced: each label's rows weigh n / (labels x its count) in the loss, so a rare label counts as much."""
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
 
     def __post_init__(self) -> None:
@@ -83,6 +93,10 @@ class TrainConfig:
                 f"validation_groups must be one of {', '.join(VALIDATION_GROUPS)}, got {self.validation_groups!r}",
             ),
             (0.0 < self.wide_weight < 1.0, f"wide_weight must be in (0, 1), got {self.wide_weight}"),
+            (
+                self.class_weight in CLASS_WEIGHTS,
+                f"class_weight must be one of {', '.join(CLASS_WEIGHTS)}, got {self.class_weight!r}",
+            ),
             (
                 self.wide_epochs is None or self.wide_epochs >= 1,
                 f"wide_epochs must be >= 1, got {self.wide_epochs}",

@@ -20,6 +20,10 @@ SCORE_BATCH = 512  # reviews per Keras call when scoring
 
 @dataclass
 class Features:
+    """A dataset encoded for one vocabulary: the model inputs and labels of every split.
+
+    Labels are label indices: float32 0/1 for two labels (a sigmoid's target), int32 for more (a softmax's)."""
+
     vectorizer: Vectorizer
     x_train: np.ndarray
     y_train: np.ndarray
@@ -33,6 +37,11 @@ class Features:
     """Training rows the model learns from (None: all of them)."""
     val_rows: np.ndarray | None = None
     """Training rows held out for validation (None: a refit, no validation)."""
+    labels: tuple[str, ...] = ("negative", "positive")
+
+    @property
+    def classes(self) -> int:
+        return len(self.labels)
 
 
 @dataclass
@@ -61,12 +70,22 @@ def features_key(config: TrainConfig) -> tuple[Any, ...]:
 
 def split_rows(train: Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """The fit rows and the validation rows of the training split: all rows and None for a refit
-    (validation_size 0); reviews drawn at random, or whole movies (validation_groups "movie")."""
+    (validation_size 0); the rows of a validation file; else reviews drawn at random (at most a fifth of the
+    rows when the split is small for validation_size), or whole movies (validation_groups "movie")."""
+    if train.validation is not None:
+        rows = np.arange(len(train))
+        return np.setdiff1d(rows, train.validation), train.validation
     if config.validation_size == 0:
         return np.arange(len(train)), None
     if config.validation_groups == "review":
-        return holdout_split(len(train), config.validation_size, config.split_seed)
+        return holdout_split(len(train), validation_size(config, len(train)), config.split_seed)
     return holdout_by_group(_movies_of(train, "validation_groups = movie"), config.validation_size, config.split_seed)
+
+
+def validation_size(config: TrainConfig, rows: int) -> int:
+    """config.validation_size, or a fifth of the rows when that would leave fewer than half to fit (a user's
+    file of 2,000 rows and the IMDB-sized default of 10,000)."""
+    return config.validation_size if 2 * config.validation_size <= rows else max(1, rows // 5)
 
 
 def _movies_of(train: Split, setting: str) -> np.ndarray:
@@ -81,7 +100,7 @@ def _movies_of(train: Split, setting: str) -> np.ndarray:
 
 def review_fragments(
     texts: list[str], labels: np.ndarray, per_review: int, words: tuple[int, int], seed: int
-) -> tuple[list[str], np.ndarray]:
+) -> tuple[list[str], np.ndarray]:  # labels keep their dtype
     """`per_review` random runs of consecutive words from each review, labelled like the review.
 
     Short inputs ("meh", one sentence) look nothing like a 230-word review; training on
@@ -97,7 +116,7 @@ def review_fragments(
             start = int(rng.integers(0, len(tokens) - length + 1))
             fragments.append(" ".join(tokens[start : start + length]))
             fragment_labels.append(int(label))
-    return fragments, np.array(fragment_labels, dtype=np.float32)
+    return fragments, np.array(fragment_labels, dtype=labels.dtype)
 
 
 def encode(vectorizer: Vectorizer, texts: list[str], architecture: str) -> np.ndarray:
@@ -108,19 +127,23 @@ def encode(vectorizer: Vectorizer, texts: list[str], architecture: str) -> np.nd
 
 
 def model_scores(model: Any, vectorizer: Vectorizer, architecture: str, texts: list[str]) -> np.ndarray:
-    """A Keras model's scores for `texts`, encoded and run in batches of SCORE_BATCH."""
-    batches = (
-        model(encode(vectorizer, texts[i : i + SCORE_BATCH], architecture), training=False)
+    """A Keras model's scores for `texts`, encoded and run in batches of SCORE_BATCH: (n,) for a sigmoid
+    output (two labels), (n, K) for a softmax over K labels, as the runtime gives them."""
+    batches = [
+        np.asarray(model(encode(vectorizer, texts[i : i + SCORE_BATCH], architecture), training=False))
         for i in range(0, len(texts), SCORE_BATCH)
-    )
-    return np.concatenate([np.asarray(batch).reshape(-1) for batch in batches])
+    ]
+    scores = np.concatenate([b.reshape(len(b), -1) for b in batches]) if batches else np.empty((0, 1))
+    return scores.reshape(-1) if scores.shape[1] == 1 else scores
 
 
 def build_features(dataset: Dataset, config: TrainConfig) -> Features:
     """Fit the vocabulary on the training split only (labels: of its fit rows only), encode both splits."""
     start = time.perf_counter()
+    classes = len(dataset.labels)
     fit_rows, val_rows = split_rows(dataset.train, config)
     texts, labels = [dataset.train.texts[i] for i in fit_rows], dataset.train.labels[fit_rows]
+    label_type = np.float32 if classes == 2 else np.int32
     if config.term_ranking in ("nb-df", "nb-movies"):
         groups = None if config.term_ranking == "nb-df" else _movies_of(dataset.train, "term_ranking = nb-movies")
         vectorizer = informative_terms(
@@ -130,32 +153,34 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
             labels,
             config.nb_alpha,
             None if groups is None else groups[fit_rows],
+            classes,
         )
     else:
         vectorizer = Vectorizer.fit(dataset.train.texts, config.vectorizer)
     if config.vectorizer.weighting == "nb":
-        vectorizer = vectorizer.with_weights(nb_ratios(vectorizer, texts, labels, config.nb_alpha))
+        vectorizer = vectorizer.with_weights(nb_ratios(vectorizer, texts, labels, config.nb_alpha, classes))
     val_pieces = None
     if val_rows is not None:
         pieces, kinds = review_pieces([dataset.train.texts[i] for i in val_rows])
-        piece_labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(np.float32)
+        piece_labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(label_type)
         val_pieces = ValidationPieces(pieces, kinds, piece_labels)
     x_fragments = y_fragments = None
     if config.fragments:
         fragments, y_fragments = review_fragments(
-            texts, labels, config.fragments, config.fragment_words, config.split_seed
+            texts, labels.astype(label_type), config.fragments, config.fragment_words, config.split_seed
         )
         x_fragments = encode(vectorizer, fragments, config.architecture)
     return Features(
         vectorizer=vectorizer,
         x_train=encode(vectorizer, dataset.train.texts, config.architecture),
-        y_train=dataset.train.labels.astype(np.float32),
+        y_train=dataset.train.labels.astype(label_type),
         x_test=encode(vectorizer, dataset.test.texts, config.architecture),
-        y_test=dataset.test.labels.astype(np.float32),
+        y_test=dataset.test.labels.astype(label_type),
         seconds=time.perf_counter() - start,
         x_fragments=x_fragments,
         y_fragments=y_fragments,
         val_pieces=val_pieces,
         fit_rows=fit_rows,
         val_rows=val_rows,
+        labels=tuple(dataset.labels),
     )

@@ -18,8 +18,11 @@ def _optimizer(config: TrainConfig) -> Any:
     return optimizer_class() if config.learning_rate is None else optimizer_class(learning_rate=config.learning_rate)
 
 
-def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarray | None = None) -> Any:
-    """A compiled Keras model for `config` (weights seeded by the caller).
+def build_model(
+    config: TrainConfig, input_width: int, feature_weights: np.ndarray | None = None, classes: int = 2
+) -> Any:
+    """A compiled Keras model for `config` (weights seeded by the caller): one sigmoid output for two labels,
+    a softmax over `classes` labels for more (trained with sparse categorical cross-entropy).
 
     dense: multi-hot [batch, V] -> Dense stack (the reference family).
     bag: term ids [batch, terms] (padded with V) -> ScaledBag -> Dense stack; the same
@@ -32,6 +35,7 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
 
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
     hidden = list(config.hidden)
+    output = (1, "sigmoid") if classes == 2 else (classes, "softmax")
     layers: list[Any] = []
     if config.architecture == "bag":
         from imdb_edge.train.layers import ScaledBag
@@ -43,7 +47,7 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
             units = hidden.pop(0)
             first_units, first_activation = 1 + units, None
         else:
-            first_units, first_activation = (hidden.pop(0), config.activation) if hidden else (1, "sigmoid")
+            first_units, first_activation = (hidden.pop(0), config.activation) if hidden else output
         bag = ScaledBag(
             input_width, first_units, first_activation, l2=config.l2, dropout=config.bag_dropout, name="bag"
         )
@@ -63,10 +67,11 @@ def build_model(config: TrainConfig, input_width: int, feature_weights: np.ndarr
         if config.dropout > 0:
             layers.append(keras.layers.Dropout(config.dropout, name=f"dropout_{index}"))
     if config.architecture == "dense" or (config.hidden and not config.wide):
-        layers.append(keras.layers.Dense(1, activation="sigmoid", name=SCORE_OUTPUT))
+        layers.append(keras.layers.Dense(output[0], activation=output[1], name=SCORE_OUTPUT))
     model = keras.Sequential(layers, name=f"imdb_{config.architecture}")
     if config.architecture == "bag":
         model.build((None, None))
         bag.set_scale(feature_weights)
-    model.compile(optimizer=_optimizer(config), loss=config.loss, metrics=["accuracy"])
+    loss = config.loss if classes == 2 else "sparse_categorical_crossentropy"
+    model.compile(optimizer=_optimizer(config), loss=loss, metrics=["accuracy"])
     return model

@@ -10,7 +10,9 @@ from typing import Any
 
 from imdb_edge.atomic import staged_dir, write_json, write_text
 from imdb_edge.console import info, warn
-from imdb_edge.data.dataset import Dataset, load_dataset, movies_fingerprint, resolve_data_path
+from imdb_edge.data.dataset import Dataset, movies_fingerprint
+from imdb_edge.data.labelled import describe_counts
+from imdb_edge.data.sources import IMBALANCE_WARNING, DataSpec, load_training_data
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.features import build_features
@@ -25,15 +27,29 @@ HISTORY_FILE = "history.json"
 CURVES_FILE = "learning_curves.png"
 
 
-def load_data(data: str | Path | None) -> Dataset:
-    """Resolve and read the dataset, saying what was found and what was skipped."""
-    path = resolve_data_path(data)
+def load_data(data: DataSpec | str | Path | None) -> Dataset:
+    """Resolve and read the dataset (the IMDB archive or a user's labelled file), saying what was found, what
+    was skipped, and whether its labels are imbalanced."""
+    spec = data if isinstance(data, DataSpec) else DataSpec(path=None if data is None else str(data))
     start = time.perf_counter()
-    dataset = load_dataset(path)
-    info(
-        f"data: {len(dataset.train)} train + {len(dataset.test)} test reviews from {path} "
-        f"({time.perf_counter() - start:.1f}s)"
-    )
+    dataset = load_training_data(spec)
+    seconds = time.perf_counter() - start
+    if dataset.summary.get("kind") == "labelled":
+        counts = dataset.summary["label_counts"]["train"]
+        info(
+            f"data: {len(dataset.train):,} train + {len(dataset.test):,} test rows from {dataset.source} "
+            f"({len(dataset.labels)} labels: {describe_counts(counts)}; {seconds:.1f}s)"
+        )
+        bad = dataset.summary["bad_rows"]
+        if bad["count"]:
+            warn(f"skipped {bad['count']} bad row(s), e.g. {bad['examples'][0]}")
+        if dataset.summary["imbalance"] >= IMBALANCE_WARNING:
+            warn(
+                f"the labels are imbalanced (the most common is {dataset.summary['imbalance']:.1f}x the rarest): "
+                "consider --class-weight balanced"
+            )
+        return dataset
+    info(f"data: {len(dataset.train)} train + {len(dataset.test)} test reviews from {dataset.source} ({seconds:.1f}s)")
     if dataset.skipped:
         warn(f"skipped {len(dataset.skipped)} unreadable review file(s), e.g. {dataset.skipped[0]}")
     return dataset
@@ -48,13 +64,15 @@ def data_summary(dataset: Dataset) -> dict[str, Any]:
         "test_reviews": len(dataset.test),
         "skipped_files": len(dataset.skipped),
         "skipped_examples": dataset.skipped[:20],
+        "labels": list(dataset.labels),
+        **dataset.summary,
     }
 
 
 def train_to_folder(
     config: TrainConfig,
     out: Path,
-    data: str | Path | None = None,
+    data: DataSpec | str | Path | None = None,
     overwrite: bool = False,
     report: EpochReporter | None = print_epoch,
 ) -> dict[str, Any]:
@@ -73,6 +91,7 @@ def train_to_folder(
         "config": config.to_dict(),
         "data": data_summary(dataset),
         "vectorizer": {"size": features.vectorizer.size, "fingerprint": features.vectorizer.fingerprint()},
+        "labels": list(dataset.labels),
         "versions": package_versions(),
     }
     with staged_dir(out, overwrite=overwrite) as tmp:

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.console import info
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.decision import decide
 from imdb_edge.runtime.modelfile.schema import THRESHOLD
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.features import Features, ValidationPieces, model_scores
@@ -66,10 +68,16 @@ def short_text_accuracy(model: Any, features: Features, architecture: str) -> di
     if pieces is None:
         return None
     scores = model_scores(model, features.vectorizer, architecture, pieces.texts)
-    correct = (scores >= THRESHOLD) == pieces.labels.astype(bool)
+    correct = decide(scores, THRESHOLD) == pieces.labels.astype(np.int64)
     kinds = np.array(pieces.kinds)
     result = {kind: float(correct[kinds == kind].mean()) for kind in dict.fromkeys(pieces.kinds)}
     return {**result, "all": float(correct.mean())}
+
+
+def balanced_weights(labels: np.ndarray, classes: int) -> dict[int, float]:
+    """Keras class weights that make each label weigh the same in the loss: n / (classes x its count)."""
+    counts = np.bincount(labels.astype(np.int64), minlength=classes)
+    return {c: float(len(labels) / (classes * counts[c])) if counts[c] else 0.0 for c in range(classes)}
 
 
 @dataclass
@@ -91,7 +99,7 @@ def _fit(
 
     keras.utils.set_random_seed(config.seed)
     bag_weights = features.vectorizer.feature_weights if config.architecture == "bag" else None
-    model = build_model(config, features.vectorizer.size, bag_weights)
+    model = build_model(config, features.vectorizer.size, bag_weights, features.classes)
     callbacks: list[Any] = []
     if report is not None:
         callbacks.append(_epoch_callback(config.epochs, report))
@@ -106,6 +114,7 @@ def _fit(
         epochs=config.epochs,
         batch_size=config.batch_size,
         callbacks=callbacks,
+        class_weight=balanced_weights(training[1], features.classes) if config.class_weight == "balanced" else None,
         verbose=0,
     )
     history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
@@ -119,7 +128,7 @@ def fold_wide(config: TrainConfig, features: Features, linear: Any, hidden: Any)
     (ScaledBag with 1 + units columns), the hidden model's output layer the WideHead.
     """
     bag_weights = features.vectorizer.feature_weights
-    model = build_model(config, features.vectorizer.size, bag_weights)
+    model = build_model(config, features.vectorizer.size, bag_weights, features.classes)
     weight = config.wide_weight
     linear_table, linear_bias = (np.asarray(v) for v in linear.layers[0].get_weights()[:2])
     hidden_table, hidden_bias = (np.asarray(v) for v in hidden.layers[0].get_weights()[:2])
@@ -145,6 +154,11 @@ def fit_and_evaluate(
     """
     import tensorflow as tf
 
+    if features.classes > 2 and (config.wide or config.loss != "binary_crossentropy"):
+        raise ImdbEdgeError(
+            f"{features.classes} labels train a softmax with cross-entropy: wide = true and loss = mse are for "
+            "two labels"
+        )
     tf.config.experimental.enable_op_determinism()
     training = training_inputs(config, features)
     validation = None

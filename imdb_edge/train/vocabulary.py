@@ -40,9 +40,32 @@ def log_count_ratios(positive: np.ndarray, negative: np.ndarray, alpha: float) -
     return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
 
 
-def nb_ratios(vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alpha: float) -> np.ndarray:
-    """The log-count ratio of every feature on binarized features of `texts`."""
-    return log_count_ratios(*class_presence(vectorizer, texts, labels), alpha)
+def nb_ratios(
+    vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alpha: float, classes: int = 2
+) -> np.ndarray:
+    """The log-count ratio of every feature on binarized features of `texts`. Two labels: the signed ratio of
+    the second to the first (NBSVM); more: the largest |ratio| of one label against the rest, a scale of how
+    much a feature tells, since one signed number cannot lean towards K labels."""
+    if classes == 2:
+        return log_count_ratios(*class_presence(vectorizer, texts, labels), alpha)
+    return np.max(np.abs(one_vs_rest_ratios(vectorizer, texts, labels, alpha, classes)), axis=0)
+
+
+def one_vs_rest_ratios(
+    vectorizer: Vectorizer,
+    texts: list[str],
+    labels: np.ndarray,
+    alpha: float,
+    classes: int,
+    ragged: Ragged | None = None,
+) -> np.ndarray:
+    """(classes, features): each label's log-count ratio against all the others."""
+    ids, offsets = ragged or vectorizer.feature_ids_batch(texts)
+    owner_label = np.asarray(labels, dtype=np.int64)[np.repeat(np.arange(len(texts)), np.diff(offsets))]
+    counts = np.bincount(owner_label * vectorizer.size + ids, minlength=classes * vectorizer.size)
+    counts = counts.reshape(classes, vectorizer.size)
+    total = counts.sum(axis=0)
+    return np.stack([log_count_ratios(counts[c], total - counts[c], alpha) for c in range(classes)])
 
 
 def group_presence(vectorizer: Vectorizer, groups: np.ndarray, ragged: Ragged) -> np.ndarray:
@@ -61,6 +84,7 @@ def informative_terms(
     fit_labels: np.ndarray,
     alpha: float,
     fit_groups: np.ndarray | None = None,
+    classes: int = 2,
 ) -> Vectorizer:
     """The max_features terms with the largest |log-count ratio| x document frequency on the fit rows.
 
@@ -74,9 +98,14 @@ def informative_terms(
     """
     pool = Vectorizer.fit(texts, replace(config, max_features=max(POOL_FEATURES, config.max_features)))
     ragged = pool.feature_ids_batch(fit_texts)
-    positive, negative = class_presence(pool, fit_texts, fit_labels, ragged)
-    spread = positive + negative if fit_groups is None else group_presence(pool, fit_groups, ragged)
-    score = np.abs(log_count_ratios(positive, negative, alpha)) * spread
+    if classes == 2:
+        positive, negative = class_presence(pool, fit_texts, fit_labels, ragged)
+        leaning, present = np.abs(log_count_ratios(positive, negative, alpha)), positive + negative
+    else:  # how hard a term leans towards one label against the rest, for the label it leans to most
+        leaning = np.max(np.abs(one_vs_rest_ratios(pool, fit_texts, fit_labels, alpha, classes, ragged)), axis=0)
+        present = np.bincount(ragged[0], minlength=pool.size)
+    spread = present if fit_groups is None else group_presence(pool, fit_groups, ragged)
+    score = leaning * spread
     ranked = np.argsort(-score, kind="stable")[: config.max_features]
     keep = np.sort(ranked[score[ranked] > 0])  # a term absent from the fit rows (or leaning neither way) is no choice
     if not keep.size:

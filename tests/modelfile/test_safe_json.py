@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imdb_edge.runtime.modelfile import safe_json
+from imdb_edge import safe_json
 
 
 def _nested(depth: int) -> str:

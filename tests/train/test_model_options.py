@@ -142,7 +142,7 @@ def test_fold_wide_mixes_the_two_models_logits() -> None:
         model.set_weights([np.random.default_rng(2).normal(0, 0.5, w.shape) for w in model.get_weights()])
         model.layers[0].set_scale(weights)
     config = TrainConfig(architecture="bag", hidden=(3,), wide=True, wide_weight=0.3)
-    features = SimpleNamespace(vectorizer=SimpleNamespace(size=size, feature_weights=weights))
+    features = SimpleNamespace(vectorizer=SimpleNamespace(size=size, feature_weights=weights), classes=2)
     folded = fold_wide(config, features, linear, hidden)  # type: ignore[arg-type]
     ids = np.array([[0, 5, 7, size], [2, 29, size, size], [size, size, size, size]], dtype=np.int32)
 

@@ -52,7 +52,7 @@ ALLOWED_OPS = {
         "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul",
         # the text form's tokenizer
         "Reshape", "Squeeze", "Shape", "StringNormalizer", "StringSplit", "StringConcat", "Equal", "Not",
-        "Compress", "Slice", "Concat", "Unique", "GreaterOrEqual", "Loop",
+        "Compress", "Slice", "Concat", "Unique", "GreaterOrEqual", "Loop", "ArgMax",
         # ... and its negation marks
         "CumSum", "Unsqueeze", "RegexFullMatch", "And", "Or", "Where", "Greater", "Sub",
     },

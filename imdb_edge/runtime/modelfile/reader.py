@@ -24,7 +24,7 @@ labels or threshold changed answers) are refused with a request to re-export.
 The file is read with a tiny protobuf walker (no `onnx` package needed on the
 device): it finds the graph bytes to hash and the metadata entries. Only regular
 files within MAX_MODEL_BYTES are read; metadata JSON is parsed with limits
-(runtime/modelfile/safe_json.py); the graph is checked before onnxruntime sees it
+(safe_json.py); the graph is checked before onnxruntime sees it
 (runtime/modelfile/graph_check.py).
 """
 
@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from imdb_edge import safe_json
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.runtime.modelfile import checksums, safe_json
+from imdb_edge.runtime.modelfile import checksums
 from imdb_edge.runtime.modelfile.arrays import RawArray, resolve, split_runtime_arrays
 from imdb_edge.runtime.modelfile.graph_check import check_graph
 from imdb_edge.runtime.modelfile.onnx_fields import ENTRY_KEY, ENTRY_VALUE, MODEL_GRAPH, MODEL_METADATA
