@@ -44,3 +44,24 @@ def make_imdb_archive(folder: Path, archive: Path) -> Path:
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname="aclImdb")
     return archive
+
+
+TOPICS = {
+    "billing": ["invoice", "refund", "charged", "payment", "price", "receipt"],
+    "bug": ["crash", "error", "broken", "freezes", "bug", "fails"],
+    "praise": ["love", "thanks", "great", "awesome", "helpful", "perfect"],
+}
+"""Three labels of made-up support tickets, each with words of its own, for own-data and multi-label tests."""
+
+
+def make_ticket(rng: random.Random, label: str) -> str:
+    words = [rng.choice(NEUTRAL) for _ in range(rng.randint(6, 14))]
+    for _ in range(rng.randint(2, 4)):
+        words.insert(rng.randrange(len(words)), rng.choice(TOPICS[label]))
+    return " ".join(words).capitalize() + "."
+
+
+def ticket_rows(count: int, seed: int = 0, labels: tuple[str, ...] = tuple(TOPICS)) -> list[tuple[str, str]]:
+    """`count` (text, label) rows, labels in turn."""
+    rng = random.Random(seed)
+    return [(make_ticket(rng, labels[i % len(labels)]), labels[i % len(labels)]) for i in range(count)]

@@ -394,3 +394,18 @@ def test_a_dead_python_worker_is_named() -> None:
     assert "Python worker process died" in _cause(RuntimeError(message))
     other = "An error occurred while calling o7.json.\n: java.lang.X\nCaused by: java.io.IOException: disk full\n"
     assert _cause(RuntimeError(other)) == "java.io.IOException: disk full"
+
+
+def test_three_labels_on_spark(spark: SparkSession, tmp_path: Path) -> None:
+    from tests.model_factory import THREE_LABELS, build_model_bytes
+
+    model = tmp_path / "three.onnx"
+    model.write_bytes(build_model_bytes(labels=THREE_LABELS))
+    texts = ["wonderful excellent superb", "boring awful waste", "the movie was this", None]
+    df = spark.createDataFrame([(t,) for t in texts], "text string")
+    rows = classify_dataframe(df, model=model).collect()
+    assert [r["label"] for r in rows] == ["positive", "negative", "neutral", None]
+    expected = Classifier.load(model).predict_batch(texts[:3])
+    assert [round(r["score"], 5) for r in rows[:3]] == [round(p.score, 5) for p in expected]
+    with pytest.raises(ImdbEdgeError, match="a threshold applies to a model of two labels"):
+        classify_dataframe(df, model=model, threshold=0.6)
