@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from imdb_edge.batch.outcomes import Outcome, encode_lines, outcomes_for, usable_texts
+from imdb_edge.batch.outcomes import Outcome, Rules, encode_lines, outcomes_for, usable_texts
 from imdb_edge.batch.records import Record
 from imdb_edge.batch.stop import Interrupted, StopRequest
 from imdb_edge.batch.workers import WorkerPool, WorkerStopped
@@ -33,6 +33,8 @@ GRACE_SECONDS = 1.0
 class BatchSummary:
     records: int = 0
     errors: int = 0
+    unknown: int = 0
+    """Records scored but given no label: the model knows too few of their terms (Rules.min_known)."""
     notes: int = 0
     interrupted: bool = False
     reason: str = ""
@@ -57,13 +59,14 @@ class _Runner:
         if self.pool is None:
             with self.stop.interruptible():
                 try:
-                    return self.classifier.scores(texts)
+                    return self.classifier.scores_and_known(texts)
                 except RunCancelled:  # a stop signal's watcher cut the run short
                     raise Interrupted(self.stop.signal_name) from None
         return self.pool.submit(texts)
 
-    def collect(self, ticket: Any, give_up_at: float | None = None) -> np.ndarray | None:
-        if isinstance(ticket, np.ndarray):
+    def collect(self, ticket: Any, give_up_at: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """(scores, known terms) of a submitted chunk, or None if `give_up_at` passes first."""
+        if isinstance(ticket, tuple):
             return ticket
         assert self.pool is not None
         return self.pool.collect(ticket, give_up_at)
@@ -105,6 +108,7 @@ def classify_chunks(
     live: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     keyed: bool = False,
+    rules: Rules = Rules(),
 ) -> BatchSummary:
     """Write one line per record via `write(data, lines)`, in order; stop cleanly on SIGINT/SIGTERM.
 
@@ -116,12 +120,13 @@ def classify_chunks(
     pending: deque[tuple[list[Record], Any]] = deque()
     depth = 1 if live else 2 * max(1, workers)
 
-    def emit(records: list[Record], scores: np.ndarray) -> None:
-        outcomes = outcomes_for(classifier, records, scores)
+    def emit(records: list[Record], scored: tuple[np.ndarray, np.ndarray]) -> None:
+        outcomes = outcomes_for(classifier, records, *scored, rules)
         write(encode_lines(outcomes, as_json, classifier.labels, keyed), len(outcomes))
         summary.records += len(outcomes)
         for outcome in outcomes:
             summary.errors += outcome.error is not None
+            summary.unknown += outcome.unknown is not None
             summary.notes += outcome.note is not None
             if on_outcome is not None:
                 on_outcome(outcome)
@@ -140,10 +145,10 @@ def classify_chunks(
         give_up_at = time.monotonic() + GRACE_SECONDS  # finish what the workers already hold, briefly
         with contextlib.suppress(WorkerStopped):
             while pending:
-                scores = runner.collect(pending[0][1], give_up_at)
-                if scores is None:
+                scored = runner.collect(pending[0][1], give_up_at)
+                if scored is None:
                     break
-                emit(pending.popleft()[0], scores)
+                emit(pending.popleft()[0], scored)
     except WorkerStopped as exc:  # its chunk is lost: write nothing after it, so lines stay aligned
         summary.interrupted, summary.reason = True, str(exc)
     finally:

@@ -19,6 +19,8 @@ PLAIN_NAMES: Mapping[str, str] = {
     "json": "JSON output",
     "encoding": "the encoding",
     "workers": "workers",
+    "min_known": "min_known",
+    "explain": "explain",
 }
 """How each role reads outside the CLI."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from imdb_edge import console
 from imdb_edge.batch.engine import BatchSummary, classify_chunks, default_workers, max_workers
 from imdb_edge.batch.errors import JobError
-from imdb_edge.batch.outcomes import Outcome
+from imdb_edge.batch.outcomes import Outcome, Rules
 from imdb_edge.batch.records import (
     CHUNK_RECORDS,
     DEFAULT_ENCODING,
@@ -50,6 +50,10 @@ class ClassifyJob:
     workers: int | None = None
     threads: int = 1
     max_chars: int = DEFAULT_MAX_CHARS
+    min_known: int = 1
+    """Fewer known terms than this: an `unknown` line instead of the bias's label (0: never)."""
+    explain: int = 0
+    """Terms per label in each line's explanation (0: no explanations; they are made in this process)."""
 
 
 @dataclass
@@ -112,6 +116,8 @@ def job_identity(job: ClassifyJob, source: Source, classifier: Classifier) -> Jo
         max_chars=job.max_chars,
         input_format=job.input_format,
         encoding=job.encoding,
+        min_known=job.min_known,
+        explain=job.explain,
     )
 
 
@@ -136,7 +142,7 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
         source = text_source(job.texts, job.max_chars)
     result_file = _open_output(job, source, classifier, model_path)
     skipped = result_file.lines if result_file is not None else 0
-    workers = (job.workers or default_workers()) if job.file is not None else 1
+    workers = (job.workers or default_workers()) if job.file is not None and not job.explain else 1
 
     def report(outcome: Outcome) -> None:
         if on_outcome is not None:
@@ -148,6 +154,7 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
         "live": source.live,
         "on_outcome": report,
         "keyed": source.keyed_lines,
+        "rules": Rules(min_known=job.min_known, explain=job.explain),
     }
     chunks = source.chunks(CHUNK_RECORDS, skipped)
     if result_file is not None:

@@ -11,16 +11,37 @@ import numpy as np
 
 from imdb_edge.batch.records import Record
 from imdb_edge.runtime.classifier import Classifier
+from imdb_edge.runtime.explain import Explanation, describe_pushes
 
 SCORE_DECIMALS = 6
 ERROR_LABEL = "error"
+UNKNOWN_LABEL = "unknown"
+NO_KNOWN_TERM = "the model knows none of its terms"
 
 
-def text_line(label: str | None, score: float | None, error: str | None) -> str:
-    """`label<TAB>score` (6 decimals), or `error<TAB>reason`: the plain output line."""
+def text_line(label: str | None, score: float | None, error: str | None, unknown: str | None = None) -> str:
+    """`label<TAB>score` (6 decimals), `error<TAB>reason`, or `unknown<TAB>reason`: the plain output line."""
     if error is not None:
         return f"{ERROR_LABEL}\t{error}"
+    if unknown is not None:
+        return f"{UNKNOWN_LABEL}\t{unknown}"
     return f"{label}\t{score:.{SCORE_DECIMALS}f}"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a result line says beyond label and score: which texts count as unknown, and explanations."""
+
+    min_known: int = 1
+    """A text of fewer known terms than this gets an `unknown` line instead of the bias's label."""
+    explain: int = 0
+    """Terms per label in each line's explanation (0: none)."""
+
+
+def unknown_reason(known: int, min_known: int) -> str | None:
+    if known >= min_known:
+        return None
+    return NO_KNOWN_TERM if known == 0 else f"the model knows {known} of its terms, fewer than {min_known}"
 
 
 @dataclass(slots=True)  # not frozen: built once per review, and frozen dataclasses are slow to build
@@ -36,26 +57,41 @@ class Outcome:
     """The record's line, item or file number in its input (from 1)."""
     probabilities: tuple[float, ...] | None = None
     """Every label's probability (a model of more than two labels; for two, 1 - score and score)."""
+    known_terms: int | None = None
+    unknown: str | None = None
+    """Why the text gets no label although it was scored: the model knows too few of its terms."""
+    explanation: Explanation | None = None
 
     def as_json(self, labels: Sequence[str]) -> str:
         obj: dict[str, Any] = {"id": self.key}
-        if self.error is None:
+        if self.error is not None:
+            obj["error"] = self.error
+        elif self.unknown is not None:
+            obj.update(unknown=self.unknown, known_terms=self.known_terms)
+        else:
             score = self.score or 0.0
             probabilities = self.probabilities or (1.0 - score, score)
             obj.update(
                 label=self.label,
                 score=round(score, SCORE_DECIMALS),
                 scores={name: round(p, SCORE_DECIMALS) for name, p in zip(labels, probabilities, strict=True)},
+                known_terms=self.known_terms,
             )
-        else:
-            obj["error"] = self.error
+            if self.explanation is not None:
+                obj["explanation"] = [push.to_dict() for push in self.explanation.terms]
+                bias = self.explanation.bias_push()
+                if bias is not None:
+                    obj["bias"] = {"label": bias.label, "contribution": round(bias.contribution, 6)}
         if self.note:
             obj["note"] = self.note
         return json.dumps(obj, ensure_ascii=False)
 
     def as_text(self, keyed: bool = False) -> str:
-        """The plain line; `keyed` adds the record's key (a folder's file name) as a last column."""
-        line = text_line(self.label, self.score, self.error)
+        """The plain line; an explanation follows the score; `keyed` adds the record's key (a folder's file
+        name) as a last column."""
+        line = text_line(self.label, self.score, self.error, self.unknown)
+        if self.explanation is not None and self.error is None and self.unknown is None:
+            line += f"\t{describe_pushes(self.explanation)}"
         return f"{line}\t{self.key}" if keyed else line
 
 
@@ -63,38 +99,44 @@ def usable_texts(records: list[Record]) -> list[str]:
     return [r.text for r in records if r.text is not None]
 
 
-def outcomes_for(classifier: Classifier, records: list[Record], scores: np.ndarray) -> list[Outcome]:
-    """Pair each record with its score (usable ones, in order) or its error."""
+def outcomes_for(
+    classifier: Classifier,
+    records: list[Record],
+    scores: np.ndarray,
+    known: np.ndarray | None = None,
+    rules: Rules = Rules(min_known=0),
+) -> list[Outcome]:
+    """Pair each record with its score and known terms (usable ones, in order) or its error."""
     usable = iter(scores.tolist())
+    counts = iter(known.tolist()) if known is not None else iter(lambda: None, 0)
     outcomes = []
     binary = classifier.threshold is not None
     for record in records:
         if record.text is None:
             outcomes.append(Outcome(record.key, error=record.error, note=record.note, position=record.position))
-        elif binary:
-            score = next(usable)
-            label = classifier.label_of(score)
-            outcomes.append(Outcome(record.key, label, score, note=record.note, position=record.position))
+            continue
+        value, count = next(usable), next(counts)
+        if binary:
+            outcome = Outcome(record.key, classifier.label_of(value), value, note=record.note, position=record.position)
         else:
-            row = next(usable)
-            best = max(range(len(row)), key=row.__getitem__)
-            outcomes.append(
-                Outcome(
-                    record.key,
-                    classifier.labels[best],
-                    row[best],
-                    note=record.note,
-                    position=record.position,
-                    probabilities=tuple(row),
-                )
-            )
+            best = max(range(len(value)), key=value.__getitem__)
+            outcome = Outcome(
+                record.key, classifier.labels[best], value[best], note=record.note, position=record.position,
+                probabilities=tuple(value),
+            )  # fmt: skip
+        outcome.known_terms = count
+        if count is not None:
+            outcome.unknown = unknown_reason(count, rules.min_known)
+        if rules.explain and outcome.unknown is None:
+            outcome.explanation = classifier.explain(record.text, rules.explain)
+        outcomes.append(outcome)
     return outcomes
 
 
-def classify_chunk(classifier: Classifier, records: list[Record]) -> list[Outcome]:
+def classify_chunk(classifier: Classifier, records: list[Record], rules: Rules = Rules(min_known=0)) -> list[Outcome]:
     """One vectorized pass over the usable texts of a chunk; unusable ones keep their error."""
-    texts = usable_texts(records)
-    return outcomes_for(classifier, records, classifier.scores(texts))
+    scores, known = classifier.scores_and_known(usable_texts(records))
+    return outcomes_for(classifier, records, scores, known, rules)
 
 
 def encode_lines(outcomes: list[Outcome], as_json: bool, labels: Sequence[str], keyed: bool = False) -> bytes:

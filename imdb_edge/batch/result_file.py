@@ -49,6 +49,8 @@ _DIFFERENCES = {
     "max_chars": "another {max_chars}",
     "input_format": "another {format}",
     "encoding": "another {encoding}",
+    "min_known": "another {min_known}",
+    "explain": "another {explain}",
 }
 """How a difference in each JobIdentity field is told to the user."""
 
@@ -66,6 +68,8 @@ class JobIdentity:
     max_chars: int
     input_format: str
     encoding: str = "utf-8"
+    min_known: int = 0
+    explain: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

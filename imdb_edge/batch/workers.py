@@ -6,7 +6,7 @@ pipe, and the parent never blocks writing a large payload into a child that a si
 already killed (multiprocessing's spawn pipe keeps its read end open in the parent until
 the write ends). A worker that cannot start says why once, instead of a pool restarting it
 forever. Chunk k goes to worker k mod N; each worker answers in the order it was asked, so
-results come back in input order. Only float32 scores travel back (4 bytes per review).
+results come back in input order. Only float32 scores and int32 known-term counts travel back.
 
 Workers start with SIGINT/SIGTERM held (batch/stop.py), so a signal to the whole process
 group cannot kill one half-started; once running, a stop signal sent to a worker (alone or
@@ -74,11 +74,11 @@ def _worker_main(conn: Any, where: str, threshold: float | None, parent_pid: int
         if texts is None:
             return
         try:
-            scores = classifier.scores(texts)
+            scores, known = classifier.scores_and_known(texts)
         except Exception as exc:
             _send(conn, ("error", first_line(exc, with_type=not isinstance(exc, ImdbEdgeError))))
             return
-        if not _send(conn, ("ok", scores.astype(np.float32).tobytes())):
+        if not _send(conn, ("ok", (scores.astype(np.float32).tobytes(), known.astype(np.int32).tobytes()))):
             return
 
 
@@ -138,7 +138,7 @@ class WorkerPool:
         return ticket
 
     def collect(self, ticket: int, give_up_at: float | None = None) -> Any:
-        """The scores for `ticket` (float32 array), or None if `give_up_at` (monotonic) passes first.
+        """(scores, known terms) for `ticket`, or None if `give_up_at` (monotonic) passes first.
 
         Without `give_up_at`, a stop signal raises Interrupted (the caller then collects what it can
         with a deadline)."""
@@ -158,7 +158,11 @@ class WorkerPool:
                 if kind == "error":
                     what = "failed:" if self._ready[index] else "could not start:"
                     raise ImdbEdgeError(f"a worker process {what} {value}")
-                return np.frombuffer(value, dtype=np.float32).reshape(self._score_shape)
+                scores, known = value
+                return (
+                    np.frombuffer(scores, dtype=np.float32).reshape(self._score_shape),
+                    np.frombuffer(known, dtype=np.int32).astype(np.int64),
+                )
             if not process.is_alive():
                 self._raise_for(index)
             if give_up_at is None:
@@ -201,5 +205,3 @@ class WorkerPool:
                 process.join(1.0)
         for conn in self._conns:
             conn.close()
-
-

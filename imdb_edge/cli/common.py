@@ -30,6 +30,8 @@ JOB_FLAGS = {
     "json": "--json",
     "encoding": "--encoding",
     "workers": "--workers",
+    "min_known": "--min-known",
+    "explain": "--explain",
 }
 """The flag of each role a batch job's error names (batch/errors.py)."""
 

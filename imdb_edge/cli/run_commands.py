@@ -59,6 +59,9 @@ class ClassifyOptions:
     workers: Optional[int]
     threads: int
     max_chars: int
+    explain: bool
+    terms: int
+    min_known: int
     quiet: bool
 
 
@@ -125,13 +128,33 @@ def classify(
     max_chars: Annotated[
         int, typer.Option(metavar="N", min=1, help="Longer reviews are cut to this many characters (with a note).")
     ] = DEFAULT_MAX_CHARS,
+    explain: Annotated[
+        bool,
+        flag(
+            "--explain",
+            help="Say why: the terms that pushed hardest towards each label, with their push (exact for the "
+            "shipped model's kind; made in one process).",
+        ),
+    ] = False,
+    terms: Annotated[int, typer.Option(metavar="K", min=1, help="Terms per label in an explanation.")] = 5,
+    min_known: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            min=0,
+            help="A text of fewer terms the model knows gets `unknown<TAB>reason` instead of a label (0: always "
+            "a label).",
+        ),
+    ] = 1,
     quiet: QuietOption = False,
 ) -> None:
     """Classify reviews as positive or negative: one output line per input, in order.
 
     Plain output is `label<TAB>score` per review; a review that cannot be classified
-    (empty, not UTF-8, malformed JSON line) gets `error<TAB>reason` and a warning on
-    stderr, and the exit code is 1; every other review is still classified.
+    (empty, not UTF-8, malformed JSON line) gets `error<TAB>reason`, and one of whose
+    terms the model knows none gets `unknown<TAB>reason` (its label would only be the
+    model's bias), each with a warning on stderr, and the exit code is 1; every other
+    review is still classified.
     `--quiet` drops the live count and the per-review warnings (the output lines and
     the exit code still say what failed).
 
@@ -162,6 +185,10 @@ def classify_job(options: ClassifyOptions):  # type: ignore[no-untyped-def]  # C
         raise ImdbEdgeError("--workers applies to --file; review texts given as arguments are classified here")
     if options.resume and options.output is None:
         raise ImdbEdgeError("--resume needs --output: it continues an earlier output file")
+    if options.terms != 5 and not options.explain:
+        raise ImdbEdgeError("--terms sets how many terms an explanation shows: give --explain too")
+    if options.explain and options.workers is not None:
+        raise ImdbEdgeError("--explain makes its explanations in one process: drop --workers")
     if texts and options.encoding != DEFAULT_ENCODING:
         raise ImdbEdgeError("--encoding applies to --file and stdin; review texts given as arguments are text")
     return ClassifyJob(
@@ -178,6 +205,8 @@ def classify_job(options: ClassifyOptions):  # type: ignore[no-untyped-def]  # C
         workers=options.workers,
         threads=options.threads,
         max_chars=options.max_chars,
+        min_known=options.min_known,
+        explain=options.terms if options.explain else 0,
     )
 
 
@@ -209,9 +238,9 @@ def run_classify(options: ClassifyOptions) -> int:
 
                 def on_outcome(outcome: Outcome, label: str) -> None:
                     progress.advance()
-                    if (outcome.error or outcome.note) and not quiet:
+                    if (outcome.error or outcome.unknown or outcome.note) and not quiet:
                         named = "" if outcome.key == outcome.position else f" ({printable(str(outcome.key))})"
-                        what = printable(outcome.error or outcome.note or "")
+                        what = printable(outcome.error or outcome.unknown or outcome.note or "")
                         progress.warn(f"warning: {label} {outcome.position}{named}: {what}")
 
                 report = run_job(job, stop, on_outcome)
@@ -236,8 +265,10 @@ def run_classify(options: ClassifyOptions) -> int:
         return EXIT_INTERRUPTED
     if report.skipped:
         typer.echo(f"resumed after {report.skipped} earlier result(s); {report.done} in total", err=True)
-    if summary.errors:
-        typer.echo(f"{summary.errors} of {summary.records} input(s) could not be classified", err=True)
+    if summary.errors or summary.unknown:
+        unknown = f" ({summary.unknown} with too few terms the model knows)" if summary.unknown else ""
+        failed = summary.errors + summary.unknown
+        typer.echo(f"{failed} of {summary.records} input(s) could not be classified{unknown}", err=True)
         return EXIT_SOME_ERRORS
     return EXIT_OK
 

@@ -87,7 +87,7 @@ def _has_surrogates(text: str) -> bool:
 
 
 def file_format(path: Path) -> str | None:
-    """"csv", "tsv", "jsonl" or "folder" for a labelled-data path, or None (not one of ours)."""
+    """ "csv", "tsv", "jsonl" or "folder" for a labelled-data path, or None (not one of ours)."""
     if path.is_dir():
         return "folder"
     return FILE_FORMATS.get(path.suffix.lower())

@@ -39,9 +39,7 @@ class ParityReport:
         )
 
 
-def compare(
-    reference: np.ndarray, candidate: np.ndarray, threshold: float | None, tolerance: float
-) -> ParityReport:
+def compare(reference: np.ndarray, candidate: np.ndarray, threshold: float | None, tolerance: float) -> ParityReport:
     """Scores of two models on the same texts: (n,) scores of two labels, or (n, K) probabilities."""
     if reference.shape != candidate.shape:
         raise ValueError(f"shape mismatch: {reference.shape} vs {candidate.shape}")

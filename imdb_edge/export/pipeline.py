@@ -20,11 +20,14 @@ from imdb_edge.console import info, warn
 from imdb_edge.data.dataset import IMDB_LABELS, Dataset
 from imdb_edge.data.sources import DataSpec
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.export.calibration import apply_temperature, decide_temperature
+from imdb_edge.export.calibration import figures as calibration_figures
 from imdb_edge.export.errors import AccuracyDropError, ParityError, RunFolderError
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
 from imdb_edge.export.metadata import CONVERTERS, candidate_scores, write_verified
 from imdb_edge.export.parity import FP32_TOLERANCE, ParityReport, accuracy, compare
 from imdb_edge.export.text_graph import HASHED_HAS_NO_TEXT_FORM, TEXT_OPSET, text_graph
+from imdb_edge.runtime.decision import decide
 from imdb_edge.runtime.modelfile import schema
 from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_FORMS, TEXT, THRESHOLD, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer
@@ -96,8 +99,9 @@ def keras_scores(run: TrainedRun, texts: list[str]) -> np.ndarray:
     return model_scores(run.model, run.vectorizer, run.architecture, texts)
 
 
-def build_graph(run: TrainedRun, input_form: str, precision: str) -> Any:
-    """The ONNX graph of `run` for one input form and precision ("fp32" or "int8")."""
+def build_graph(run: TrainedRun, input_form: str, precision: str, temperature: float | None = None) -> Any:
+    """The ONNX graph of `run` for one input form and precision ("fp32" or "int8"), its logits divided by
+    `temperature` if one is given (export/calibration.py)."""
     from imdb_edge.export.quantize import quantize_int8
 
     if input_form == DENSE:
@@ -107,7 +111,31 @@ def build_graph(run: TrainedRun, input_form: str, precision: str) -> Any:
         graph = token_ids_graph(dense_layers(run.model, folded))
     if precision == "int8":
         graph = quantize_int8(graph)
+    if temperature is not None:
+        graph = apply_temperature(graph, temperature)
     return text_graph(graph, run.vectorizer, run.threshold, run.labels) if input_form == TEXT else graph
+
+
+def validation_split(run: TrainedRun, dataset: Dataset) -> tuple[list[str], np.ndarray] | None:
+    """The run's validation texts and labels, held out again as it held them (None: a refit kept none)."""
+    from imdb_edge.train.config import config_from_dict
+    from imdb_edge.train.features import split_rows
+
+    try:
+        _, rows = split_rows(dataset.train, config_from_dict(run.document["config"]))
+    except ImdbEdgeError:
+        return None
+    if rows is None:
+        return None
+    return [dataset.train.texts[i] for i in rows], dataset.train.labels[rows].astype(np.int64)
+
+
+def calibrate(run: TrainedRun, dataset: Dataset, test_scores: np.ndarray) -> tuple[float | None, dict[str, Any]]:
+    """The temperature to apply (or None) and the calibration report: fitted on the run's validation rows
+    (Keras's scores, which the exported graph matches within parity), judged on the test rows."""
+    held = validation_split(run, dataset)
+    validation = None if held is None else (keras_scores(run, held[0]), held[1])
+    return decide_temperature(validation, (test_scores, dataset.test.labels.astype(np.int64)))
 
 
 def validate_fp32(
@@ -251,9 +279,9 @@ def export_run(
     vectorizer_json = stored.to_json(compact=input_form != TEXT)
     training, report = training_entry(run), export_entry(run, input_form, dataset)
 
-    def candidate(precision: str) -> tuple[Any, dict[str, Any], np.ndarray, int]:
+    def candidate(precision: str, temperature: float | None = None) -> tuple[Any, dict[str, Any], np.ndarray, int]:
         """A graph with its metadata, scored on the test reviews through the real runtime."""
-        graph = build_graph(run, input_form, precision)
+        graph = build_graph(run, input_form, precision, temperature)
         entry = schema.model_entry(input_form, run.vectorizer.size, precision, opset, run.labels)
         size, scores = candidate_scores(graph, entry, vectorizer_json, training, report, texts)
         return graph, entry, scores, size
@@ -263,6 +291,7 @@ def export_run(
     report["test_accuracy_keras"] = accuracy(reference, labels, threshold)
     report["test_accuracy_fp32"] = report["test_accuracy"] = accuracy(fp32_scores, labels, threshold)
     report["size_fp32_bytes"] = fp32_size  # as validated; `info` shows a written file's own size
+    final_scores, precision = fp32_scores, "fp32"
     if quantize == "int8":
         graph, entry, int8_scores, int8_size = candidate("int8")
         sizes = (fp32_size, int8_size)
@@ -270,6 +299,22 @@ def export_run(
         report["int8"] = validate_int8(reference, fp32_accuracy, int8_scores, labels, force, sizes, threshold)
         report["int8"]["size_bytes"] = int8_size
         report["test_accuracy"] = report["int8"]["test_accuracy"]
+        final_scores, precision = int8_scores, "int8"
+    temperature, report["calibration"] = calibrate(run, dataset, final_scores)
+    if temperature is not None:
+        graph, entry, calibrated, _ = candidate(precision, temperature)
+        changed = int((decide(calibrated, threshold) != decide(final_scores, threshold)).sum())
+        report["calibration"]["labels_changed"] = changed
+        report["calibration"]["test"] = calibration_figures(calibrated, labels.astype(np.int64))
+        info(
+            f"calibration: temperature {temperature:.3f} fitted on {report['calibration']['fitted_on_rows']:,} "
+            f"validation rows: test ECE {report['calibration']['test_before']['ece']:.4f} -> "
+            f"{report['calibration']['test']['ece']:.4f}, {changed} of {len(labels):,} labels changed"
+        )
+    else:
+        test = report["calibration"]["test"]
+        info(f"calibration: test ECE {test['ece']:.4f}, log loss {test['log_loss']:.4f}; no temperature "
+             f"({report['calibration']['why']})")  # fmt: skip
 
     size, _ = write_verified(out, graph, entry, vectorizer_json, training, report)
     return {"path": str(out), "bytes": size, "model": entry, "export": report}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import threading
@@ -16,8 +17,10 @@ import numpy as np
 import onnxruntime as ort
 
 from imdb_edge.errors import ImdbEdgeError, first_line
+from imdb_edge.runtime.explain import Explanation, explain
 from imdb_edge.runtime.modelfile.reader import ModelFile, read_model_file
-from imdb_edge.runtime.modelfile.schema import DENSE, TOKEN_IDS
+from imdb_edge.runtime.modelfile.schema import DENSE, TEXT, TOKEN_IDS
+from imdb_edge.runtime.modelfile.weights import linear_head
 from imdb_edge.runtime.texts import empty_reason
 from imdb_edge.runtime.vectorizer import Vectorizer, padded_rows
 
@@ -46,6 +49,9 @@ def cancel_runs() -> None:
             options.terminate = True
 
 
+_NOT_READ = object()
+
+
 class RunCancelled(ImdbEdgeError):
     """A run was stopped by `cancel_runs` (a stop signal), not by anything wrong with the model or the text."""
 
@@ -61,14 +67,20 @@ def default_model_path() -> Path:
 class Prediction:
     """One text's answer. `score`: for a model of two labels, the probability of its second label (for IMDB,
     "positive"), as the threshold reads it; for more labels, the probability of `label`, the likeliest.
-    `scores`: every label's probability."""
+    `scores`: every label's probability. `known_terms`: how many of the text's terms the model knows; with
+    none, the label is only the model's bias. `error`: why there is no answer (predict_batch(errors="return")
+    only; label is then None and score NaN)."""
 
-    label: str
+    label: str | None
     score: float
     scores: Mapping[str, float] = field(default_factory=dict, compare=False)
+    known_terms: int | None = None
+    error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": self.score, "scores": dict(self.scores)}
+        if self.error is not None:
+            return {"error": self.error}
+        return {"label": self.label, "score": self.score, "scores": dict(self.scores), "known_terms": self.known_terms}
 
 
 def session_options(threads: int = 1) -> ort.SessionOptions:
@@ -155,6 +167,7 @@ class Classifier:
             _run_options.add(self._run_options)
         self._first_run_done = False
         self._timed_out = False
+        self._linear_head: Any = _NOT_READ
         try:
             self.session = ort.InferenceSession(
                 model_file.graph_model,
@@ -340,7 +353,26 @@ class Classifier:
             out[start : start + len(chunk)] = self.run(self.model_inputs(chunk))
         return out
 
-    def _grouped_token_id_scores(self, texts: Sequence[str]) -> np.ndarray:
+    def scores_and_known(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """scores(texts), and how many of each text's terms the model knows (from the same vectorizing, except
+        for a text-input model, whose terms the graph finds: those are counted here once more)."""
+        if isinstance(texts, str):
+            raise TypeError("scores_and_known() takes a list of texts")
+        if not len(texts):
+            return self.scores(texts), np.zeros(0, dtype=np.int64)
+        if self.input_form == TOKEN_IDS and len(texts) > GROUP:
+            known = np.empty(len(texts), dtype=np.int64)
+            return self._grouped_token_id_scores(texts, known), known
+        if self.input_form == TEXT:
+            return self.scores(texts), np.diff(self.vectorizer.feature_ids_batch(texts)[1])
+        if len(texts) > CHUNK:
+            parts = [self.scores_and_known(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK)]
+            return np.concatenate([s for s, _ in parts]), np.concatenate([k for _, k in parts])
+        inputs = self.model_inputs(texts)
+        known = np.count_nonzero(inputs != self.vectorizer.size if self.input_form == TOKEN_IDS else inputs, axis=1)
+        return self.run(inputs).astype(np.float32, copy=False), known.astype(np.int64)
+
+    def _grouped_token_id_scores(self, texts: Sequence[str], known: np.ndarray | None = None) -> np.ndarray:
         """Runs of GROUP reviews of similar length, each padded to its own longest row.
 
         Padding a run to its longest review is most of a big batch's work (a 512-row run
@@ -354,6 +386,8 @@ class Classifier:
             chunk = texts[start : start + CHUNK]
             flat, offsets = self.vectorizer.feature_ids_batch(chunk)
             lengths = np.diff(offsets)
+            if known is not None:
+                known[start : start + len(chunk)] = lengths
             order = np.argsort(lengths, kind="stable")
             for first in range(0, len(chunk), GROUP):
                 rows = order[first : first + GROUP]
@@ -368,16 +402,15 @@ class Classifier:
             return self.labels[score >= self.threshold]
         return self.labels[int(np.argmax(score))]
 
-    def _prediction(self, score: Any) -> Prediction:
+    def _prediction(self, score: Any, known: int | None) -> Prediction:
         """A Prediction from one review's score (two labels) or probabilities (more)."""
         if self.threshold is not None:
             value = float(score)
-            return Prediction(
-                self.labels[value >= self.threshold], value, {self.labels[0]: 1.0 - value, self.labels[1]: value}
-            )
+            scores = {self.labels[0]: 1.0 - value, self.labels[1]: value}
+            return Prediction(self.labels[value >= self.threshold], value, scores, known)
         row = [float(p) for p in score]
         best = max(range(len(row)), key=row.__getitem__)
-        return Prediction(self.labels[best], row[best], dict(zip(self.labels, row, strict=True)))
+        return Prediction(self.labels[best], row[best], dict(zip(self.labels, row, strict=True)), known)
 
     def predict(self, text: str) -> Prediction:
         """Classify one review.
@@ -402,21 +435,42 @@ class Classifier:
         reason = empty_reason(text)
         if reason:
             raise ImdbEdgeError(f"cannot classify: {reason}")
-        return self._prediction(self.run(self.model_inputs((text,)))[0])
+        scores, known = self.scores_and_known((text,))
+        return self._prediction(scores[0], int(known[0]))
 
-    def predict_batch(self, texts: Iterable[str]) -> list[Prediction]:
+    def explain(self, text: str, k: int = 5) -> Explanation:
+        """Why `text` gets its label: the `k` terms that push hardest towards each label, as text.
+
+        Exact for linear token-id models (the shipped one): each term's push is its own weight, and the bias
+        plus every push is the logit. Otherwise each term is left out in turn (one extra run over as many
+        rows as the text has known terms); those pushes need not add up. See runtime/explain.py.
+
+        Raises:
+            ImdbEdgeError: empty text, or a text-input model file (explain with its token-id file).
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"explain() takes a str, got {type(text).__name__}")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise TypeError(f"k must be a whole number >= 1, got {k!r}")
+        if self._linear_head is _NOT_READ:
+            self._linear_head = linear_head(self.model_file.graph_model) if self.input_form == TOKEN_IDS else None
+        return explain(self, text, k, self._linear_head)  # type: ignore[arg-type]
+
+    def predict_batch(self, texts: Iterable[str], errors: str = "raise") -> list[Prediction]:
         """Classify many reviews in one vectorized pass.
 
         Parameters:
             texts: any iterable of str (a list, a generator, a file's lines).
+            errors: "raise" (the default): a bad item raises, naming its index; "return": a bad
+                item gets a Prediction whose `error` says why (label None, score NaN), in its
+                place, and every other item is classified, as the CLI does.
 
         Returns:
             One Prediction per text, in order.
 
         Raises:
-            TypeError: `texts` is a single str, not iterable, or holds a non-str (named by index).
-            ImdbEdgeError: an item is empty or whitespace only (named by index). To get a
-                result for every other text regardless, use `scores()` or the `classify` command.
+            TypeError: `texts` is a single str, not iterable, or (errors="raise") holds a non-str.
+            ImdbEdgeError: (errors="raise") an item is empty or whitespace only (named by index).
 
         Example:
             >>> [p.label for p in Classifier.load().predict_batch(["Loved it.", "Dreadful."])]
@@ -428,11 +482,25 @@ class Classifier:
             iterator = iter(texts)
         except TypeError:
             raise TypeError(f"predict_batch() takes an iterable of str, got {type(texts).__name__}") from None
+        if errors not in ("raise", "return"):
+            raise ValueError(f'errors must be "raise" or "return", got {errors!r}')
         items = list(iterator)  # an error inside a generator is the generator's, and goes up as it is
+        problems: dict[int, str] = {}
         for index, text in enumerate(items):
             if not isinstance(text, str):
-                raise TypeError(f"predict_batch(): item {index} is {type(text).__name__}, not str")
+                if errors == "raise":
+                    raise TypeError(f"predict_batch(): item {index} is {type(text).__name__}, not str")
+                problems[index] = f"not a text ({type(text).__name__})"
+                continue
             reason = empty_reason(text)
             if reason:
-                raise ImdbEdgeError(f"predict_batch(): item {index}: {reason}")
-        return [self._prediction(s) for s in self.scores(items)]
+                if errors == "raise":
+                    raise ImdbEdgeError(f"predict_batch(): item {index}: {reason}")
+                problems[index] = reason
+        usable = [text for index, text in enumerate(items) if index not in problems]
+        scores, known = self.scores_and_known(usable)
+        answers = iter(self._prediction(score, int(count)) for score, count in zip(scores, known, strict=True))
+        return [
+            Prediction(None, math.nan, error=problems[index]) if index in problems else next(answers)
+            for index in range(len(items))
+        ]

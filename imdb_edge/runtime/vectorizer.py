@@ -536,6 +536,27 @@ class Vectorizer:
             return np.ndarray((len(ids) // 8,), _INT64, ids)
         return self._pure().ids(tokenize_bytes(text, self.config.negation))
 
+    def text_terms(self, text: str) -> dict[int, str]:
+        """Each feature id `text` has, with the n-gram of the text that gives it (the first one, where several
+        share a hashed bucket): what explanations show, the text's own words, for vocabulary and hashed models
+        alike (the definition's path: explanations are not the hot path)."""
+        tokens = tokenize_bytes(text, self.config.negation)
+        grams = list(_ngrams(tokens, self.config.ngram_max))
+        hashes = _ngram_hashes(tokens, self.config.ngram_max)
+        if self.config.hashed:
+            ids = ((hashes >> _HIGH) * np.uint64(self.config.hash_buckets)) >> _HIGH
+        else:
+            lookup = self._pure()
+            assert isinstance(lookup, _PythonFingerprints)
+            position = np.minimum(np.searchsorted(lookup.sorted, hashes), lookup.sorted.size - 1)
+            found = lookup.sorted[position] == hashes
+            ids = np.where(found, lookup.order[position], -1)
+        terms: dict[int, str] = {}
+        for feature, gram in zip(ids.tolist(), grams, strict=True):
+            if feature >= 0 and feature not in terms:
+                terms[int(feature)] = gram.decode("utf-8", "surrogatepass")
+        return terms
+
     def _rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         rows = [self.feature_ids(text) for text in texts]
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))

@@ -117,9 +117,7 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run_sweep(
-    plan: SweepPlan, out: Path, data: Any = None, validation_only: bool = False
-) -> list[dict[str, Any]]:
+def run_sweep(plan: SweepPlan, out: Path, data: Any = None, validation_only: bool = False) -> list[dict[str, Any]]:
     """Train every (run, seed) not yet in out/results.jsonl, then write the tables.
 
     validation_only: for model selection; the test set is not evaluated at all.

@@ -134,6 +134,7 @@ def test_resume_cuts_lines_after_the_last_checkpoint_and_continues(tiny_model: P
         threshold=0.5,
         max_chars=DEFAULT_MAX_CHARS,
         input_format="auto",
+        min_known=1,  # the CLI's default
     )
     crashed = ResultFile.open(out, identity, resume=False)
     crashed.write_lines(two, 2)

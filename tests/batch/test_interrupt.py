@@ -118,9 +118,7 @@ def sample_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_a_stop_signal_at_any_moment_of_start_up_exits_130_within_2_seconds(
-    sample_input: Path, tmp_path: Path
-) -> None:
+def test_a_stop_signal_at_any_moment_of_start_up_exits_130_within_2_seconds(sample_input: Path, tmp_path: Path) -> None:
     """The signal sweeps start-up in 50 ms steps (imports, model load, input, output, worker start, first
     chunks), to the whole process group, SIGTERM and SIGINT in turn, with the shipped 2.7 MB model. Before,
     a signal as the first worker appeared hung until SIGKILL: the parent was blocked writing the model into

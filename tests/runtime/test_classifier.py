@@ -25,7 +25,13 @@ def test_top_level_api(shipped: Classifier) -> None:
     assert imdb_edge.Classifier is Classifier
     prediction = shipped.predict("An absolute masterpiece, I loved every minute.")
     assert isinstance(prediction, Prediction) and prediction.label == "positive"
-    assert prediction.to_dict() == {"label": "positive", "score": prediction.score, "scores": dict(prediction.scores)}
+    assert prediction.to_dict() == {
+        "label": "positive",
+        "score": prediction.score,
+        "scores": dict(prediction.scores),
+        "known_terms": prediction.known_terms,
+    }
+    assert prediction.known_terms and prediction.known_terms > 3
     assert shipped.predict_batch([]) == []
 
 

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("tensorflow")
 
 # Every line our train/export commands print on stderr starts like one of these.
-OURS = re.compile(r"^(data: |features: |epoch +\d+/|keras: scored |PASS  |FAIL  |warning: )")
+OURS = re.compile(r"^(data: |features: |epoch +\d+/|keras: scored |PASS  |FAIL  |calibration: |warning: )")
 
 
 def imdb_edge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

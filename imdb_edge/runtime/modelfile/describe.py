@@ -37,6 +37,7 @@ def describe_model(path: Path, sha256: str | None = None) -> tuple[dict[str, Any
         "parity_fp32": export_entry.get("parity_fp32"),
         "int8": _int8_check(export_entry.get("int8")),
         "rewrapped": export_entry.get("rewrapped"),
+        "calibration": export_entry.get("calibration"),
         "created": export_entry.get("created"),
         "versions": export_entry.get("versions"),
         "data_fingerprint": training.get("data", {}).get("fingerprint"),
@@ -101,6 +102,18 @@ def render_description(summary: dict[str, Any]) -> str:
                 f"int8 vs Keras   max |diff| {differences['max_abs_diff']:.1e}, "
                 f"{differences['label_mismatches']} of {differences['rows']} labels differ (information, not a check)"
             )
+    calibration = summary["calibration"]
+    if isinstance(calibration, dict) and isinstance(calibration.get("test"), dict):
+        test = calibration["test"]
+        temperature = calibration.get("temperature") if calibration.get("applied") else None
+        how = (
+            f"temperature {temperature:.3f} applied (before: ECE {calibration['test_before']['ece']:.4f}, "
+            f"log loss {calibration['test_before']['log_loss']:.4f}; "
+            f"{calibration.get('labels_changed', '?')} test labels changed)"
+            if temperature
+            else f"no temperature: {calibration.get('why', 'none fitted')}"
+        )
+        lines.append(f"calibration     test ECE {test['ece']:.4f}, log loss {test['log_loss']:.4f}; {how}")
     rewrapped = summary["rewrapped"]
     if rewrapped:
         same = rewrapped.get("parity_vs_source", {})

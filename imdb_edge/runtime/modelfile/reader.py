@@ -260,6 +260,13 @@ _REPORT_TYPES: dict[tuple[str, ...], tuple[type, ...]] = {
     ("export", "int8"): (dict,),
     ("export", "int8", "drop_points"): _NUMBER,
     ("export", "versions"): (dict,),
+    ("export", "calibration"): (dict,),
+    ("export", "calibration", "test"): (dict,),
+    ("export", "calibration", "test", "ece"): _NUMBER,
+    ("export", "calibration", "test", "log_loss"): _NUMBER,
+    ("export", "calibration", "test_before"): (dict,),
+    ("export", "calibration", "test_before", "ece"): _NUMBER,
+    ("export", "calibration", "temperature"): _NUMBER,
     ("export", "created"): (str,),
 }
 
