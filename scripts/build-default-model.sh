@@ -15,7 +15,7 @@ fi
 RUN=runs/default-fourgrams
 MODEL=imdb_edge/runtime/models/default.int8.onnx
 $IMDB_EDGE_BIN train --profile fourgrams --seed 0 --output "$RUN" --overwrite
-$IMDB_EDGE_BIN export "$RUN" --quantize int8 --output "$MODEL"
+$IMDB_EDGE_BIN export "$RUN" --quantize int8 --output "$MODEL" --overwrite
 $IMDB_EDGE_BIN info "$MODEL" --json > "$RUN/shipped-info.json"
 python3 - "$RUN/shipped-info.json" imdb_edge/runtime/models/README.md <<'PY'
 """Write the shipped model's README from its own metadata (what `imdb-edge info` reads)."""
@@ -34,7 +34,7 @@ docs/edge-model.md): {info["architecture"]} (Naive-Bayes-scaled logistic regress
 `scripts/build-default-model.sh` (this file is written by it too):
 
     imdb-edge train --profile fourgrams --seed 0 --output runs/default-fourgrams --overwrite
-    imdb-edge export runs/default-fourgrams --quantize int8 --output imdb_edge/runtime/models/default.int8.onnx
+    imdb-edge export runs/default-fourgrams --quantize int8 --output imdb_edge/runtime/models/default.int8.onnx --overwrite
 
 | figure | value |
 |---|---|

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import typer
 
 RUN_PANEL = "Run a model (base install)"
-TRAIN_PANEL = 'Train and export (need the extra: pip install "imdb-edge\\[train]")'
-SPARK_PANEL = 'Score on Apache Spark (need the extra: pip install "imdb-edge\\[spark]")'
+TRAIN_PANEL = "Train and export (need the \\[train] extra)"
+SPARK_PANEL = "Score on Apache Spark (need the \\[spark] extra)"
 COMMAND_ORDER = ("classify", "evaluate", "info", "bench", "train", "sweep", "export", "spark-classify")
 
 
@@ -55,9 +55,10 @@ def root(
     and benchmark the models that do it.
 
     `classify`, `info` and `bench` need only the base install (numpy, onnxruntime).
-    `train`, `sweep` and `export` of a run folder need the training extra:
-    `pip install "imdb-edge[train]"`; making a text-input model from an exported
-    one (`export MODEL.onnx --input text`) needs only `pip install "imdb-edge[onnx]"`.
+    `train`, `sweep` and `export` of a run folder need the [train] extra; making a
+    text-input model from an exported one (`export MODEL.onnx --input text`) needs
+    only the [onnx] extra. From a checkout: `pip install ".[train]"`; a command whose
+    extra is missing prints the install command for how you installed imdb-edge.
     """
 
 

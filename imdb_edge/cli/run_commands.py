@@ -36,7 +36,7 @@ from imdb_edge.cli.common import (
     printable,
 )
 from imdb_edge.errors import ImdbEdgeError
-from imdb_edge.extras import install_hint, require_extra
+from imdb_edge.extras import require_extra
 
 InputFormat = choices("InputFormat", FORMATS)
 
@@ -337,7 +337,7 @@ def evaluate(
     ] = False,
     plot: Annotated[
         Optional[Path],
-        typer.Option(metavar="PNG", help=f"Write a reliability diagram (needs matplotlib: {install_hint('plot')})."),
+        typer.Option(metavar="PNG", help="Write a reliability diagram (needs the [plot] extra)."),
     ] = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -444,7 +444,7 @@ def bench(
     ] = None,
     plot: Annotated[
         Optional[Path],
-        typer.Option(metavar="PNG", help=f"Write a latency histogram PNG (needs matplotlib: {install_hint('plot')})."),
+        typer.Option(metavar="PNG", help="Write a latency histogram PNG (needs the [plot] extra)."),
     ] = None,
     quiet: QuietOption = False,
 ) -> None:

@@ -86,7 +86,7 @@ def spark_classify(
     as_json: Annotated[bool, flag("--json", help="Print the summary (output, format, rows, errors) as JSON.")] = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Classify a corpus with Apache Spark (needs `pip install "imdb-edge[spark]"`); see docs/spark.md.
+    """Classify a corpus with Apache Spark (needs the [spark] extra); see docs/spark.md.
 
     OUTPUT gets every input column plus label, score and error (text output: the
     classify command's `label<TAB>score` lines). It appears only when the job has

@@ -250,7 +250,7 @@ def train(
     quiet: QuietOption = False,
 ) -> None:
     """Train a classifier on your labelled texts (or the IMDB reviews) and write a run folder. Needs
-    `imdb-edge[train]`.
+    the [train] extra.
 
     The run folder holds model.keras, vectorizer.json, history.json,
     learning_curves.png and metrics.json (test accuracy, best epoch, timings,
@@ -339,7 +339,7 @@ def sweep(
     as_json: Annotated[bool, flag("--json", help="Print the summary table as JSON.")] = False,
     quiet: QuietOption = False,
 ) -> None:
-    """Train a grid of configs, each over several seeds; write mean ± std tables. Needs `imdb-edge[train]`.
+    """Train a grid of configs, each over several seeds; write mean ± std tables. Needs the [train] extra.
 
     Finished runs are appended to DIR/results.jsonl as they end, so running the
     same command again resumes an interrupted sweep. A row is reused only for the
@@ -385,6 +385,7 @@ class ExportOptions:
     quantize: Optional[Quantization]
     data: Optional[str]
     force: bool
+    overwrite: bool
     as_json: bool
     quiet: bool
 
@@ -420,6 +421,9 @@ def export(
     ] = None,
     data: DataOption = None,
     force: Annotated[bool, flag("--force", help="Write even if parity or the int8 accuracy check fails.")] = False,
+    overwrite: Annotated[
+        bool, flag("--overwrite", help="Replace --output if it exists (only once every check has passed).")
+    ] = False,
     as_json: Annotated[bool, flag("--json", help="Print the export report as JSON.")] = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -449,6 +453,7 @@ def run_export(options: ExportOptions) -> None:
     out = one_output(options.output, options.out)
     if out is None:
         raise typer.BadParameter("the .onnx file to write is required", param_hint="'--output' / '-o'")
+    refuse_existing_output(out, options.source, options.overwrite)
     if options.source is None or options.source.is_file():
         report = _export_from_model_file(options, out)
     else:
@@ -470,6 +475,17 @@ def run_export(options: ExportOptions) -> None:
     accuracy = report["export"].get("test_accuracy") if not report["export"].get("rewrapped") else None
     tested = f", test accuracy {100 * accuracy:.2f}%" if accuracy is not None else ""
     typer.echo(f"wrote {out} ({report['bytes'] / 1024:.0f} KB, {precision}, {model['input_form']} input{tested})")
+
+
+def refuse_existing_output(out: Path, source: Optional[Path], overwrite: bool) -> None:
+    """Before any work: never the source, never a folder, an existing file only with --overwrite (and even
+    then it is replaced atomically, once the export has passed its checks)."""
+    if source is not None and out.exists() and out.resolve() == source.resolve():
+        raise ImdbEdgeError(f"--output {out} is the model being exported: choose another file")
+    if out.is_dir():
+        raise ImdbEdgeError(f"--output {out} is a folder: give the .onnx file to write")
+    if out.exists() and not overwrite:
+        raise ImdbEdgeError(f"{out} exists: pass --overwrite to replace it, or choose another --output")
 
 
 def _export_from_model_file(options: ExportOptions, out: Path) -> dict:  # type: ignore[type-arg]

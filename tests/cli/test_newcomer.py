@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from imdb_edge import extras
+from imdb_edge.extras import install_command, install_hint
 from imdb_edge.runtime.classifier import Classifier, default_model_path
 from imdb_edge.runtime.modelfile.reader import read_model_file
 from tests.helpers import run_cli
@@ -54,7 +55,8 @@ def test_top_level_help_says_which_commands_need_the_train_extra() -> None:
     result = run_cli("--help")
     assert result.exit_code == 0, result.output
     text = plain(result.stdout)
-    assert 'pip install "imdb-edge[train]"' in text and 'pip install "imdb-edge[onnx]"' in text
+    assert "[train] extra" in text and "[onnx] extra" in text and 'pip install ".[train]"' in text
+    assert "imdb-edge[" not in text  # no install command naming a package that no index has
     assert "--install-completion" in text
     # Base-install commands are listed first.
     assert text.index("classify") < text.index(" train ")
@@ -92,7 +94,7 @@ def test_training_commands_without_the_extra_refuse_in_one_line(
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
-    assert 'pip install "imdb-edge[train]"' in result.stderr and "keras" in result.stderr
+    assert install_hint("train") in result.stderr and "keras" in result.stderr
     assert list(tmp_path.iterdir()) == []  # nothing created, nothing downloaded
 
 
@@ -101,7 +103,7 @@ def test_bench_plot_without_matplotlib_refuses_before_measuring(without, tmp_pat
     result = run_cli("bench", "--plot", str(tmp_path / "p.png"), "--batch", "1", "--threads", "1")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        'error: bench --plot needs the [plot] extra (matplotlib not installed): pip install "imdb-edge[plot]"'
+        f"error: bench --plot needs the [plot] extra (matplotlib not installed): {install_hint('plot')}"
     )
     assert "[1/" not in result.output  # no case was measured
 
@@ -221,3 +223,32 @@ def test_shell_completion_completes_commands_and_choices() -> None:
     assert complete("imdb-edge export --input t") == ["token_ids", "text"]
     script = run_cli("--show-completion", "bash")
     assert "complete -o default -F _imdb_edge_completion imdb-edge" in script.output
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        (None, 'pip install "imdb-edge[train]"'),  # from an index: the name is what the user installed
+        ({"url": "file:///src/imdb-edge", "dir_info": {"editable": True}}, 'pip install -e "/src/imdb-edge[train]"'),
+        ({"url": "file:///src/imdb-edge", "dir_info": {}}, 'pip install "/src/imdb-edge[train]"'),
+        (
+            {"url": "file:///dl/imdb_edge-0.1.0-cp311-cp311-linux_x86_64.whl", "archive_info": {}},
+            'pip install "/dl/imdb_edge-0.1.0-cp311-cp311-linux_x86_64.whl[train]"',
+        ),
+        (
+            {"url": "https://example.org/imdb-edge.git", "vcs_info": {"vcs": "git", "commit_id": "ab12"}},
+            'pip install "imdb-edge[train] @ git+https://example.org/imdb-edge.git@ab12"',
+        ),
+    ],
+)
+def test_install_hints_follow_how_the_package_was_installed(origin: dict | None, expected: str) -> None:
+    assert install_command("train", origin) == expected
+
+
+def test_this_checkouts_hint_names_the_checkout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.helpers import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    assert f'"{ROOT}[train]"' in install_hint("train")
+    monkeypatch.chdir(ROOT)
+    assert '".[train]"' in install_hint("train")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,11 @@ import pytest
 
 from tests.helpers import ROOT
 
-TRAIN_HINT = 'pip install "imdb-edge[train]"'
+
+def hint(extra: str, source: Path = ROOT) -> str:
+    """The install command a refusal must name for a copy installed from `source` (not a package name:
+    imdb-edge is not on an index, and a name there could be someone else's code)."""
+    return f'pip install "{source}[{extra}]"'
 
 
 def oldest_python() -> str:
@@ -42,9 +47,9 @@ def test_base_install_in_fresh_venv(tmp_path: Path) -> None:
     subprocess.run([oldest_python(), "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
 
-    def pip_install(target: str) -> None:
+    def pip_install(*targets: str) -> None:
         done = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", target], capture_output=True, text=True, timeout=900
+            [str(python), "-m", "pip", "install", "--quiet", *targets], capture_output=True, text=True, timeout=900
         )
         assert done.returncode == 0, done.stderr[-3000:]
 
@@ -85,23 +90,27 @@ def test_base_install_in_fresh_venv(tmp_path: Path) -> None:
     # Commands that need an extra: one line naming it and its pip command, exit 2, nothing done.
     (work / "grid.toml").write_text("seeds = [0]\n[[runs]]\nname = 'a'\n", encoding="utf-8")
     refused = {
-        ("train", "--output", "runs/t"): TRAIN_HINT,
-        ("sweep", "grid.toml", "--output", "runs/s"): TRAIN_HINT,
-        ("export", "runs/missing", "--output", "m.onnx"): TRAIN_HINT,
-        ("export", "--input", "text", "--output", "text.onnx"): 'pip install "imdb-edge[onnx]"',
-        ("bench", "--plot", "latency.png", "--threads", "1", "--batch", "1"): 'pip install "imdb-edge[plot]"',
+        ("train", "--output", "runs/t"): hint("train"),
+        ("sweep", "grid.toml", "--output", "runs/s"): hint("train"),
+        ("export", "runs/missing", "--output", "m.onnx"): hint("train"),
+        ("export", "--input", "text", "--output", "text.onnx"): hint("onnx"),
+        ("bench", "--plot", "latency.png", "--threads", "1", "--batch", "1"): hint("plot"),
     }
-    for args, hint in refused.items():
+    for args, expected in refused.items():
         done = imdb_edge(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, (args, done.stderr)
-        assert hint in done.stderr, (args, done.stderr)
+        assert expected in done.stderr, (args, done.stderr)
         assert "Traceback" not in done.stderr and done.stdout == "", (args, done.stdout)
     assert sorted(p.name for p in work.iterdir()) == ["grid.toml"]  # no run folder, model or plot
     assert not cache.exists()  # no download started
 
-    # With only the small [onnx] extra: a text-input model for other languages, from the shipped one.
-    pip_install(f"{ROOT}[onnx]")
+    # With only the small [onnx] extra, installed by the very command the refusal printed: a text-input
+    # model for other languages, from the shipped one.
+    printed = imdb_edge("export", "--input", "text", "--output", "text.onnx").stderr.strip()
+    command = shlex.split(printed[printed.index("pip install ") :])
+    assert command[:2] == ["pip", "install"], printed
+    pip_install(*command[2:])
     assert not installed() & {"tensorflow", "tensorflow-cpu", "keras", "tf2onnx"}
     made = imdb_edge("export", "--input", "text", "--output", "text.onnx")
     assert made.returncode == 0, made.stderr
@@ -114,3 +123,20 @@ def test_base_install_in_fresh_venv(tmp_path: Path) -> None:
     shipped_rows = [line.split("\t") for line in by_shipped.stdout.splitlines()]
     assert [r[0] for r in text_rows] == [r[0] for r in shipped_rows] == ["positive", "negative"]
     assert max(abs(float(a[1]) - float(b[1])) for a, b in zip(text_rows, shipped_rows, strict=True)) <= 1e-5
+
+    # Installed from a wheel file instead: the hint names that wheel (a platform wheel, native kernel
+    # inside), and pip accepts the command as printed.
+    dist = tmp_path / "dist"
+    built = subprocess.run(
+        [str(python), "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = dist.glob("imdb_edge-*.whl")
+    pip_install("--force-reinstall", "--no-deps", str(wheel))
+    printed = imdb_edge("bench", "--plot", "latency.png", "--threads", "1", "--batch", "1").stderr.strip()
+    assert printed.endswith(hint("plot", wheel)), printed
+    command = shlex.split(printed[printed.index("pip install ") :])
+    pip_install("--dry-run", *command[2:])

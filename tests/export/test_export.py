@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +24,7 @@ from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.modelfile.reader import read_model_file
 from imdb_edge.train.config import TrainConfig
 from imdb_edge.train.run import train_to_folder
-from tests.helpers import run_cli
+from tests.helpers import ROOT, run_cli
 
 pytestmark = pytest.mark.slow  # trains or exports Keras models
 
@@ -182,3 +185,24 @@ def test_export_never_writes_over_a_file_it_reads(small_run: Path, imdb_archive:
     link.symlink_to(small_run / "model.keras")
     with pytest.raises(ImdbEdgeError, match="which the export reads"):
         pipeline.export_run(small_run, link, data=imdb_archive)
+
+
+def test_export_refuses_an_existing_file_unless_told(small_run: Path, imdb_archive: Path, tmp_path: Path) -> None:
+    """Like train: an existing --output is kept (untouched, before TensorFlow loads) unless --overwrite,
+    and then replaced only by a file that passed its checks."""
+    out = tmp_path / "model.onnx"
+    out.write_bytes(b"someone's model")
+    args = [sys.executable, "-m", "imdb_edge", "export", str(small_run), "-o", str(out), "--data", str(imdb_archive)]
+    tripwire = tmp_path / "tripwire"  # a TensorFlow that fails loudly if the refusal came after loading it
+    (tripwire / "tensorflow").mkdir(parents=True)
+    (tripwire / "tensorflow" / "__init__.py").write_text("raise SystemExit('tensorflow was imported')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tripwire), str(ROOT)])}
+    refused = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == f"error: {out} exists: pass --overwrite to replace it, or choose another --output\n"
+    assert out.read_bytes() == b"someone's model"
+    folder = run_cli("export", str(small_run), "-o", str(tmp_path), "--data", str(imdb_archive))
+    assert folder.exit_code == 2 and "is a folder" in folder.stderr
+    replaced = run_cli("export", str(small_run), "-o", str(out), "--overwrite", "--data", str(imdb_archive))
+    assert replaced.exit_code == 0, replaced.output
+    assert Classifier.load(out).input_form == "token_ids"

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.extras import install_hint
 from imdb_edge.runtime.classifier import Classifier, default_model_path
 from tests.imdb_fixture import make_review
 
@@ -268,7 +269,7 @@ def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None
         timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr == 'error: pyspark not installed: Spark support needs pip install "imdb-edge[spark]"\n'
+    assert result.stderr == f"error: pyspark not installed: Spark support needs {install_hint('spark')}\n"
 
 
 def test_an_interrupted_job_leaves_no_output(tmp_path: Path) -> None:
