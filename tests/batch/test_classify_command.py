@@ -101,6 +101,21 @@ def test_folder_of_txt_files_and_stdin(tiny_model: Path, tmp_path: Path) -> None
     assert piped.exit_code == 0 and [x.split("\t")[0] for x in piped.stdout.splitlines()] == ["positive", "negative"]
 
 
+def test_a_folder_like_aclimdb_test_reads_sub_folders_in_natural_order(tiny_model: Path, tmp_path: Path) -> None:
+    """`--file aclImdb/test` said the folder had no .txt files, and `10000_7.txt` came before `9_1.txt`."""
+    for name, text in {"neg/10_2.txt": NEGATIVE, "neg/9_1.txt": NEGATIVE, "pos/0_10.txt": POSITIVE}.items():
+        (tmp_path / "test" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "test" / name).write_text(text)
+    result = run_cli("classify", "--model", str(tiny_model), "--file", str(tmp_path / "test"))
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [(row[0], row[-1]) for row in rows] == [
+        ("negative", "neg/9_1.txt"),
+        ("negative", "neg/10_2.txt"),
+        ("positive", "pos/0_10.txt"),
+    ]
+
+
 def test_multiprocess_batch_keeps_input_order(tiny_model: Path, tmp_path: Path) -> None:
     source = tmp_path / "many.txt"
     texts = [POSITIVE if i % 3 else NEGATIVE for i in range(5000)]
