@@ -22,6 +22,7 @@ from imdb_edge.runtime.modelfile.schema import (
     SCHEMA_KEY,
     SCHEMA_VERSION,
     TEXT,
+    TEXT_FAST,
     TOKEN_IDS,
     TRAINING_KEY,
     VECTORIZER_KEY,
@@ -31,6 +32,7 @@ CONVERTERS = {
     DENSE: "tf2onnx.from_function",
     TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
     TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+    TEXT_FAST: "imdb-edge text_fast graph: contrib Tokenizer and MurmurHash3, a perfect hash, the token-id graph",
 }
 """The `converter` each input form's export records."""
 

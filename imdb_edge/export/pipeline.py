@@ -20,12 +20,13 @@ from imdb_edge.console import info, warn
 from imdb_edge.data.dataset import Dataset
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.errors import AccuracyDropError, ParityError, RunFolderError
+from imdb_edge.export.fast_text_graph import TEXT_FAST_OPSET, check_fast_form, fast_vectorizer, text_fast_graph
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
 from imdb_edge.export.metadata import CONVERTERS, candidate_scores, write_verified
 from imdb_edge.export.parity import FP32_TOLERANCE, ParityReport, accuracy, compare
 from imdb_edge.export.text_graph import HASHED_HAS_NO_TEXT_FORM, TEXT_OPSET, text_graph
 from imdb_edge.runtime.modelfile import schema
-from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_FORMS, TEXT, THRESHOLD, TOKEN_IDS
+from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_FORMS, TEXT, TEXT_FAST, THRESHOLD, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.versions import package_versions
 
@@ -91,6 +92,8 @@ def build_graph(run: TrainedRun, input_form: str, precision: str) -> Any:
         graph = token_ids_graph(dense_layers(run.model, folded))
     if precision == "int8":
         graph = quantize_int8(graph)
+    if input_form == TEXT_FAST:
+        return text_fast_graph(graph, run.vectorizer, THRESHOLD)
     return text_graph(graph, run.vectorizer, THRESHOLD) if input_form == TEXT else graph
 
 
@@ -209,6 +212,8 @@ def export_run(
         raise ImdbEdgeError(f"a bag model has no dense-input form: export it with --input token_ids{other}")
     if run.vectorizer.config.hashed and input_form == TEXT:
         raise ImdbEdgeError(HASHED_HAS_NO_TEXT_FORM)
+    if input_form == TEXT_FAST:
+        check_fast_form(run.vectorizer)
     dataset = load_data(data)
     if dataset.fingerprint != run.document["data"]["fingerprint"]:
         warn("this dataset differs from the one the run was trained on; parity is still checked on it")
@@ -218,10 +223,12 @@ def export_run(
     reference = keras_scores(run, texts)
     info(f"keras: scored {len(texts)} test reviews in {time.perf_counter() - start:.1f}s")
 
-    opset = TEXT_OPSET if input_form == TEXT else OPSET
+    opset = {TEXT: TEXT_OPSET, TEXT_FAST: TEXT_FAST_OPSET}.get(input_form, OPSET)
     # Only the dense form applies feature weights at run time; the others carry them in the table.
     # Model files store term fingerprints and packed terms; the text form's string operators read the terms.
+    # The text_fast graph holds the terms in its own order, and its file stores them so.
     stored = run.vectorizer if input_form == DENSE else run.vectorizer.with_weights(None)
+    stored = fast_vectorizer(stored) if input_form == TEXT_FAST else stored
     vectorizer_json = stored.to_json(compact=input_form != TEXT)
     training, report = training_entry(run), export_entry(run, input_form, dataset)
 

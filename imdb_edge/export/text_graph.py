@@ -51,7 +51,7 @@ _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != "
 _APOSTROPHE = "'"
 
 
-class _Builder:
+class Builder:
     def __init__(self) -> None:
         self.nodes: list[Any] = []
 
@@ -66,20 +66,20 @@ class _Builder:
         return output
 
 
-def _constant(name: str, value: np.ndarray) -> Any:
+def constant(name: str, value: np.ndarray) -> Any:
     from onnx import numpy_helper
 
     return numpy_helper.from_array(value, name)
 
 
-def _drop(build: _Builder, tokens: str, value: str, tag: str) -> str:
+def _drop(build: Builder, tokens: str, value: str, tag: str) -> str:
     """tokens without the elements equal to the constant `value`."""
     equal = build.add("Equal", [tokens, value], f"{tag}_is")
     keep = build.add("Not", [equal], f"{tag}_keep")
     return build.add("Compress", [tokens, keep], f"{tag}_kept", axis=0)
 
 
-def _plain_tokens(build: _Builder, text: str) -> str:
+def _plain_tokens(build: Builder, text: str) -> str:
     """[1] lowered review -> [T] tokens (ascii-split-v1)."""
     pieces = build.add("StringSplit", [text], "split_space")
     tokens = build.add("Reshape", [pieces, "shape_flat"], "tokens_space")
@@ -92,7 +92,7 @@ def _plain_tokens(build: _Builder, text: str) -> str:
     return tokens
 
 
-def _keep(build: _Builder, arrays: tuple[str, str, str], keep: str, tag: str) -> tuple[str, str, str]:
+def _keep(build: Builder, arrays: tuple[str, str, str], keep: str, tag: str) -> tuple[str, str, str]:
     """Each of the parallel [N] arrays (tokens, clause numbers, after-n' flags) without the elements where
     `keep` is false."""
     tokens, clause, after_n = (build.add("Compress", [a, keep], f"{tag}_{i}", axis=0) for i, a in enumerate(arrays))
@@ -100,7 +100,7 @@ def _keep(build: _Builder, arrays: tuple[str, str, str], keep: str, tag: str) ->
 
 
 def _split_in_clauses(
-    build: _Builder, tokens: str, clause: str, after_n: str, separator: str | None, tag: str
+    build: Builder, tokens: str, clause: str, after_n: str, separator: str | None, tag: str
 ) -> tuple[str, str, str]:
     """Split the [N] tokens at `separator` (None: whitespace runs); each nonempty piece keeps its token's clause
     number, and after_n says whether the piece starts right after "n'" (set at the apostrophe's split)."""
@@ -127,7 +127,7 @@ def _split_in_clauses(
     return _keep(build, (tokens, clause, after_n), nonempty, f"{tag}_kept")
 
 
-def _negation_tokens(build: _Builder, text: str) -> str:
+def _negation_tokens(build: Builder, text: str) -> str:
     """[1] lowered review -> [T] tokens with negated ones marked (ascii-split-neg-v1)."""
     from onnx import TensorProto
 
@@ -167,7 +167,7 @@ def _negation_tokens(build: _Builder, text: str) -> str:
     return build.add("Where", [in_scope, marked, tokens], "tokens_negation")
 
 
-def _ones_like(build: _Builder, strings: str, tag: str) -> str:
+def _ones_like(build: Builder, strings: str, tag: str) -> str:
     """An int64 1 for each element of `strings` (no ConstantOfShape: a graph check refuses shapes from data)."""
     from onnx import TensorProto
 
@@ -175,7 +175,7 @@ def _ones_like(build: _Builder, strings: str, tag: str) -> str:
     return build.add("Cast", [same], f"{tag}_ones", to=TensorProto.INT64)
 
 
-def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:
+def _review_ids(build: Builder, vectorizer: Vectorizer) -> str:
     """The body's front end: one review string -> [1, T] sorted unique ids (pad id included)."""
     text = build.add("Gather", [TEXT_INPUT, "iteration"], "review", axis=0)
     text = build.add("Reshape", [text, "shape_1"], "review_1")
@@ -240,7 +240,7 @@ def _constants(vectorizer: Vectorizer) -> list[Any]:
         # slice ends counted from the end: tokens[offset : len - (n - 1 - offset)]
         for remaining in range(1, n + 1):
             values.setdefault(f"end_{remaining}", np.array([-(remaining - 1) or np.iinfo(np.int64).max], np.int64))
-    return [_constant(name, value) for name, value in values.items()]
+    return [constant(name, value) for name, value in values.items()]
 
 
 def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = THRESHOLD) -> Any:
@@ -254,7 +254,7 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
     once = [n for n in token_ids_proto.graph.node if all(i in weights for i in n.input if i)]
     per_review = [n for n in token_ids_proto.graph.node if n not in once]
 
-    body = _Builder()
+    body = Builder()
     _review_ids(body, vectorizer)
     body.nodes.extend(per_review)
     body.add("Reshape", [OUTPUT, "shape_1"], "review_score")
@@ -271,7 +271,7 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
             helper.make_tensor_value_info("review_score", TensorProto.FLOAT, [1]),
         ],
     )
-    main = _Builder()
+    main = Builder()
     main.nodes.extend(once)
     count = main.add("Shape", [TEXT_INPUT], "review_count_1")
     count = main.add("Squeeze", [count, "zero_axis"], "review_count")
@@ -292,7 +292,7 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
         initializer=[
             *token_ids_proto.graph.initializer,
             *_constants(vectorizer),
-            _constant("threshold", np.array(threshold, np.float32)),
+            constant("threshold", np.array(threshold, np.float32)),
         ],
     )
     proto = helper.make_model(

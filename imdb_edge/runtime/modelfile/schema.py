@@ -27,9 +27,13 @@ TOKEN_IDS: Final = "token_ids"
 """Input form: the review's sorted unique term ids, padded with the id `vocabulary size`."""
 TEXT: Final = "text"
 """Input form: raw review strings; the tokenizer runs inside the graph."""
-INPUT_FORMS: Final = (TOKEN_IDS, DENSE, TEXT)
+TEXT_FAST: Final = "text_fast"
+"""Input form: raw review strings, like TEXT, through a faster graph that needs onnxruntime's contrib operators."""
+INPUT_FORMS: Final = (TOKEN_IDS, DENSE, TEXT, TEXT_FAST)
+TEXT_FORMS: Final = (TEXT, TEXT_FAST)
+"""The forms that take raw strings: the runtime passes texts to them as they are."""
 
-INPUT_NAMES: Final = {DENSE: "features", TOKEN_IDS: "token_ids", TEXT: "texts"}
+INPUT_NAMES: Final = {DENSE: "features", TOKEN_IDS: "token_ids", TEXT: "texts", TEXT_FAST: "texts"}
 """Graph input name for each input form."""
 SCORE_OUTPUT: Final = "score"
 """The positive-class probability, shape (n, 1)."""
@@ -44,7 +48,7 @@ THRESHOLD: Final = 0.5
 
 def input_width(form: str, vocabulary_size: int) -> int | None:
     """Width the graph's input expects: ids index a table with one extra zero row."""
-    return {DENSE: vocabulary_size, TOKEN_IDS: vocabulary_size + 1, TEXT: None}[form]
+    return {DENSE: vocabulary_size, TOKEN_IDS: vocabulary_size + 1, TEXT: None, TEXT_FAST: None}[form]
 
 
 def model_entry(form: str, vocabulary_size: int, precision: str, opset: int) -> dict[str, object]:
