@@ -14,7 +14,7 @@ RUNTIME_ARRAY_PREFIX: Final = "imdb_edge."
 """Graph initializers named with this are the runtime's arrays (arrays.py), never inputs of a graph node."""
 
 SCHEMA_KEY: Final = "imdb_edge.schema"
-SCHEMA_VERSION: Final = "3"
+SCHEMA_VERSION: Final = "4"
 MODEL_KEY: Final = "imdb_edge.model"
 VECTORIZER_KEY: Final = "imdb_edge.vectorizer"
 TRAINING_KEY: Final = "imdb_edge.training"
