@@ -17,7 +17,7 @@ pytest.importorskip("onnx", reason="building test models needs the onnx package 
 from imdb_edge.export.graphs import OPSET, DenseLayer, token_ids_graph
 from imdb_edge.export.metadata import stamp_entries, stamp_model
 from imdb_edge.runtime.modelfile import schema
-from imdb_edge.runtime.modelfile.schema import TEXT, TOKEN_IDS
+from imdb_edge.runtime.modelfile.schema import TEXT, TEXT_FAST, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
 GOOD = ["great", "wonderful", "excellent", "loved", "masterpiece", "superb"]
@@ -61,6 +61,13 @@ def build_model_bytes(
 
         proto = text_graph(proto, vectorizer)
         text_form = schema.model_entry(TEXT, vectorizer.size, "fp32", TEXT_OPSET)
+        model_changes = {**text_form, **model_changes}
+    elif form == TEXT_FAST:
+        from imdb_edge.export.fast_text_graph import TEXT_FAST_OPSET, fast_vectorizer, text_fast_graph
+
+        proto = text_fast_graph(proto, vectorizer)
+        vectorizer = fast_vectorizer(vectorizer)
+        text_form = schema.model_entry(TEXT_FAST, vectorizer.size, "fp32", TEXT_FAST_OPSET)
         model_changes = {**text_form, **model_changes}
     data, _ = stamp_model(
         proto,

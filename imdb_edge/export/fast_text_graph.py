@@ -329,7 +329,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "threshold": np.array(threshold, np.float32),
         **{f"stop_{i}": np.array([stop], dtype=object) for i, stop in enumerate(STOP_TOKENS)},
         **{f"start_{n}": np.array([n], np.int64) for n in range(2, vectorizer.config.ngram_max)},
-        **{f"end_minus_{n}": np.array([-n], np.int64) for n in range(1, vectorizer.config.ngram_max)},
+        **{f"end_minus_{n}": np.array([-n], np.int64) for n in range(1, max(2, vectorizer.config.ngram_max))},
     }
     graph = helper.make_graph(
         build_.nodes,
