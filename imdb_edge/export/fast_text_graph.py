@@ -117,11 +117,14 @@ def _opsets() -> list[Any]:
     ]
 
 
-def _tokens(build_: Builder) -> tuple[str, str]:
-    """[N] texts -> (lowered tokens [K], their row numbers [K]), each review's tokens followed by one " ".
+def _token_keys(build_: Builder) -> tuple[str, str]:
+    """[N] texts -> (the keys of their tokens [K], each token's row number [K]), each review's tokens followed by
+    one " ".
 
     The " " (never a token) keeps n-grams from running into the next review: any n-gram holding it gets a key
-    that is no term's. The texts get one empty text appended, so that no operator sees an empty batch."""
+    that is no term's. The texts get one empty text appended, so that no operator sees an empty batch. Tokens
+    are hashed where the Tokenizer put them, padding included: dropping "br" and the padding then compares
+    integers, and no string is copied again."""
     from onnx import TensorProto
 
     texts = build_.add("Concat", [TEXT_INPUT, "empty_text"], "texts_and_one", axis=0)
@@ -139,18 +142,19 @@ def _tokens(build_: Builder) -> tuple[str, str]:
     column = build_.add("Unsqueeze", [texts, "axes_1"], "text_column")
     ends = build_.add("Where", [build_.add("Equal", [column, column], "text_same"), "space", "space"], "review_ends")
     pieces = build_.add("Concat", [pieces, ends], "pieces_and_ends", axis=1)
-    ones = build_.add("Cast", [build_.add("Equal", [pieces, pieces], "piece_same")], "piece_ones", to=TensorProto.INT64)
+    keys = _hash_tokens(build_, pieces)
+    ones = build_.add("Cast", [build_.add("Equal", [keys, keys], "piece_same")], "piece_ones", to=TensorProto.INT64)
     rows = build_.add(
         "Reshape", [build_.add("CumSum", [ones, "axis_0"], "piece_row", exclusive=1), "shape_flat"], "rows"
     )
-    flat = build_.add("Reshape", [pieces, "shape_flat"], "flat_pieces")
-    dropped = build_.add("Equal", [flat, "empty_text"], "is_pad")
+    flat = build_.add("Reshape", [keys, "shape_flat"], "flat_keys")
+    dropped = build_.add("Equal", [flat, "pad_key"], "is_pad")
     for index, _ in enumerate(STOP_TOKENS):
-        stop = build_.add("Equal", [flat, f"stop_{index}"], f"is_stop_{index}")
+        stop = build_.add("Equal", [flat, f"stop_key_{index}"], f"is_stop_{index}")
         dropped = build_.add("Or", [dropped, stop], f"drop_{index}")
     keep = build_.add("Not", [dropped], "keep")
     return (
-        build_.add("Compress", [flat, keep], "kept_tokens", axis=0),
+        build_.add("Compress", [flat, keep], "kept_keys", axis=0),
         build_.add("Compress", [rows, keep], "kept_rows", axis=0),
     )
 
@@ -249,8 +253,8 @@ def fast_terms(vectorizer: Vectorizer) -> tuple[PerfectHash, np.ndarray]:
     terms = vectorizer.vocabulary
     assert terms is not None  # check_fast_form
     keys = term_keys(terms)
-    space = token_keys([" "])[0]  # ends each review's tokens: no n-gram holding it may be a term
-    if np.unique(keys).size != keys.size or space in keys:
+    others = token_keys([" ", "", *STOP_TOKENS])  # review ends, padding, dropped tokens: no term may share a key
+    if np.unique(keys).size != keys.size or np.isin(others, keys).any():
         raise ExportError("two terms get the same 64-bit key in the text_fast form; use --input text")
     perfect = build(keys)
     _TABLES.clear()
@@ -275,8 +279,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
     width = int(table.dims[1])
     build_ = Builder()
     build_.nodes.extend(once)
-    tokens, rows = _tokens(build_)
-    keys = _hash_tokens(build_, tokens)
+    keys, rows = _token_keys(build_)
     keys, rows = _ngram_keys(build_, keys, rows, vectorizer.config.ngram_max)
     row, slot = _lookup(build_, keys, rows)
     gathered = build_.add("Gather", [table.name, slot], "gathered_rows", axis=0)
@@ -327,7 +330,8 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "zero_row_ids": np.zeros((1, width), np.int64),
         "labels_table": np.array(LABELS, dtype=object),
         "threshold": np.array(threshold, np.float32),
-        **{f"stop_{i}": np.array([stop], dtype=object) for i, stop in enumerate(STOP_TOKENS)},
+        "pad_key": token_keys([""])[0],
+        **{f"stop_key_{i}": key for i, key in enumerate(token_keys(list(STOP_TOKENS)))},
         **{f"start_{n}": np.array([n], np.int64) for n in range(2, vectorizer.config.ngram_max)},
         **{f"end_minus_{n}": np.array([-n], np.int64) for n in range(1, max(2, vectorizer.config.ngram_max))},
     }
