@@ -117,21 +117,27 @@ def _opsets() -> list[Any]:
     ]
 
 
-def _token_keys(build_: Builder) -> tuple[str, str]:
-    """[N] texts -> (the keys of their tokens [K], each token's row number [K]), each review's tokens followed by
-    one " ".
+REVIEW_END = "Z"
+"""Appended, after a space, to each lowercased review: a token no review can hold (StringNormalizer lowercases every
+ASCII letter of the text), so it marks where each review's tokens end."""
 
-    The " " (never a token) keeps n-grams from running into the next review: any n-gram holding it gets a key
-    that is no term's. The texts get one empty text appended, so that no operator sees an empty batch. Tokens
-    are hashed where the Tokenizer put them, padding included: dropping "br" and the padding then compares
-    integers, and no string is copied again."""
+
+def _token_keys(build_: Builder) -> tuple[str, str]:
+    """[N] texts -> (the keys of their tokens [K], each token's row number [K]), each review's tokens ended by
+    REVIEW_END.
+
+    Any n-gram holding the end token gets a key that is no term's, so none runs into the next review, and the
+    row numbers are a count of the end tokens before each token. The texts get one empty text appended, so that
+    no operator sees an empty batch. Tokens are hashed where the Tokenizer put them, padding included: dropping
+    "br" and the padding then compares integers, and no string is copied again."""
     from onnx import TensorProto
 
     texts = build_.add("Concat", [TEXT_INPUT, "empty_text"], "texts_and_one", axis=0)
     lowered = build_.add("StringNormalizer", [texts], "lowered", case_change_action="LOWER", locale="C")
+    ended = build_.add("StringConcat", [lowered, "review_end"], "lowered_and_end")
     pieces = build_.add(
         "Tokenizer",
-        [lowered],
+        [ended],
         "pieces",
         domain=CONTRIB_DOMAIN,
         tokenexp=TOKEN_PATTERN,
@@ -139,24 +145,14 @@ def _token_keys(build_: Builder) -> tuple[str, str]:
         mincharnum=1,
         pad_value="",
     )
-    column = build_.add("Unsqueeze", [texts, "axes_1"], "text_column")
-    ends = build_.add("Where", [build_.add("Equal", [column, column], "text_same"), "space", "space"], "review_ends")
-    pieces = build_.add("Concat", [pieces, ends], "pieces_and_ends", axis=1)
-    keys = _hash_tokens(build_, pieces)
-    ones = build_.add("Cast", [build_.add("Equal", [keys, keys], "piece_same")], "piece_ones", to=TensorProto.INT64)
-    rows = build_.add(
-        "Reshape", [build_.add("CumSum", [ones, "axis_0"], "piece_row", exclusive=1), "shape_flat"], "rows"
-    )
-    flat = build_.add("Reshape", [keys, "shape_flat"], "flat_keys")
+    flat = build_.add("Reshape", [_hash_tokens(build_, pieces), "shape_flat"], "flat_keys")
     dropped = build_.add("Equal", [flat, "pad_key"], "is_pad")
     for index, _ in enumerate(STOP_TOKENS):
         stop = build_.add("Equal", [flat, f"stop_key_{index}"], f"is_stop_{index}")
         dropped = build_.add("Or", [dropped, stop], f"drop_{index}")
-    keep = build_.add("Not", [dropped], "keep")
-    return (
-        build_.add("Compress", [flat, keep], "kept_keys", axis=0),
-        build_.add("Compress", [rows, keep], "kept_rows", axis=0),
-    )
+    keys = build_.add("Compress", [flat, build_.add("Not", [dropped], "keep")], "kept_keys", axis=0)
+    ends = build_.add("Cast", [build_.add("Equal", [keys, "end_key"], "is_end")], "end_count", to=TensorProto.INT64)
+    return keys, build_.add("CumSum", [ends, "axis_0"], "kept_rows", exclusive=1)
 
 
 def _ngram_keys(build_: Builder, keys: str, rows: str, ngram_max: int) -> tuple[str, str]:
@@ -253,7 +249,7 @@ def fast_terms(vectorizer: Vectorizer) -> tuple[PerfectHash, np.ndarray]:
     terms = vectorizer.vocabulary
     assert terms is not None  # check_fast_form
     keys = term_keys(terms)
-    others = token_keys([" ", "", *STOP_TOKENS])  # review ends, padding, dropped tokens: no term may share a key
+    others = token_keys([REVIEW_END, "", *STOP_TOKENS])  # review ends, padding, dropped tokens: no term's key
     if np.unique(keys).size != keys.size or np.isin(others, keys).any():
         raise ExportError("two terms get the same 64-bit key in the text_fast form; use --input text")
     perfect = build(keys)
@@ -285,10 +281,14 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
     gathered = build_.add("Gather", [table.name, slot], "gathered_rows", axis=0)
     if dequantize is not None:
         gathered = build_.add("DequantizeLinear", [gathered, *dequantize.input[1:]], "gathered_rows_float")
+    column = build_.add("Unsqueeze", ["texts_and_one", "axes_1"], "text_column")
+    ones = build_.add("Equal", [column, column], "text_same")
     zeros = build_.add(
-        "Mul", [build_.add("Cast", ["text_same"], "text_ones", to=TensorProto.FLOAT), "zero_row"], "row_sums_zero"
+        "Mul", [build_.add("Cast", [ones], "text_ones", to=TensorProto.FLOAT), "zero_row"], "row_sums_zero"
     )
-    index = build_.add("Add", [build_.add("Unsqueeze", [row, "axes_1"], "row_column"), "zero_row_ids"], "row_index")
+    index = build_.add("Unsqueeze", [row, "axes_1"], "row_column")
+    if width > 1:
+        index = build_.add("Add", [index, "zero_row_ids"], "row_index")
     sums = build_.add("ScatterElements", [zeros, index, gathered], "row_sums", axis=0, reduction="add")
     build_.add(
         "Slice", [sums, "start_0", build_.add("Shape", [TEXT_INPUT], "review_count"), "start_0"], summed.output[0]
@@ -310,7 +310,8 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
     ]
     values = {
         "empty_text": np.array([""], dtype=object),
-        "space": np.array(" ", dtype=object),
+        "review_end": np.array(" " + REVIEW_END, dtype=object),
+        "end_key": token_keys([REVIEW_END])[0],
         "shape_flat": np.array([-1], np.int64),
         "axis_0": np.array(0, np.int64),
         "axes_1": np.array([1], np.int64),
