@@ -5,11 +5,13 @@ inside a Loop and looks terms up in a 200,000-string LabelEncoder: 27 times the
 Python runtime, and a 7 MB file. This form does the same arithmetic on the batch
 at once, with integers after the tokenizer:
 
-1. StringNormalizer(LOWER, locale "C") on each text, then one com.microsoft.Tokenizer
-   (an RE2 pattern: runs of anything but ASCII whitespace and punctuation) gives the
-   ascii-split-v1 tokens of every review, padded with "" to the longest; a " " (never a
-   token) is put after each review's tokens, so no n-gram runs into the next review;
-2. "br" and the padding are dropped; each token keeps its review's row number;
+1. StringNormalizer(LOWER, locale "C") on each text, " Z" appended (a token no
+   lowercased review holds: it ends each review's tokens), then one
+   com.microsoft.Tokenizer (an RE2 pattern: runs of anything but ASCII whitespace and
+   punctuation) gives the ascii-split-v1 tokens of every review, padded to the longest;
+2. "br" and the padding (also "br") are dropped; a CumSum of the end tokens numbers
+   each token's review, and no n-gram holding an end token is a term, so none runs
+   into the next review;
 3. each token gets a 64-bit key from two com.microsoft.MurmurHash3 (two seeds), and an
    n-gram the key of its prefix * P + its last token's key (uint64, wrapping): every
    n-gram of every length in a few vectorized operators, no strings built;
@@ -20,8 +22,8 @@ at once, with integers after the tokenizer:
    layers after its sum do the rest.
 
 Like the Python runtime's 64-bit fingerprints, the keys tell terms apart up to hash
-collisions (export refuses a vocabulary where two terms, or a term and the " ", share
-a key); a key that is no term's finds nothing. The scores equal the token-id graph's up
+collisions (export refuses a vocabulary where two terms, or a term and the end or
+padding token, share a key); a key that is no term's finds nothing. The scores equal the token-id graph's up
 to the float rounding of the sum, whose order differs (about 1e-7). Needs onnxruntime
 with its contrib operators (the standard builds for Python, Node.js, C#, Java, C/C++,
 and onnxruntime-web's wasm bundle, not minimal builds). Like the portable text form,
@@ -117,6 +119,8 @@ def _opsets() -> list[Any]:
     ]
 
 
+(PAD_TOKEN,) = STOP_TOKENS
+"""The Tokenizer pads short reviews with "br", the one token the tokenizer drops: one compare drops both."""
 REVIEW_END = "Z"
 """Appended, after a space, to each lowercased review: a token no review can hold (StringNormalizer lowercases every
 ASCII letter of the text), so it marks where each review's tokens end."""
@@ -129,7 +133,7 @@ def _token_keys(build_: Builder) -> tuple[str, str]:
     Any n-gram holding the end token gets a key that is no term's, so none runs into the next review, and the
     row numbers are a count of the end tokens before each token. The texts get one empty text appended, so that
     no operator sees an empty batch. Tokens are hashed where the Tokenizer put them, padding included: dropping
-    "br" and the padding then compares integers, and no string is copied again."""
+    "br" (and the padding, which is "br" too) then compares integers, and no string is copied again."""
     from onnx import TensorProto
 
     texts = build_.add("Concat", [TEXT_INPUT, "empty_text"], "texts_and_one", axis=0)
@@ -143,14 +147,11 @@ def _token_keys(build_: Builder) -> tuple[str, str]:
         tokenexp=TOKEN_PATTERN,
         mark=0,
         mincharnum=1,
-        pad_value="",
+        pad_value=PAD_TOKEN,
     )
     flat = build_.add("Reshape", [_hash_tokens(build_, pieces), "shape_flat"], "flat_keys")
-    dropped = build_.add("Equal", [flat, "pad_key"], "is_pad")
-    for index, _ in enumerate(STOP_TOKENS):
-        stop = build_.add("Equal", [flat, f"stop_key_{index}"], f"is_stop_{index}")
-        dropped = build_.add("Or", [dropped, stop], f"drop_{index}")
-    keys = build_.add("Compress", [flat, build_.add("Not", [dropped], "keep")], "kept_keys", axis=0)
+    keep = build_.add("Not", [build_.add("Equal", [flat, "pad_key"], "is_dropped")], "keep")
+    keys = build_.add("Compress", [flat, keep], "kept_keys", axis=0)
     ends = build_.add("Cast", [build_.add("Equal", [keys, "end_key"], "is_end")], "end_count", to=TensorProto.INT64)
     return keys, build_.add("CumSum", [ends, "axis_0"], "kept_rows", exclusive=1)
 
@@ -249,7 +250,7 @@ def fast_terms(vectorizer: Vectorizer) -> tuple[PerfectHash, np.ndarray]:
     terms = vectorizer.vocabulary
     assert terms is not None  # check_fast_form
     keys = term_keys(terms)
-    others = token_keys([REVIEW_END, "", *STOP_TOKENS])  # review ends, padding, dropped tokens: no term's key
+    others = token_keys([REVIEW_END, PAD_TOKEN])  # review ends, padding and "br": no term's key
     if np.unique(keys).size != keys.size or np.isin(others, keys).any():
         raise ExportError("two terms get the same 64-bit key in the text_fast form; use --input text")
     perfect = build(keys)
@@ -331,8 +332,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "zero_row_ids": np.zeros((1, width), np.int64),
         "labels_table": np.array(LABELS, dtype=object),
         "threshold": np.array(threshold, np.float32),
-        "pad_key": token_keys([""])[0],
-        **{f"stop_key_{i}": key for i, key in enumerate(token_keys(list(STOP_TOKENS)))},
+        "pad_key": token_keys([PAD_TOKEN])[0],
         **{f"start_{n}": np.array([n], np.int64) for n in range(2, vectorizer.config.ngram_max)},
         **{f"end_minus_{n}": np.array([-n], np.int64) for n in range(1, max(2, vectorizer.config.ngram_max))},
     }

@@ -75,7 +75,7 @@ PINNED_ATTRIBUTES: dict[tuple[str, str], dict[str, int | bytes]] = {
         "tokenexp": FAST_TOKEN_PATTERN.encode("ascii"),
         "mark": 0,
         "mincharnum": 1,
-        "pad_value": b"",
+        "pad_value": b"br",
     },
 }
 """Operators whose attributes must be exactly these (every one present, no other)."""
