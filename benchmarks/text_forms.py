@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +36,13 @@ from imdb_edge.export.rewrap import rewrap_as_text
 from imdb_edge.runtime.classifier import Classifier, default_model_path
 from imdb_edge.train.short_texts import first_sentence
 
-TARGETS = {"reviews": 6.0, "short texts": 6.0, "file": 1.5, "session": 3.0}
+TARGETS = {
+    "reviews": 6.0,
+    "short texts": 6.0,
+    "file": 1.5,
+    "session (first in a process)": 3.0,
+    "session (again)": 3.0,
+}
 
 
 def plain_session(path: Path) -> ort.InferenceSession:
@@ -55,18 +62,29 @@ def per_review(score: Callable[[str], object], texts: Sequence[str]) -> float:
     return (time.process_time() - start) / len(texts) * 1e6
 
 
-def session_ms(paths: dict[str, Path], repeats: int) -> dict[str, float]:
-    """Median wall ms of creating a plain onnxruntime session of each file, each against the token-id file
-    (interleaved in pairs: the portable form's 90 ms of allocations must not land between the other two)."""
-    samples: dict[str, list[float]] = {name: [] for name in paths}
+_COLD = """import sys, time, onnxruntime as ort
+o = ort.SessionOptions(); o.log_severity_level = 3; o.intra_op_num_threads = 1; o.inter_op_num_threads = 1
+t = time.perf_counter(); ort.InferenceSession(sys.argv[1], o); print((time.perf_counter() - t) * 1e3)"""
+
+
+def session_ms(paths: dict[str, Path], repeats: int) -> dict[str, dict[str, float]]:
+    """Median wall ms of creating a plain onnxruntime session of each file: "first" in a fresh process (what an
+    app pays once: onnxruntime's own start-up included), "again" in a process that made one before (the graph
+    alone). Files are interleaved; each "again" figure is paired with the token-id file's."""
+    first: dict[str, list[float]] = {name: [] for name in paths}
+    again: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(repeats):
+        for name, path in paths.items():
+            done = subprocess.run([sys.executable, "-c", _COLD, str(path)], capture_output=True, text=True, check=True)
+            first[name].append(float(done.stdout))
+    plain_session(paths["token_ids"])
     for name, path in paths.items():
-        pair = {"token_ids": paths["token_ids"], name: path}
         for _ in range(repeats):
-            for form, file in pair.items():
+            for form, file in {"token_ids": paths["token_ids"], name: path}.items():
                 start = time.perf_counter()
                 plain_session(file)
-                samples[form].append((time.perf_counter() - start) * 1e3)
-    return {name: statistics.median(values) for name, values in samples.items()}
+                again[form].append((time.perf_counter() - start) * 1e3)
+    return {name: {"first": statistics.median(first[name]), "again": statistics.median(again[name])} for name in paths}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_us_per_review": times,
         "file_bytes": sizes,
         "session_ms_median": starts,
+        "repeats": args.repeats,
         "versions": {"onnxruntime": ort.__version__},
     }
     print(f"{len(reviews)} reviews ({report['source']}), one thread, CPU µs per review, best of {args.repeats} passes")
@@ -115,16 +134,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         cells = [f"{kind} {us:8.1f} ({us / base[kind]:5.2f}x)" for kind, us in by_kind.items()]
         print(f"  {name:34s} " + "   ".join(cells))
     for form in files:
-        print(
-            f"  {form:10s} file {sizes[form] / 1024:8,.0f} KB ({sizes[form] / sizes['token_ids']:4.2f}x)   "
-            f"session {starts[form]:6.2f} ms ({starts[form] / starts['token_ids']:5.2f}x)"
-        )
+        cells = [
+            f"{when} {starts[form][when]:6.2f} ms ({starts[form][when] / starts['token_ids'][when]:5.2f}x)"
+            for when in ("first", "again")
+        ]
+        ratio = sizes[form] / sizes["token_ids"]
+        print(f"  {form:10s} file {sizes[form] / 1024:8,.0f} KB ({ratio:4.2f}x)   session " + "   ".join(cells))
     fast = times["text_fast (plain onnxruntime)"]
     verdicts = {
         "reviews": fast["reviews"] / base["reviews"],
         "short texts": fast["short texts"] / base["short texts"],
         "file": sizes["text_fast"] / sizes["token_ids"],
-        "session": starts["text_fast"] / starts["token_ids"],
+        "session (first in a process)": starts["text_fast"]["first"] / starts["token_ids"]["first"],
+        "session (again)": starts["text_fast"]["again"] / starts["token_ids"]["again"],
     }
     for name, ratio in verdicts.items():
         verdict = "met" if ratio <= TARGETS[name] else "MISSED"
