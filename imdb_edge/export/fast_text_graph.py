@@ -200,7 +200,7 @@ def _lookup(build_: Builder, keys: str, rows: str) -> tuple[str, str]:
     first = build_.add("Concat", ["true_1", build_.add("Not", [repeat], "pair_new")], "pair_first", axis=0)
     unique = build_.add("Compress", [ordered, first], "unique_pairs", axis=0)
     row = build_.add("Div", [unique, "pair_base"], "pair_row")
-    slot = build_.add("Sub", [unique, build_.add("Mul", [row, "pair_base"], "pair_row_base")], IDS_INPUT)
+    slot = build_.add("Mod", [unique, "pair_base"], IDS_INPUT)
     return row, slot
 
 
@@ -283,10 +283,8 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
     if dequantize is not None:
         gathered = build_.add("DequantizeLinear", [gathered, *dequantize.input[1:]], "gathered_rows_float")
     column = build_.add("Unsqueeze", ["texts_and_one", "axes_1"], "text_column")
-    ones = build_.add("Equal", [column, column], "text_same")
-    zeros = build_.add(
-        "Mul", [build_.add("Cast", [ones], "text_ones", to=TensorProto.FLOAT), "zero_row"], "row_sums_zero"
-    )
+    every = build_.add("Equal", [column, column], "text_same")
+    zeros = build_.add("Where", [every, "zero_row", "zero_row"], "row_sums_zero")  # [N + 1, width]
     index = build_.add("Unsqueeze", [row, "axes_1"], "row_column")
     if width > 1:
         index = build_.add("Add", [index, "zero_row_ids"], "row_index")
