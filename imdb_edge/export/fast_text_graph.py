@@ -40,9 +40,9 @@ import numpy as np
 from imdb_edge.export.errors import ExportError
 from imdb_edge.export.graphs import IDS_INPUT, OUTPUT
 from imdb_edge.export.perfect_hash import PerfectHash, build
-from imdb_edge.export.text_graph import HASHED_HAS_NO_TEXT_FORM, Builder, constant
+from imdb_edge.export.text_graph import HASHED_HAS_NO_TEXT_FORM, Builder, add_label, constant, text_model
 from imdb_edge.runtime.modelfile.graph_check import FAST_TOKEN_PATTERN
-from imdb_edge.runtime.modelfile.schema import INPUT_NAMES, LABEL_OUTPUT, LABELS, TEXT_FAST, THRESHOLD
+from imdb_edge.runtime.modelfile.schema import INPUT_NAMES, TEXT_FAST, THRESHOLD
 from imdb_edge.runtime.vectorizer import STOP_TOKENS, Vectorizer
 
 TEXT_FAST_OPSET = 20
@@ -269,7 +269,6 @@ def fast_vectorizer(vectorizer: Vectorizer) -> Vectorizer:
 def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = THRESHOLD) -> Any:
     """Wrap a token-id graph (fp32 or int8) with the integer front end; its first layer's rows are put in the
     perfect hash's slot order (fast_vectorizer() gives the terms in that order)."""
-    from onnx import TensorProto, helper
 
     perfect, slot_keys = fast_terms(vectorizer)
     table, dequantize, once, summed, after = _table(token_ids_proto)
@@ -293,14 +292,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "Slice", [sums, "start_0", build_.add("Shape", [TEXT_INPUT], "review_count"), "start_0"], summed.output[0]
     )
     build_.nodes.extend(after)
-    vector = build_.add("Reshape", [OUTPUT, "shape_flat"], "scores_vector")
-    index = build_.add(
-        "Cast",
-        [build_.add("GreaterOrEqual", [vector, "threshold"], "is_positive")],
-        "label_index",
-        to=TensorProto.INT64,
-    )
-    build_.add("Gather", ["labels_table", index], LABEL_OUTPUT, axis=0)
+    add_label(build_, OUTPUT)
     used = {name for node in build_.nodes for name in node.input}
     weights = [
         _permuted_table(table, perfect) if init.name == table.name else init
@@ -311,7 +303,6 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "empty_text": np.array([""], dtype=object),
         "review_end": np.array(" " + REVIEW_END, dtype=object),
         "end_key": token_keys([REVIEW_END])[0],
-        "shape_flat": np.array([-1], np.int64),
         "axis_0": np.array(0, np.int64),
         "axes_1": np.array([1], np.int64),
         "start_0": np.array([0], np.int64),
@@ -328,22 +319,9 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "pair_base": np.array(perfect.slots + 1, np.int64),
         "zero_row": np.zeros((1, width), np.float32),
         "zero_row_ids": np.zeros((1, width), np.int64),
-        "labels_table": np.array(LABELS, dtype=object),
-        "threshold": np.array(threshold, np.float32),
         "pad_key": token_keys([PAD_TOKEN])[0],
         **{f"start_{n}": np.array([n], np.int64) for n in range(2, vectorizer.config.ngram_max)},
         **{f"end_minus_{n}": np.array([-n], np.int64) for n in range(1, max(2, vectorizer.config.ngram_max))},
     }
-    graph = helper.make_graph(
-        build_.nodes,
-        "imdb_edge_text_fast",
-        [helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"])],
-        [
-            helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1]),
-            helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, ["batch"]),
-        ],
-        initializer=[*weights, *(constant(name, value) for name, value in values.items())],
-    )
-    proto = helper.make_model(graph, opset_imports=_opsets(), producer_name="imdb-edge")
-    proto.ir_version = 9
-    return proto
+    initializers = [*weights, *(constant(name, value) for name, value in values.items())]
+    return text_model(build_, "imdb_edge_text_fast", initializers, threshold, _opsets())

@@ -277,28 +277,43 @@ def text_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: float = 
     count = main.add("Squeeze", [count, "zero_axis"], "review_count")
     main.nodes.append(helper.make_node("Loop", [count, ""], ["scores_flat"], name="reviews", body=loop_body))
     main.add("Reshape", ["scores_flat", "shape_scores"], OUTPUT)
-    vector = main.add("Reshape", ["scores_flat", "shape_flat"], "scores_vector")
-    above = main.add("GreaterOrEqual", [vector, "threshold"], "is_positive")
-    index = main.add("Cast", [above], "label_index", to=TensorProto.INT64)
-    main.add("Gather", ["labels_table", index], LABEL_OUTPUT, axis=0)
+    add_label(main, "scores_flat")
+    opsets = [helper.make_opsetid("", TEXT_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]
+    initializers = [*token_ids_proto.graph.initializer, *_constants(vectorizer)]
+    return text_model(main, "imdb_edge_text", initializers, threshold, opsets)
+
+
+def add_label(build: Builder, scores: str) -> None:
+    """The `label` output: the label string of each of the scores, by the threshold."""
+    from onnx import TensorProto
+
+    vector = build.add("Reshape", [scores, "shape_flat"], "scores_vector")
+    above = build.add("GreaterOrEqual", [vector, "threshold"], "is_positive")
+    index = build.add("Cast", [above], "label_index", to=TensorProto.INT64)
+    build.add("Gather", ["labels_table", index], LABEL_OUTPUT, axis=0)
+
+
+def text_model(build: Builder, name: str, initializers: list[Any], threshold: float, opsets: list[Any]) -> Any:
+    """The model of a text-input form: `texts` [batch] in, `score` [batch, 1] and `label` [batch] out (the label
+    table, threshold and flat shape are added to `initializers`)."""
+    from onnx import TensorProto, helper
+
+    constants = {
+        "threshold": np.array(threshold, np.float32),
+        "labels_table": np.array(LABELS, dtype=object),
+        "shape_flat": np.array([-1], np.int64),
+    }
+    names = {init.name for init in initializers}
     graph = helper.make_graph(
-        main.nodes,
-        "imdb_edge_text",
+        build.nodes,
+        name,
         [helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"])],
         [
             helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1]),
             helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, ["batch"]),
         ],
-        initializer=[
-            *token_ids_proto.graph.initializer,
-            *_constants(vectorizer),
-            constant("threshold", np.array(threshold, np.float32)),
-        ],
+        initializer=[*initializers, *(constant(k, v) for k, v in constants.items() if k not in names)],
     )
-    proto = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", TEXT_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
-        producer_name="imdb-edge",
-    )
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="imdb-edge")
     proto.ir_version = 9
     return proto

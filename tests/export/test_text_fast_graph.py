@@ -16,7 +16,7 @@ from imdb_edge.export.fast_text_graph import check_fast_form, term_keys, token_k
 from imdb_edge.export.perfect_hash import build, slot_of
 from imdb_edge.runtime.modelfile.reader import parse_model_bytes
 from imdb_edge.runtime.modelfile.schema import TEXT_FAST
-from tests.export.test_text_graph import TRICKY
+from tests.export.test_text_graph import TRICKY, assert_plain_onnxruntime_answers_like
 from tests.model_factory import build_model_bytes, restamp, sentiment_vectorizer
 
 TOLERANCE = 1e-6  # the sum runs in another order than the token-id graph's ReduceSum
@@ -54,14 +54,7 @@ def test_text_fast_matches_the_python_runtime_on_any_text(texts: list[str]) -> N
 
 
 def test_plain_onnxruntime_gets_score_and_label(pair: tuple[Classifier, Classifier, bytes]) -> None:
-    tokens, _, data = pair
-    session = ort.InferenceSession(data)  # default options, no imdb-edge code involved
-    assert [(i.name, i.type) for i in session.get_inputs()] == [("texts", "tensor(string)")]
-    assert [o.name for o in session.get_outputs()] == ["score", "label"]
-    score, label = session.run(None, {"texts": np.array(TRICKY, dtype=object)})
-    expected = tokens.scores(TRICKY)
-    assert list(label) == [tokens.labels[int(s >= tokens.threshold)] for s in expected]
-    np.testing.assert_allclose(score.ravel(), expected, atol=TOLERANCE)
+    assert_plain_onnxruntime_answers_like(pair[0], pair[2], TOLERANCE)
 
 
 def test_text_fast_handles_an_empty_batch(pair: tuple[Classifier, Classifier, bytes]) -> None:
