@@ -131,13 +131,15 @@ def _token_keys(build_: Builder) -> tuple[str, str]:
     REVIEW_END.
 
     Any n-gram holding the end token gets a key that is no term's, so none runs into the next review, and the
-    row numbers are a count of the end tokens before each token. The texts get one empty text appended, so that
-    no operator sees an empty batch. Tokens are hashed where the Tokenizer put them, padding included: dropping
-    "br" (and the padding, which is "br" too) then compares integers, and no string is copied again."""
+    row numbers are a count of the end tokens before each token. StringNormalizer refuses an empty batch, so it
+    gets one empty text more, taken off again right after. Tokens are hashed where the Tokenizer put them,
+    padding included: dropping "br" (and the padding, which is "br" too) then compares integers, and no string
+    is copied again."""
     from onnx import TensorProto
 
     texts = build_.add("Concat", [TEXT_INPUT, "empty_text"], "texts_and_one", axis=0)
-    lowered = build_.add("StringNormalizer", [texts], "lowered", case_change_action="LOWER", locale="C")
+    lowered = build_.add("StringNormalizer", [texts], "lowered_and_one", case_change_action="LOWER", locale="C")
+    lowered = build_.add("Slice", [lowered, "start_0", "end_minus_1"], "lowered")
     ended = build_.add("StringConcat", [lowered, "review_end"], "lowered_and_end")
     pieces = build_.add(
         "Tokenizer",
@@ -157,21 +159,21 @@ def _token_keys(build_: Builder) -> tuple[str, str]:
 
 
 def _ngram_keys(build_: Builder, keys: str, rows: str, ngram_max: int) -> tuple[str, str]:
-    """Keys and rows (the first token's) of every n-gram (n = 1..ngram_max), concatenated."""
-    all_keys, all_rows = [keys], [rows]
-    previous = keys
+    """Keys and rows of every n-gram (n = 1..ngram_max), concatenated. Every length has one key per token (the
+    n-gram starting there; the last ones run past the end, into an end token that makes them no term), so all
+    share the one row array and no length needs slicing to fit."""
+    all_keys, following, previous = [keys], keys, keys
     for n in range(2, ngram_max + 1):
-        head = build_.add("Slice", [previous, "start_0", "end_minus_1"], f"gram{n}_head")
-        tail = build_.add("Slice", [keys, f"start_{n - 1}", "end_max"], f"gram{n}_tail")
-        shifted = build_.add("Mul", [head, "key_multiplier"], f"gram{n}_shift")
-        previous = build_.add("Add", [shifted, tail], f"gram{n}_keys")
+        following = build_.add("Slice", [following, "start_1", "end_max"], f"gram{n}_next_tokens")
+        following = build_.add("Concat", [following, "end_key_1"], f"gram{n}_next", axis=0)
+        shifted = build_.add("Mul", [previous, "key_multiplier"], f"gram{n}_shift")
+        previous = build_.add("Add", [shifted, following], f"gram{n}_keys")
         all_keys.append(previous)
-        all_rows.append(build_.add("Slice", [rows, "start_0", f"end_minus_{n - 1}"], f"gram{n}_rows"))
     if ngram_max == 1:
         return keys, rows
     return (
         build_.add("Concat", all_keys, "all_keys", axis=0),
-        build_.add("Concat", all_rows, "all_rows", axis=0),
+        build_.add("Concat", [rows] * ngram_max, "all_rows", axis=0),
     )
 
 
@@ -250,8 +252,9 @@ def fast_terms(vectorizer: Vectorizer) -> tuple[PerfectHash, np.ndarray]:
     terms = vectorizer.vocabulary
     assert terms is not None  # check_fast_form
     keys = term_keys(terms)
-    others = token_keys([REVIEW_END, PAD_TOKEN])  # review ends, padding and "br": no term's key
-    if np.unique(keys).size != keys.size or np.isin(others, keys).any():
+    others = token_keys([REVIEW_END, PAD_TOKEN])  # review ends, padding and "br": no term's, nor a term token's
+    alphabet = token_keys(sorted({word for term in terms for word in term.split(" ")}))
+    if np.unique(keys).size != keys.size or np.isin(others, keys).any() or np.isin(others, alphabet).any():
         raise ExportError("two terms get the same 64-bit key in the text_fast form; use --input text")
     perfect = build(keys)
     _TABLES.clear()
@@ -281,16 +284,13 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
     gathered = build_.add("Gather", [table.name, slot], "gathered_rows", axis=0)
     if dequantize is not None:
         gathered = build_.add("DequantizeLinear", [gathered, *dequantize.input[1:]], "gathered_rows_float")
-    column = build_.add("Unsqueeze", ["texts_and_one", "axes_1"], "text_column")
+    column = build_.add("Unsqueeze", [TEXT_INPUT, "axes_1"], "text_column")
     every = build_.add("Equal", [column, column], "text_same")
-    zeros = build_.add("Where", [every, "zero_row", "zero_row"], "row_sums_zero")  # [N + 1, width]
+    zeros = build_.add("Where", [every, "zero_row", "zero_row"], "row_sums_zero")  # [N, width]
     index = build_.add("Unsqueeze", [row, "axes_1"], "row_column")
     if width > 1:
         index = build_.add("Add", [index, "zero_row_ids"], "row_index")
-    sums = build_.add("ScatterElements", [zeros, index, gathered], "row_sums", axis=0, reduction="add")
-    build_.add(
-        "Slice", [sums, "start_0", build_.add("Shape", [TEXT_INPUT], "review_count"), "start_0"], summed.output[0]
-    )
+    build_.add("ScatterElements", [zeros, index, gathered], summed.output[0], axis=0, reduction="add")
     build_.nodes.extend(after)
     add_label(build_, OUTPUT)
     used = {name for node in build_.nodes for name in node.input}
@@ -303,6 +303,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "empty_text": np.array([""], dtype=object),
         "review_end": np.array(" " + REVIEW_END, dtype=object),
         "end_key": token_keys([REVIEW_END])[0],
+        "end_key_1": token_keys([REVIEW_END]),
         "axis_0": np.array(0, np.int64),
         "axes_1": np.array([1], np.int64),
         "start_0": np.array([0], np.int64),
