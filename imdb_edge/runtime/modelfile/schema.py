@@ -30,8 +30,6 @@ TEXT: Final = "text"
 TEXT_FAST: Final = "text_fast"
 """Input form: raw review strings, like TEXT, through a faster graph that needs onnxruntime's contrib operators."""
 INPUT_FORMS: Final = (TOKEN_IDS, DENSE, TEXT, TEXT_FAST)
-TEXT_FORMS: Final = (TEXT, TEXT_FAST)
-"""The forms that take raw strings: the runtime passes texts to them as they are."""
 
 INPUT_NAMES: Final = {DENSE: "features", TOKEN_IDS: "token_ids", TEXT: "texts", TEXT_FAST: "texts"}
 """Graph input name for each input form."""
