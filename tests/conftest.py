@@ -18,7 +18,7 @@ import pytest
 from tests.imdb_fixture import make_imdb_archive, make_imdb_folder
 
 FULL_DATA_ENV = "IMDB_EDGE_DATA"
-REPORTED_MARKERS = ("fulldata", "slow", "spark")
+REPORTED_MARKERS = ("fulldata", "slow", "spark", "browser")
 
 
 @pytest.fixture(scope="session")

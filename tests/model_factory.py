@@ -17,7 +17,7 @@ pytest.importorskip("onnx", reason="building test models needs the onnx package 
 from imdb_edge.export.graphs import OPSET, DenseLayer, token_ids_graph
 from imdb_edge.export.metadata import stamp_entries, stamp_model
 from imdb_edge.runtime.modelfile import schema
-from imdb_edge.runtime.modelfile.schema import TEXT, TOKEN_IDS
+from imdb_edge.runtime.modelfile.schema import TEXT, TEXT_FAST, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer, VectorizerConfig
 
 GOOD = ["great", "wonderful", "excellent", "loved", "masterpiece", "superb"]
@@ -83,6 +83,13 @@ def build_model_bytes(
         proto = text_graph(proto, vectorizer)
         text_form = schema.model_entry(TEXT, vectorizer.size, "fp32", TEXT_OPSET, labels)
         model_changes = {**text_form, **model_changes}
+    elif form == TEXT_FAST:
+        from imdb_edge.export.fast_text_graph import TEXT_FAST_OPSET, fast_vectorizer, text_fast_graph
+
+        proto = text_fast_graph(proto, vectorizer)
+        vectorizer = fast_vectorizer(vectorizer)
+        text_form = schema.model_entry(TEXT_FAST, vectorizer.size, "fp32", TEXT_FAST_OPSET)
+        model_changes = {**text_form, **model_changes}
     data, _ = stamp_model(
         proto,
         model_entry(vectorizer, **model_changes),
@@ -93,7 +100,7 @@ def build_model_bytes(
     return data
 
 
-def restamp(data: bytes, entries: dict[str, str], graph: Any = None) -> bytes:
+def restamp(data: bytes, entries: dict[str, str], graph: Any = None, keep_arrays: bool = True) -> bytes:
     """A model file with changed metadata entries (or graph) and freshly computed checksums.
 
     What a deliberate forger would write: it gets past the checksum, so the checks
@@ -104,8 +111,27 @@ def restamp(data: bytes, entries: dict[str, str], graph: Any = None) -> bytes:
     proto = onnx.load_model_from_string(data)
     if graph is not None:
         proto.graph.CopyFrom(graph)
+    if not keep_arrays:  # the runtime's arrays, outside the graph (schema 4)
+        proto.DiscardUnknownFields()
     metadata = {e.key: e.value for e in proto.metadata_props}
     return stamp_entries(proto, {**metadata, **entries})
+
+
+def as_schema_3(data: bytes) -> bytes:
+    """A model file in the schema 3 layout, as imdb-edge wrote them before: the runtime's arrays as graph
+    initializers (onnxruntime warns about each), not in the field of their own that schema 4 gives them."""
+    import onnx
+
+    from imdb_edge.runtime.modelfile.arrays import RUNTIME_ARRAYS_FIELD
+    from imdb_edge.runtime.modelfile.protowire import fields
+    from imdb_edge.runtime.modelfile.schema import SCHEMA_KEY
+
+    proto = onnx.load_model_from_string(data)
+    arrays = [onnx.TensorProto.FromString(bytes(v)) for n, _w, v in fields(data) if n == RUNTIME_ARRAYS_FIELD]
+    proto.DiscardUnknownFields()
+    proto.graph.initializer.extend(arrays)
+    metadata = {e.key: e.value for e in proto.metadata_props}
+    return stamp_entries(proto, {**metadata, SCHEMA_KEY: "3"})
 
 
 def varint(value: int) -> bytes:

@@ -12,6 +12,7 @@ from typing import Any
 from imdb_edge.atomic import write_bytes
 from imdb_edge.runtime.modelfile import arrays as model_arrays
 from imdb_edge.runtime.modelfile import checksums
+from imdb_edge.runtime.modelfile.protowire import length_prefix
 from imdb_edge.runtime.modelfile.reader import ModelFile, parse_model_bytes
 from imdb_edge.runtime.modelfile.schema import (
     CHECKSUM_KEY,
@@ -22,6 +23,7 @@ from imdb_edge.runtime.modelfile.schema import (
     SCHEMA_KEY,
     SCHEMA_VERSION,
     TEXT,
+    TEXT_FAST,
     TOKEN_IDS,
     TRAINING_KEY,
     VECTORIZER_KEY,
@@ -31,6 +33,7 @@ CONVERTERS = {
     DENSE: "tf2onnx.from_function",
     TOKEN_IDS: "imdb-edge token-id graph (onnx.helper)",
     TEXT: "imdb-edge text graph: standard string ops + token-id graph (onnx.helper)",
+    TEXT_FAST: "imdb-edge text_fast graph: contrib Tokenizer and MurmurHash3, a perfect hash, the token-id graph",
 }
 """The `converter` each input form's export records."""
 
@@ -41,8 +44,8 @@ def stamp_model(
     """Replace `proto`'s metadata with these entries and their checksums (in place); serialize it
     and re-read the bytes as the runtime will, so a file that would not load is never written.
 
-    The vectorizer's arrays become graph initializers, except in the text form: apps run
-    that one in plain onnxruntime, which would warn about initializers no node uses.
+    The vectorizer's arrays become runtime arrays outside the graph (runtime/modelfile/arrays.py), except in
+    the portable text form, which keeps them inline as it always has.
     """
     entries = {
         SCHEMA_KEY: SCHEMA_VERSION,
@@ -55,21 +58,26 @@ def stamp_model(
     return data, parse_model_bytes(data, where="exported model")
 
 
-def attach_vectorizer_arrays(proto: Any, vectorizer_json: str, as_initializers: bool) -> str:
-    """The vectorizer entry, its base64 arrays moved into `proto`'s graph as raw initializers (in place;
-    earlier ones replaced) where `as_initializers`; the JSON then names them (runtime/modelfile/arrays.py)."""
+def attach_vectorizer_arrays(proto: Any, vectorizer_json: str, as_arrays: bool) -> str:
+    """The vectorizer entry, its base64 arrays moved into `proto` as raw runtime arrays (in place; earlier ones,
+    in the graph or outside it, replaced) where `as_arrays`; the JSON then names them (runtime/modelfile/arrays.py).
+    """
+    from onnx import TensorProto
+
     kept = [t for t in proto.graph.initializer if not t.name.startswith(RUNTIME_ARRAY_PREFIX)]
     del proto.graph.initializer[:]
     proto.graph.initializer.extend(kept)
+    proto.DiscardUnknownFields()  # imdb-edge writes no other field ONNX does not define
     document = json.loads(vectorizer_json)
-    if not as_initializers or not any(isinstance(document.get(k), str) for k in model_arrays.VECTORIZER_ARRAYS):
+    if not as_arrays or not any(isinstance(document.get(k), str) for k in model_arrays.VECTORIZER_ARRAYS):
         return vectorizer_json
     for key, data_type in model_arrays.VECTORIZER_ARRAYS.items():
         if isinstance(document.get(key), str):
             raw = base64.b64decode(document[key], validate=True)
-            tensor = proto.graph.initializer.add()
-            tensor.name, tensor.data_type, tensor.raw_data = model_arrays.array_name(key), data_type, raw
+            tensor = TensorProto(name=model_arrays.array_name(key), data_type=data_type, raw_data=raw)
             tensor.dims.append(len(raw) // model_arrays.ITEM_BYTES[data_type])
+            field = length_prefix(model_arrays.RUNTIME_ARRAYS_FIELD, tensor.ByteSize())
+            proto.MergeFromString(field + tensor.SerializeToString())  # an unknown field: onnx keeps it
             document[key] = {model_arrays.REFERENCE_KEY: tensor.name}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 

@@ -23,13 +23,14 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.calibration import apply_temperature, decide_temperature
 from imdb_edge.export.calibration import figures as calibration_figures
 from imdb_edge.export.errors import AccuracyDropError, ParityError, RunFolderError
+from imdb_edge.export.fast_text_graph import TEXT_FAST_OPSET, check_fast_form, fast_vectorizer, text_fast_graph
 from imdb_edge.export.graphs import OPSET, dense_graph, dense_layers, token_ids_graph
 from imdb_edge.export.metadata import CONVERTERS, candidate_scores, write_verified
 from imdb_edge.export.parity import FP32_TOLERANCE, ParityReport, accuracy, compare
 from imdb_edge.export.text_graph import HASHED_HAS_NO_TEXT_FORM, TEXT_OPSET, text_graph
 from imdb_edge.runtime.decision import decide
 from imdb_edge.runtime.modelfile import schema
-from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_FORMS, TEXT, THRESHOLD, TOKEN_IDS
+from imdb_edge.runtime.modelfile.schema import DENSE, INPUT_FORMS, TEXT, TEXT_FAST, THRESHOLD, TOKEN_IDS
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.versions import package_versions
 
@@ -113,6 +114,8 @@ def build_graph(run: TrainedRun, input_form: str, precision: str, temperature: f
         graph = quantize_int8(graph)
     if temperature is not None:
         graph = apply_temperature(graph, temperature)
+    if input_form == TEXT_FAST:
+        return text_fast_graph(graph, run.vectorizer, float(run.threshold))  # two labels: checked before
     return text_graph(graph, run.vectorizer, run.threshold, run.labels) if input_form == TEXT else graph
 
 
@@ -257,6 +260,12 @@ def export_run(
         raise ImdbEdgeError(f"a bag model has no dense-input form: export it with --input token_ids{other}")
     if run.vectorizer.config.hashed and input_form == TEXT:
         raise ImdbEdgeError(HASHED_HAS_NO_TEXT_FORM)
+    if input_form == TEXT_FAST:
+        check_fast_form(run.vectorizer)
+        if len(run.labels) != 2:
+            raise ImdbEdgeError(
+                f"the text_fast form is made for two labels and this run has {len(run.labels)}: use --input text"
+            )
     dataset = load_data(run.data_spec(data))
     if dataset.labels != run.labels:
         raise ImdbEdgeError(
@@ -272,10 +281,12 @@ def export_run(
     reference = keras_scores(run, texts)
     info(f"keras: scored {len(texts)} test reviews in {time.perf_counter() - start:.1f}s")
 
-    opset = TEXT_OPSET if input_form == TEXT else OPSET
+    opset = {TEXT: TEXT_OPSET, TEXT_FAST: TEXT_FAST_OPSET}.get(input_form, OPSET)
     # Only the dense form applies feature weights at run time; the others carry them in the table.
     # Model files store term fingerprints and packed terms; the text form's string operators read the terms.
+    # The text_fast graph holds the terms in its own order, and its file stores them so.
     stored = run.vectorizer if input_form == DENSE else run.vectorizer.with_weights(None)
+    stored = fast_vectorizer(stored) if input_form == TEXT_FAST else stored
     vectorizer_json = stored.to_json(compact=input_form != TEXT)
     training, report = training_entry(run), export_entry(run, input_form, dataset)
 

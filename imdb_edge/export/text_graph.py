@@ -51,7 +51,7 @@ _OTHER_SEPARATORS = [c for c in string.whitespace + string.punctuation if c != "
 _APOSTROPHE = "'"
 
 
-class _Builder:
+class Builder:
     def __init__(self) -> None:
         self.nodes: list[Any] = []
 
@@ -66,20 +66,20 @@ class _Builder:
         return output
 
 
-def _constant(name: str, value: np.ndarray) -> Any:
+def constant(name: str, value: np.ndarray) -> Any:
     from onnx import numpy_helper
 
     return numpy_helper.from_array(value, name)
 
 
-def _drop(build: _Builder, tokens: str, value: str, tag: str) -> str:
+def _drop(build: Builder, tokens: str, value: str, tag: str) -> str:
     """tokens without the elements equal to the constant `value`."""
     equal = build.add("Equal", [tokens, value], f"{tag}_is")
     keep = build.add("Not", [equal], f"{tag}_keep")
     return build.add("Compress", [tokens, keep], f"{tag}_kept", axis=0)
 
 
-def _plain_tokens(build: _Builder, text: str) -> str:
+def _plain_tokens(build: Builder, text: str) -> str:
     """[1] lowered review -> [T] tokens (ascii-split-v1)."""
     pieces = build.add("StringSplit", [text], "split_space")
     tokens = build.add("Reshape", [pieces, "shape_flat"], "tokens_space")
@@ -92,7 +92,7 @@ def _plain_tokens(build: _Builder, text: str) -> str:
     return tokens
 
 
-def _keep(build: _Builder, arrays: tuple[str, str, str], keep: str, tag: str) -> tuple[str, str, str]:
+def _keep(build: Builder, arrays: tuple[str, str, str], keep: str, tag: str) -> tuple[str, str, str]:
     """Each of the parallel [N] arrays (tokens, clause numbers, after-n' flags) without the elements where
     `keep` is false."""
     tokens, clause, after_n = (build.add("Compress", [a, keep], f"{tag}_{i}", axis=0) for i, a in enumerate(arrays))
@@ -100,7 +100,7 @@ def _keep(build: _Builder, arrays: tuple[str, str, str], keep: str, tag: str) ->
 
 
 def _split_in_clauses(
-    build: _Builder, tokens: str, clause: str, after_n: str, separator: str | None, tag: str
+    build: Builder, tokens: str, clause: str, after_n: str, separator: str | None, tag: str
 ) -> tuple[str, str, str]:
     """Split the [N] tokens at `separator` (None: whitespace runs); each nonempty piece keeps its token's clause
     number, and after_n says whether the piece starts right after "n'" (set at the apostrophe's split)."""
@@ -127,7 +127,7 @@ def _split_in_clauses(
     return _keep(build, (tokens, clause, after_n), nonempty, f"{tag}_kept")
 
 
-def _negation_tokens(build: _Builder, text: str) -> str:
+def _negation_tokens(build: Builder, text: str) -> str:
     """[1] lowered review -> [T] tokens with negated ones marked (ascii-split-neg-v1)."""
     from onnx import TensorProto
 
@@ -167,7 +167,7 @@ def _negation_tokens(build: _Builder, text: str) -> str:
     return build.add("Where", [in_scope, marked, tokens], "tokens_negation")
 
 
-def _ones_like(build: _Builder, strings: str, tag: str) -> str:
+def _ones_like(build: Builder, strings: str, tag: str) -> str:
     """An int64 1 for each element of `strings` (no ConstantOfShape: a graph check refuses shapes from data)."""
     from onnx import TensorProto
 
@@ -175,7 +175,7 @@ def _ones_like(build: _Builder, strings: str, tag: str) -> str:
     return build.add("Cast", [same], f"{tag}_ones", to=TensorProto.INT64)
 
 
-def _review_ids(build: _Builder, vectorizer: Vectorizer) -> str:
+def _review_ids(build: Builder, vectorizer: Vectorizer) -> str:
     """The body's front end: one review string -> [1, T] sorted unique ids (pad id included)."""
     text = build.add("Gather", [TEXT_INPUT, "iteration"], "review", axis=0)
     text = build.add("Reshape", [text, "shape_1"], "review_1")
@@ -242,7 +242,7 @@ def _constants(vectorizer: Vectorizer, labels: tuple[str, ...] = LABELS) -> list
         # slice ends counted from the end: tokens[offset : len - (n - 1 - offset)]
         for remaining in range(1, n + 1):
             values.setdefault(f"end_{remaining}", np.array([-(remaining - 1) or np.iinfo(np.int64).max], np.int64))
-    return [_constant(name, value) for name, value in values.items()]
+    return [constant(name, value) for name, value in values.items()]
 
 
 def text_graph(
@@ -259,7 +259,7 @@ def text_graph(
     once = [n for n in token_ids_proto.graph.node if all(i in weights for i in n.input if i)]
     per_review = [n for n in token_ids_proto.graph.node if n not in once]
 
-    body = _Builder()
+    body = Builder()
     _review_ids(body, vectorizer)
     body.nodes.extend(per_review)
     body.add("Reshape", [OUTPUT, "shape_width"], "review_score")
@@ -276,39 +276,61 @@ def text_graph(
             helper.make_tensor_value_info("review_score", TensorProto.FLOAT, [1 if len(labels) == 2 else len(labels)]),
         ],
     )
-    main = _Builder()
+    main = Builder()
     main.nodes.extend(once)
     count = main.add("Shape", [TEXT_INPUT], "review_count_1")
     count = main.add("Squeeze", [count, "zero_axis"], "review_count")
     main.nodes.append(helper.make_node("Loop", [count, ""], ["scores_flat"], name="reviews", body=loop_body))
     main.add("Reshape", ["scores_flat", "shape_scores"], OUTPUT)
-    decision: list[Any] = []
+    add_label(main, "scores_flat", labels)
+    opsets = [helper.make_opsetid("", TEXT_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]
+    initializers = [*token_ids_proto.graph.initializer, *_constants(vectorizer, labels)]
+    return text_model(main, "imdb_edge_text", initializers, threshold, opsets, labels)
+
+
+def add_label(build: Builder, scores: str, labels: tuple[str, ...] = LABELS) -> None:
+    """The `label` output: two labels, by the threshold on each one score; more, the likeliest (ArgMax)."""
+    from onnx import TensorProto
+
     if len(labels) == 2:
-        vector = main.add("Reshape", ["scores_flat", "shape_flat"], "scores_vector")
-        above = main.add("GreaterOrEqual", [vector, "threshold"], "is_positive")
-        index = main.add("Cast", [above], "label_index", to=TensorProto.INT64)
-        decision.append(_constant("threshold", np.array(threshold, np.float32)))
+        vector = build.add("Reshape", [scores, "shape_flat"], "scores_vector")
+        above = build.add("GreaterOrEqual", [vector, "threshold"], "is_positive")
+        index = build.add("Cast", [above], "label_index", to=TensorProto.INT64)
     else:
-        index = main.add("ArgMax", [OUTPUT], "label_index", axis=1, keepdims=0)
-    main.add("Gather", ["labels_table", index], LABEL_OUTPUT, axis=0)
+        index = build.add("ArgMax", [OUTPUT], "label_index", axis=1, keepdims=0)
+    build.add("Gather", ["labels_table", index], LABEL_OUTPUT, axis=0)
+
+
+def text_model(
+    build: Builder,
+    name: str,
+    initializers: list[Any],
+    threshold: float | None,
+    opsets: list[Any],
+    labels: tuple[str, ...] = LABELS,
+) -> Any:
+    """The model of a text-input form: `texts` [batch] in, `score` [batch, 1] (two labels; [batch, K] for K)
+    and `label` [batch] out (the label table, the threshold of two labels and the flat shape are added to
+    `initializers` unless there)."""
+    from onnx import TensorProto, helper
+
+    constants: dict[str, np.ndarray] = {
+        "labels_table": np.array(labels, dtype=object),
+        "shape_flat": np.array([-1], np.int64),
+    }
+    if len(labels) == 2:
+        constants["threshold"] = np.array(threshold, np.float32)
+    names = {init.name for init in initializers}
     graph = helper.make_graph(
-        main.nodes,
-        "imdb_edge_text",
+        build.nodes,
+        name,
         [helper.make_tensor_value_info(TEXT_INPUT, TensorProto.STRING, ["batch"])],
         [
             helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1 if len(labels) == 2 else len(labels)]),
             helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, ["batch"]),
         ],
-        initializer=[
-            *token_ids_proto.graph.initializer,
-            *_constants(vectorizer, labels),
-            *decision,
-        ],
+        initializer=[*initializers, *(constant(k, v) for k, v in constants.items() if k not in names)],
     )
-    proto = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", TEXT_OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
-        producer_name="imdb-edge",
-    )
+    proto = helper.make_model(graph, opset_imports=opsets, producer_name="imdb-edge")
     proto.ir_version = 9
     return proto

@@ -220,7 +220,7 @@ def test_shell_completion_completes_commands_and_choices() -> None:
 
     assert complete("imdb-edge cl") == ["classify"]
     assert complete("imdb-edge classify --format j") == ["jsonl"]
-    assert complete("imdb-edge export --input t") == ["token_ids", "text"]
+    assert complete("imdb-edge export --input t") == ["token_ids", "text", "text_fast"]
     script = run_cli("--show-completion", "bash")
     assert "complete -o default -F _imdb_edge_completion imdb-edge" in script.output
 

@@ -54,10 +54,11 @@ def assert_same_as_python(rows: list[dict], model: Path, reviews: list[str]) -> 
     assert max(abs(r["score"] - float(s)) for r, s in zip(rows, scores, strict=True)) <= 1e-5
 
 
-@pytest.mark.parametrize("ngram_max", [1, 2])
-def test_node_example_matches_python(node_example: Path, tmp_path: Path, ngram_max: int) -> None:
+@pytest.mark.parametrize(("form", "ngram_max"), [("text", 1), ("text", 2), ("text_fast", 2)])
+def test_node_example_matches_python(node_example: Path, tmp_path: Path, form: str, ngram_max: int) -> None:
+    """The portable form and text_fast (contrib operators: in onnxruntime-node's standard build) alike."""
     model = tmp_path / "text.onnx"
-    model.write_bytes(build_model_bytes(form="text", ngram_max=ngram_max))
+    model.write_bytes(build_model_bytes(form=form, ngram_max=ngram_max))
     assert_same_as_python(run_node(node_example, model, REVIEWS), model, REVIEWS)
 
 

@@ -58,10 +58,12 @@ def test_shipped_model_on_the_full_test_set(full_data: Path) -> None:
     assert accuracy >= 0.87
 
 
+@pytest.mark.parametrize("form", ["text", "text_fast"])
 def test_text_input_model_in_plain_onnxruntime_matches_the_python_runtime(
-    reference_run: Path, full_data: Path, tmp_path: Path
+    reference_run: Path, full_data: Path, tmp_path: Path, form: str
 ) -> None:
-    """Issue 8: raw strings into plain onnxruntime, identical labels on all 25,000 test reviews."""
+    """Issue 8 (and 26: text_fast): raw strings into plain onnxruntime, identical labels on all 25,000 test
+    reviews."""
     import numpy as np
     import onnxruntime as ort
 
@@ -70,7 +72,7 @@ def test_text_input_model_in_plain_onnxruntime_matches_the_python_runtime(
     from imdb_edge.export.pipeline import export_run
 
     text_model, token_model = tmp_path / "text.int8.onnx", tmp_path / "ids.int8.onnx"
-    report = export_run(reference_run, text_model, input_form="text", quantize="int8", data=full_data)
+    report = export_run(reference_run, text_model, input_form=form, quantize="int8", data=full_data)
     export_run(reference_run, token_model, input_form="token_ids", quantize="int8", data=full_data)
     assert report["export"]["parity_fp32"]["passed"]
     texts = load_dataset(full_data).test.texts
@@ -84,3 +86,32 @@ def test_text_input_model_in_plain_onnxruntime_matches_the_python_runtime(
     python_labels = [p.label for p in Classifier.load(token_model).predict_batch(texts)]
     assert len(labels) == 25_000
     assert [str(x) for x in labels] == python_labels
+
+
+def test_the_shipped_models_text_fast_form_scores_every_review_like_the_python_runtime(
+    full_data: Path, tmp_path: Path
+) -> None:
+    """Issue 26: the shipped model rewrapped as text_fast, in plain onnxruntime (batches of 1,000 and one review
+    at a time): the Python runtime's labels on all 25,000 test reviews and its scores within 1e-6."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from imdb_edge import Classifier
+    from imdb_edge.data.dataset import load_dataset
+
+    fast = tmp_path / "imdb.fast.onnx"
+    result = run_cli("export", "--input", "text_fast", "--output", str(fast))
+    assert result.exit_code == 0, result.output
+    texts = load_dataset(full_data).test.texts
+    session = ort.InferenceSession(str(fast))
+    batches = [
+        session.run(None, {"texts": np.array(texts[i : i + 1000], dtype=object)}) for i in range(0, 25_000, 1000)
+    ]
+    scores = np.concatenate([score.ravel() for score, _ in batches])
+    labels = [str(label) for _, batch in batches for label in batch]
+    runtime = Classifier.load()
+    python = runtime.scores(texts)
+    assert labels == [runtime.label_of(float(s)) for s in python]
+    assert np.abs(scores - python).max() <= 1e-6
+    alone = [session.run(["score"], {"texts": np.array([text], dtype=object)})[0][0, 0] for text in texts[:2000]]
+    assert np.abs(np.array(alone) - python[:2000]).max() <= 1e-6

@@ -78,16 +78,21 @@ def test_text_graph_marks_negations_like_python(texts: list[str]) -> None:
     np.testing.assert_allclose(text.scores(texts), tokens.scores(texts), atol=1e-6)
 
 
-def test_plain_onnxruntime_gets_score_and_label(pair: tuple[Classifier, Classifier, bytes]) -> None:
-    tokens, _, data = pair
-    session = ort.InferenceSession(data)  # default options, no imdb-edge code involved
+def assert_plain_onnxruntime_answers_like(tokens: Classifier, data: bytes, tolerance: float = 1e-6) -> None:
+    """The text-input file `data` in onnxruntime with default options, no imdb-edge code involved: inputs,
+    outputs, and the labels and scores of the token-id model `tokens` on the tricky reviews."""
+    session = ort.InferenceSession(data)
     assert [(i.name, i.type) for i in session.get_inputs()] == [("texts", "tensor(string)")]
     assert [o.name for o in session.get_outputs()] == ["score", "label"]
     score, label = session.run(None, {"texts": np.array(TRICKY, dtype=object)})
     assert score.shape == (len(TRICKY), 1) and label.shape == (len(TRICKY),)
     expected = tokens.scores(TRICKY)  # scores(): the graph takes empty text too, predict_batch() refuses it
     assert list(label) == [tokens.labels[int(s >= tokens.threshold)] for s in expected]
-    np.testing.assert_allclose(score.ravel(), expected, atol=1e-6)
+    np.testing.assert_allclose(score.ravel(), expected, atol=tolerance)
+
+
+def test_plain_onnxruntime_gets_score_and_label(pair: tuple[Classifier, Classifier, bytes]) -> None:
+    assert_plain_onnxruntime_answers_like(pair[0], pair[2])
 
 
 def test_text_graph_handles_an_empty_batch(pair: tuple[Classifier, Classifier, bytes]) -> None:

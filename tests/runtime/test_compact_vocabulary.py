@@ -15,14 +15,23 @@ from imdb_edge.runtime import vectorizer as module
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.modelfile.reader import CHECKSUM_KEY, SCHEMA_KEY, VECTORIZER_KEY, parse_model_bytes
 from imdb_edge.runtime.vectorizer import FINGERPRINTS_VERSION, Vectorizer, term_fingerprints
-from tests.model_factory import build_model_bytes, field, restamp, sentiment_vectorizer, with_raw_initializer
+from tests.model_factory import (
+    as_schema_3,
+    build_model_bytes,
+    field,
+    restamp,
+    sentiment_vectorizer,
+    with_raw_initializer,
+)
 
 TEXTS = ["A great, wonderful movie", "awful and boring: a waste of time", "not good, not bad", "", "zyzzyva"]
 
 
 @pytest.fixture(scope="module")
 def compact_bytes() -> bytes:
-    return build_model_bytes(ngram_max=2, compact=True)
+    """Schema 3's layout (arrays in the graph), which files written before schema 4 keep and still load with;
+    test_runtime_arrays_field.py covers schema 4's."""
+    return as_schema_3(build_model_bytes(ngram_max=2, compact=True))
 
 
 def _entry(data: bytes) -> dict:
@@ -281,7 +290,7 @@ def test_millions_of_fingerprints_for_a_tiny_graph_are_refused_before_any_table_
         ({}, {"terms": {"initializer": FINGERPRINTS}}, "refers to initializer imdb_edge.vectorizer.fingerprints twice"),
         ({}, {"fingerprints": {"initializer": FINGERPRINTS, "at": 0}}, "must be base64 or"),
         ({"extra": True}, {}, "holds initializer imdb_edge.extra, which the vectorizer does not use"),
-        ({SCHEMA_KEY: "2"}, {}, "only schema 3 token-id and dense files carry"),
+        ({SCHEMA_KEY: "2"}, {}, "only schema 3 and 4 files other than the text form carry"),
     ],
     ids=["terms-read-the-fingerprints", "reference-with-more", "unused-array", "schema-2"],
 )
@@ -300,7 +309,7 @@ def test_runtime_arrays_are_each_read_once_and_only_in_schema_3(
 
 def test_a_text_form_file_with_runtime_arrays_is_refused() -> None:
     """The text form keeps its arrays inline (apps run it in plain onnxruntime): arrays there are forged."""
-    text_form = build_model_bytes(form="text", ngram_max=2, compact=True)
+    text_form = as_schema_3(build_model_bytes(form="text", ngram_max=2, compact=True))
     entry = json.loads(parse_model_bytes(text_form).metadata[VECTORIZER_KEY])
     fingerprints = np.frombuffer(base64.b64decode(entry["fingerprints"]), dtype="<u8")
     vectorizer = json.dumps({**entry, "fingerprints": {"initializer": FINGERPRINTS}})

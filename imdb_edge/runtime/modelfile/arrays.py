@@ -7,7 +7,14 @@ schema 3 they are graph initializers named ``imdb_edge.<...>`` (standard ONNX te
 covered by the structure checksum), which the vectorizer entry names as
 ``{"initializer": NAME}``. The runtime slices them out of the file without copying and
 gives onnxruntime the graph without them. Plain onnxruntime also loads such a file; it
-drops the unused initializers itself (with a warning).
+drops the unused initializers itself, with a warning for each.
+
+Schema 4 keeps the same tensors, bytes for bytes, outside the graph: each is one
+occurrence of field RUNTIME_ARRAYS_FIELD of the ModelProto, a field number ONNX does not
+define. Every protobuf reader skips an unknown field, so onnxruntime (any language) and
+the `onnx` package load the file without a word, and the file stays self-contained
+(the structure checksum covers the field like every other part outside the metadata).
+Both places are read; schema 3 files keep theirs in the graph.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ from imdb_edge.runtime.modelfile.protowire import Corrupt, fields, length_prefix
 from imdb_edge.runtime.modelfile.schema import RUNTIME_ARRAY_PREFIX
 
 UINT8, UINT64 = TENSOR_UINT8, TENSOR_UINT64
+RUNTIME_ARRAYS_FIELD = 7335
+"""The ModelProto field (not one of ONNX's) that holds the runtime's arrays in schema 4 files."""
+ARRAY_SCHEMAS = ("3", "4")
+"""Schemas whose files may carry runtime arrays (3: as graph initializers, 4: in RUNTIME_ARRAYS_FIELD)."""
 ITEM_BYTES = {UINT8: 1, UINT64: 8}
 REFERENCE_KEY = "initializer"
 VECTORIZER_ARRAYS = {"fingerprints": UINT64, "terms": UINT8}
@@ -90,6 +101,12 @@ def split_runtime_arrays(
     for number, wire, value, start, end in top:
         if number == leave_out:
             continue
+        if number == RUNTIME_ARRAYS_FIELD:
+            found = _runtime_array(value) if wire == 2 else None
+            if found is None:
+                raise Corrupt(f"field {RUNTIME_ARRAYS_FIELD} holds something other than an imdb_edge.* array")
+            _add(arrays, *found)
+            continue
         if number != MODEL_GRAPH or wire != 2:
             out.append(model[start:end])
             continue
@@ -99,15 +116,19 @@ def split_runtime_arrays(
             found = _runtime_array(g_value) if g_number == GRAPH_INITIALIZER and g_wire == 2 else None
             if found is None:
                 kept.append(value[g_start:g_end])
-            elif found[0] in arrays:
-                raise Corrupt(f"initializer {found[0]} appears twice")
             else:
-                arrays[found[0]] = found[1]
+                _add(arrays, *found)
         if len(kept) < len(graph_fields):
             out += [length_prefix(MODEL_GRAPH, sum(map(len, kept))), *kept]
         else:
             out.append(model[start:end])
     return arrays, b"".join(out)  # the one copy: onnxruntime takes bytes
+
+
+def _add(arrays: dict[str, RawArray], name: str, array: RawArray) -> None:
+    if name in arrays:
+        raise Corrupt(f"initializer {name} appears twice")
+    arrays[name] = array
 
 
 def resolve(document: dict[str, Any], arrays: dict[str, RawArray], where: str) -> None:

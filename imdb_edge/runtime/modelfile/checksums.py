@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.modelfile.schema import METADATA_KEY_PREFIX
 
-ALGORITHM_OF_SCHEMA = {"2": "sha256", "3": "crc32"}
+ALGORITHM_OF_SCHEMA = {"2": "sha256", "3": "crc32", "4": "crc32"}
 PARTS = ("graph", "structure", "vectorizer", "metadata")
 
 

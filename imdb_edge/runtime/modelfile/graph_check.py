@@ -1,14 +1,16 @@
 """Refuse graphs that could run unbounded at load, before onnxruntime sees them.
 
 The exported forms use a small set of operators. Anything else (Scan, If,
-Expand, Tile, ConstantOfShape, Range, custom domains, local functions) is
-refused, and so are the two ways a file could make loading itself slow or huge:
+Expand, Tile, ConstantOfShape, Range, other domains, local functions) is
+refused, and so are the ways a file could make loading itself slow or huge:
 
 - a Loop whose trip count is not the number of input reviews (the text form's
   only Loop), or a Loop inside a Loop;
 - a node that reads only constants (onnxruntime folds those at load), other
   than dequantizing a weight table, which keeps its size;
-- external-data tensors: weights must live inside the checksummed file.
+- external-data tensors: weights must live inside the checksummed file;
+- a com.microsoft.Tokenizer (the text_fast form's) with any pattern or setting other
+  than the exporter's: its RE2 pattern decides how much output a text makes.
 
 The load-time probe then runs on two tiny inputs, and is stopped if it is still
 running after PROBE_SECONDS (see Classifier).
@@ -16,6 +18,7 @@ running after PROBE_SECONDS (see Classifier).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable
 
 from imdb_edge.errors import ImdbEdgeError
@@ -23,6 +26,9 @@ from imdb_edge.runtime.modelfile.arrays import MAX_GRAPH_ENTRIES
 from imdb_edge.runtime.modelfile.onnx_fields import (
     ATTR_GRAPH,
     ATTR_GRAPHS,
+    ATTR_INT,
+    ATTR_NAME,
+    ATTR_STRING,
     ATTR_TENSOR,
     ATTR_TENSORS,
     GRAPH_INITIALIZER,
@@ -55,9 +61,24 @@ ALLOWED_OPS = {
         "Compress", "Slice", "Concat", "Unique", "GreaterOrEqual", "Loop", "ArgMax",
         # ... and its negation marks
         "CumSum", "Unsqueeze", "RegexFullMatch", "And", "Or", "Where", "Greater", "Sub",
+        # the text_fast form's integer front end
+        "BitShift", "BitwiseAnd", "Mod", "Div", "TopK", "ScatterElements",
     },
     "ai.onnx.ml": {"LabelEncoder"},
+    "com.microsoft": {"Tokenizer", "MurmurHash3"},  # text_fast; in every standard onnxruntime build
 }  # fmt: skip
+_SEPARATORS = "".join(f"\\x{ord(c):02x}" for c in sorted(string.whitespace + string.punctuation))
+FAST_TOKEN_PATTERN = f"[^{_SEPARATORS}]+"
+"""The text_fast Tokenizer's tokenexp: runs of anything but ASCII whitespace and punctuation (ascii-split-v1)."""
+PINNED_ATTRIBUTES: dict[tuple[str, str], dict[str, int | bytes]] = {
+    ("com.microsoft", "Tokenizer"): {
+        "tokenexp": FAST_TOKEN_PATTERN.encode("ascii"),
+        "mark": 0,
+        "mincharnum": 1,
+        "pad_value": b"br",
+    },
+}
+"""Operators whose attributes must be exactly these (every one present, no other)."""
 FOLDABLE_OPS = {"DequantizeLinear", "Cast", "Identity"}  # constant-only nodes that keep the size of their input
 
 
@@ -108,6 +129,7 @@ def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: f
         _check_names([*real_inputs, *node.outputs], where)
         if real_inputs and all(name in constants for name in real_inputs) and node.op not in FOLDABLE_OPS:
             raise ImdbEdgeError(f"{where}: a {node.op} node computes on constants only, which exported models never do")
+        _check_pinned(node, where)
         for attribute in node.attributes:
             for number, _wire, value in fields(attribute):
                 if number in (ATTR_TENSOR, ATTR_TENSORS):
@@ -126,6 +148,19 @@ def _check_graph(graph: bytes, where: str, inside_loop: bool, outer_constants: f
         for output in node.outputs:
             produced_by[output] = node
     return has_loop
+
+
+def _check_pinned(node: _Node, where: str) -> None:
+    pinned = PINNED_ATTRIBUTES.get((node.domain, node.op))
+    if pinned is None:
+        return
+    found: dict[str, int | bytes] = {}
+    for attribute in node.attributes:
+        parts = {number: value for number, _wire, value in fields(attribute)}
+        value = parts[ATTR_INT] if ATTR_INT in parts else bytes(parts.get(ATTR_STRING, b""))
+        found[_text(parts.get(ATTR_NAME, b""))] = value
+    if found != pinned:
+        raise ImdbEdgeError(f"{where}: a {node.domain}.{node.op} node has settings exported models never use")
 
 
 def _check_names(names: Iterable[str], where: str) -> None:

@@ -30,6 +30,7 @@ NODE_DOMAIN: Final = 7
 # AttributeProto
 ATTR_NAME: Final = 1
 ATTR_INT: Final = 3
+ATTR_STRING: Final = 4
 ATTR_TENSOR: Final = 5
 ATTR_GRAPH: Final = 6
 ATTR_INTS: Final = 8

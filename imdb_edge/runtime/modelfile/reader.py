@@ -3,7 +3,7 @@
 Metadata lives in the ONNX `metadata_props` (string key/value pairs), so the one
 `.onnx` file is all a device needs. Schema, version 3:
 
-- ``imdb_edge.schema``: "3"
+- ``imdb_edge.schema``: "4" (3: the same, with the arrays below as graph initializers)
 - ``imdb_edge.model``: JSON: input form ("dense", "token_ids" or "text"), input and
   output names, input width, label names, decision threshold, precision, opset
 - ``imdb_edge.vectorizer``: the vectorizer JSON (tokenizer, n-grams, vocabulary); its big
@@ -41,7 +41,7 @@ from typing import Any
 from imdb_edge import safe_json
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.modelfile import checksums
-from imdb_edge.runtime.modelfile.arrays import RawArray, resolve, split_runtime_arrays
+from imdb_edge.runtime.modelfile.arrays import ARRAY_SCHEMAS, RawArray, resolve, split_runtime_arrays
 from imdb_edge.runtime.modelfile.graph_check import check_graph
 from imdb_edge.runtime.modelfile.onnx_fields import ENTRY_KEY, ENTRY_VALUE, MODEL_GRAPH, MODEL_METADATA
 from imdb_edge.runtime.modelfile.protowire import Corrupt, fields, spans, values_of
@@ -53,7 +53,6 @@ from imdb_edge.runtime.modelfile.schema import (
     MAX_LABELS,
     MODEL_KEY,
     SCHEMA_KEY,
-    SCHEMA_VERSION,
     TEXT,
     TOKEN_IDS,
     TRAINING_KEY,
@@ -218,10 +217,10 @@ def parse_model_bytes(data: bytes, where: str = "model") -> ModelFile:
     except Corrupt as exc:
         raise ImdbEdgeError(f"{where} is not a valid ONNX file (damaged graph: {exc})") from None
     model = _json_entry(metadata, MODEL_KEY, where)
-    if arrays and (metadata[SCHEMA_KEY] != SCHEMA_VERSION or model.get("input_form") == TEXT):
+    if arrays and (metadata[SCHEMA_KEY] not in ARRAY_SCHEMAS or model.get("input_form") == TEXT):
         raise ImdbEdgeError(
-            f"{where}: the graph holds imdb_edge.* arrays, which only schema {SCHEMA_VERSION} token-id and dense "
-            "files carry (the text form keeps its vocabulary inline, for plain onnxruntime)"
+            f"{where}: the file holds imdb_edge.* arrays, which only schema {' and '.join(ARRAY_SCHEMAS)} files "
+            "other than the text form carry (the text form keeps its vocabulary inline, for plain onnxruntime)"
         )
     vectorizer = _vectorizer(metadata[VECTORIZER_KEY], len(graph_model), model, arrays, where)
     _check_model_entry(model, where)

@@ -14,7 +14,7 @@ RUNTIME_ARRAY_PREFIX: Final = "imdb_edge."
 """Graph initializers named with this are the runtime's arrays (arrays.py), never inputs of a graph node."""
 
 SCHEMA_KEY: Final = "imdb_edge.schema"
-SCHEMA_VERSION: Final = "3"
+SCHEMA_VERSION: Final = "4"
 MODEL_KEY: Final = "imdb_edge.model"
 VECTORIZER_KEY: Final = "imdb_edge.vectorizer"
 TRAINING_KEY: Final = "imdb_edge.training"
@@ -27,9 +27,11 @@ TOKEN_IDS: Final = "token_ids"
 """Input form: the review's sorted unique term ids, padded with the id `vocabulary size`."""
 TEXT: Final = "text"
 """Input form: raw review strings; the tokenizer runs inside the graph."""
-INPUT_FORMS: Final = (TOKEN_IDS, DENSE, TEXT)
+TEXT_FAST: Final = "text_fast"
+"""Input form: raw review strings, like TEXT, through a faster graph that needs onnxruntime's contrib operators."""
+INPUT_FORMS: Final = (TOKEN_IDS, DENSE, TEXT, TEXT_FAST)
 
-INPUT_NAMES: Final = {DENSE: "features", TOKEN_IDS: "token_ids", TEXT: "texts"}
+INPUT_NAMES: Final = {DENSE: "features", TOKEN_IDS: "token_ids", TEXT: "texts", TEXT_FAST: "texts"}
 """Graph input name for each input form."""
 SCORE_OUTPUT: Final = "score"
 """Two labels: the probability of the second label, shape (n, 1). More: one probability per label, (n, K)."""
@@ -46,7 +48,7 @@ MAX_LABELS: Final = 1000
 
 def input_width(form: str, vocabulary_size: int) -> int | None:
     """Width the graph's input expects: ids index a table with one extra zero row."""
-    return {DENSE: vocabulary_size, TOKEN_IDS: vocabulary_size + 1, TEXT: None}[form]
+    return {DENSE: vocabulary_size, TOKEN_IDS: vocabulary_size + 1, TEXT: None, TEXT_FAST: None}[form]
 
 
 def model_entry(
