@@ -185,7 +185,8 @@ def test_documented_blocks_run_as_written(page: Path, full_data: Path, tmp_path:
         )
         timings.append(f"{block.where} {time.monotonic() - started:.1f}s")
         assert done.returncode == 0, (
-            f"{block.where} failed (exit {done.returncode}):\n{block.body}\n--- stdout\n{done.stdout[-3000:]}"
+            f"{block.where} failed (exit {done.returncode}) after {'; '.join(timings[:-1]) or 'no other block'}:\n"
+            f"{block.body}\n--- stdout\n{done.stdout[-3000:]}"
             f"\n--- stderr\n{done.stderr[-3000:]}"
         )
     print("docs blocks run:", "; ".join(timings))

@@ -36,6 +36,7 @@ def node_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["npm", "ci", "--no-audit", "--no-fund"], cwd=work, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "warn" not in done.stderr.lower(), done.stderr  # e.g. an unknown project config in .npmrc
     return work
 
 
@@ -78,7 +79,7 @@ def test_node_example_refuses_a_token_id_model_in_one_line(node_example: Path, t
 
 
 README = EXAMPLE / "README.md"
-README_MARKER = "tests/docs/test_node_example.py runs the next block"
+README_MARKER = "tests/docs/test_node_example.py runs it as written"
 
 
 def test_readme_commands_run_as_written_and_print_what_it_shows(tmp_path: Path) -> None:
@@ -102,6 +103,7 @@ def test_readme_commands_run_as_written_and_print_what_it_shows(tmp_path: Path) 
         ["bash", "-euo", "pipefail", "-c", commands], cwd=project, env=env, capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "npm warn" not in done.stderr.lower(), done.stderr
     printed = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [row["label"] for row in printed] == [row["label"] for row in shown]
     assert max(abs(a["score"] - b["score"]) for a, b in zip(printed, shown, strict=True)) <= 1e-5
