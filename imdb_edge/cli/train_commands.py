@@ -486,7 +486,7 @@ def refuse_existing_output(out: Path, source: Optional[Path], overwrite: bool) -
     """Before any work: never the source, never a folder, an existing file only with --overwrite (and even
     then it is replaced atomically, once the export has passed its checks)."""
     if source is not None and out.exists() and out.resolve() == source.resolve():
-        raise ImdbEdgeError(f"--output {out} is the model being exported: choose another file")
+        raise ImdbEdgeError(f"--output {out} is the source model; choose another file")
     if out.is_dir():
         raise ImdbEdgeError(f"--output {out} is a folder: give the .onnx file to write")
     if out.exists() and not overwrite:

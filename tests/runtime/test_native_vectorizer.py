@@ -557,11 +557,12 @@ def test_native_token_keys_of_every_length_near_the_text_start(offset: int) -> N
 @native
 def test_native_fingerprints_build_releases_the_gil() -> None:
     """The table is built without the GIL, so the caller can create its onnxruntime session meanwhile: while
-    another thread builds a 1,000,000-term table, this thread keeps running (no gap near the build's length)."""
+    another thread builds a 4,000,000-term table, this thread keeps running (no gap near the build's length; the
+    table is big enough that the build, about half a second, outlasts a busy machine's scheduling gaps)."""
     import sys
     import time
 
-    data = np.random.default_rng(0).integers(0, 2**63, 1_000_000, dtype=np.uint64).astype("<u8").tobytes()
+    data = np.random.default_rng(0).integers(0, 2**63, 4_000_000, dtype=np.uint64).astype("<u8").tobytes()
     built: list[object] = []
     thread = threading.Thread(target=lambda: built.append(module._native.Fingerprints(data, 3)))
     switch = sys.getswitchinterval()
