@@ -255,6 +255,26 @@ def test_cli_overwrites_only_when_asked(spark: SparkSession, tiny_model: Path, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
 
 
+def test_a_glob_input_is_every_file_it_matches(spark: SparkSession, tiny_model: Path, tmp_path: Path) -> None:
+    """Before: `spark-classify 'reviews/*.jsonl' ...` said the input did not exist (the pattern was checked as
+    one literal name), although the docs promise globs."""
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": 1, "text": "a wonderful film"}])
+    write_jsonl(folder / "b.jsonl", [{"id": 2, "text": "an awful film"}])
+    pattern, target = str(folder / "*.jsonl"), tmp_path / "out.parquet"
+    result = run_cli("spark-classify", pattern, str(target), "--model", str(tiny_model))
+    assert result.exit_code == 0, result.output
+    assert sorted(pd.read_parquet(target)["id"]) == [1, 2]
+    before = (folder / "a.jsonl").read_bytes()
+    for output in (folder / "a.jsonl", folder):  # one of the files it matches, or their folder
+        refused = run_cli("spark-classify", pattern, str(output), "--overwrite", "--output-format", "parquet")
+        assert refused.exit_code == 2 and "would overwrite the input" in refused.stderr, refused.output
+    assert (folder / "a.jsonl").read_bytes() == before
+    missing = run_cli("spark-classify", str(tmp_path / "none-*.jsonl"), str(tmp_path / "x.parquet"))
+    assert missing.exit_code == 2 and "none-*.jsonl does not exist" in missing.stderr, missing.output
+
+
 def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None:
     """A real process in which pyspark cannot be imported, as after a plain `pip install .`."""
     shadow = tmp_path / "shadow"
