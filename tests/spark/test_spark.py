@@ -117,6 +117,16 @@ def test_a_review_the_model_cannot_take_is_an_error_row(tiny_model: Path, monkey
     assert frame["error"].tolist() == [None, "cannot classify (RuntimeError: simulated onnxruntime failure)", None]
 
 
+@pytest.mark.parametrize("null", [None, float("nan"), pd.NA])
+def test_text_output_reads_every_kind_of_null(null: object) -> None:
+    """Under pandas 3 a null string cell reaches the UDF as NaN, not None: every scored row came out as
+    `error<TAB>nan` (text output), while the same tests passed on pandas 2."""
+    labels = pd.Series(["positive", null], dtype=object)
+    errors = pd.Series([null, "empty text"], dtype=object)
+    lines = worker.text_lines(labels, pd.Series([0.9, null], dtype=object), errors)
+    assert lines.tolist() == ["positive\t0.900000", "error\tempty text"]
+
+
 def test_each_python_worker_loads_the_model_once(spark: SparkSession, tiny_model: Path) -> None:
     texts = fixture_reviews(400)
     df = spark.createDataFrame([(t,) for t in texts], "text string").repartition(2)
