@@ -1,17 +1,17 @@
 """spark-classify refuses what the local disk shows before Spark's JVM starts.
 
-Before, a refusal such as an existing OUTPUT came only after the JVM had started (6.7 s). Here each
-command runs in a real process whose JAVA_HOME is a stand-in `java` that records every call and fails:
-a refusal must come with no call to it, and a job that does need Spark must call it (the control that
-shows the stand-in is the `java` Spark would start). No Java is needed to run these tests.
+Before, a refusal such as an existing OUTPUT came only after the JVM had started (6.7 s or more). Here the
+commands run in real processes whose JAVA_HOME is a stand-in `java` that records every call and fails: no
+refusal may have called it, and a job that does need Spark must call it (the control that shows the
+stand-in is the `java` Spark would start). No Java is needed to run these tests.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -35,12 +35,30 @@ def stand_in_java(folder: Path) -> tuple[Path, Path]:
     return java.parent.parent, calls
 
 
-def spark_classify(cwd: Path, java_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def spark_env(java_home: Path) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in SPARK_SETTINGS}
     env["JAVA_HOME"] = str(java_home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "imdb_edge", "spark-classify", *args]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return env
+
+
+# One process runs every refusal in turn (one start-up instead of one per case), as `imdb-edge spark-classify
+# ARGS` would, and reports each one's exit code, stderr and whether `java` had been called by then.
+REFUSE_IN_TURN = """
+import contextlib, io, json, os, sys
+from imdb_edge.cli import app
+calls, results = sys.argv[1], []
+for args in json.loads(sys.argv[2]):
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        try:
+            app(["spark-classify", *args], prog_name="imdb-edge")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+    results.append([code, stderr.getvalue(), os.path.exists(calls)])
+print(json.dumps(results))
+"""
 
 
 EXISTS = "already exists: choose another path or pass --overwrite"
@@ -64,16 +82,24 @@ def test_refusals_come_before_the_jvm_starts(tmp_path: Path) -> None:
     (work / "in.jsonl").write_text('{"text": "a fine film"}\n')
     (work / "link.jsonl").symlink_to(work / "in.jsonl")
     (work / "done.parquet").mkdir()
-    cases = [(tuple(arg.format(cwd=work) for arg in args), message.format(cwd=work)) for args, message in REFUSALS]
-    with ThreadPoolExecutor(3) as pool:
-        results = list(pool.map(lambda case: spark_classify(work, java_home, *case[0]), cases))
-    for (args, message), result in zip(cases, results, strict=True):
-        assert result.returncode == 2, (args, result.stderr[-2000:])
-        assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1, (args, result.stderr)
-    assert not calls.exists(), calls.read_text()  # not one refusal started Java
+    cases = [([arg.format(cwd=work) for arg in args], message.format(cwd=work)) for args, message in REFUSALS]
+    env = spark_env(java_home)
+    command = [sys.executable, "-c", REFUSE_IN_TURN, str(calls), json.dumps([args for args, _ in cases])]
+    ran = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    for (args, message), (code, stderr, java_called) in zip(cases, json.loads(ran.stdout), strict=True):
+        one_line = stderr.startswith(f"error: {message}") and stderr.count("\n") == 1
+        assert code == 2 and one_line and not java_called, (args, code, stderr, java_called)
     assert sorted(p.name for p in work.iterdir()) == ["done.parquet", "in.jsonl", "link.jsonl"]
 
-    control = spark_classify(work, java_home, "in.jsonl", "new.parquet")  # needs Spark: so it starts Java
+    control = subprocess.run(  # a job that needs Spark, in a process of its own: it starts (the stand-in) Java
+        [sys.executable, "-m", "imdb_edge", "spark-classify", "in.jsonl", "new.parquet"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert calls.exists() and control.returncode == 2, control.stderr[-2000:]
     assert control.stderr.splitlines()[-1] == "error: could not start Spark: it needs Java 17 or newer (set JAVA_HOME)"
 
