@@ -357,16 +357,24 @@ def test_base_cli_does_not_import_spark() -> None:
 
 
 def test_documented_example_on_the_25000_test_reviews(spark: SparkSession, full_data: Path, tmp_path: Path) -> None:
-    """docs/spark.md's example: the same labels as `imdb-edge classify --file` on the real test set."""
-    from imdb_edge.data.dataset import load_dataset
+    """docs/spark.md's example: the same labels as `imdb-edge classify --file` on the real test set, and so the
+    accuracy the model file records, computed from the output's true-label column as the page does."""
+    from imdb_edge.data.dataset import IMDB_LABELS, load_dataset
+    from imdb_edge.runtime.modelfile.describe import describe_model
 
     test = load_dataset(full_data).test
-    source = write_jsonl(tmp_path / "test.jsonl", [{"id": i, "text": t} for i, t in enumerate(test.texts)])
+    rows = [
+        {"id": i, "text": t, "sentiment": IMDB_LABELS[label]}
+        for i, (t, label) in enumerate(zip(test.texts, test.labels, strict=True))
+    ]
+    source = write_jsonl(tmp_path / "test.jsonl", rows)
     target = tmp_path / "scored.parquet"
     result = run_cli("spark-classify", str(source), str(target))
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(target).sort_values("id")
     assert table["id"].tolist() == list(range(25_000)) and table["error"].isna().all()
+    recorded = describe_model(default_model_path())[0]["test_accuracy"]
+    assert round((table["label"] == table["sentiment"]).mean(), 5) == recorded  # the page quotes it: 92.36%
     classify = run_cli("classify", "--file", str(source), "--json")
     assert classify.exit_code == 0
     expected = [json.loads(line) for line in classify.stdout.splitlines()]
