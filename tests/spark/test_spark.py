@@ -285,8 +285,10 @@ def test_a_glob_input_is_every_file_it_matches(spark: SparkSession, tiny_model: 
     assert missing.exit_code == 2 and "none-*.jsonl does not exist" in missing.stderr, missing.output
 
 
-def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None:
-    """A real process in which pyspark cannot be imported, as after a plain `pip install .`."""
+def test_cli_without_the_extra_names_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real process in which pyspark cannot be imported, as after a plain `pip install .`. The hint names
+    the checkout as `.` only from inside it, so the expected one is worked out in the process's folder too
+    (worked out in the checkout, where pytest runs, it said `.` and the process a full path)."""
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "pyspark.py").write_text("raise ImportError('No module named pyspark')\n")
@@ -299,6 +301,7 @@ def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None
         cwd=tmp_path,
         timeout=120,
     )
+    monkeypatch.chdir(tmp_path)
     assert result.returncode == 2
     assert result.stderr == f"error: pyspark not installed: Spark support needs {install_hint('spark')}\n"
 
