@@ -8,6 +8,7 @@ whole job has succeeded, so OUTPUT is either absent, the old one, or complete.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sys
 import threading
@@ -20,7 +21,7 @@ from imdb_edge.batch.stop import StopRequest
 from imdb_edge.errors import ImdbEdgeError, first_line
 from imdb_edge.spark.deps import quiet_pandas3_warning, require_spark, use_this_python_on_executors
 from imdb_edge.spark.formats import RAW_LINE, count_errors, detect_format, read_table, write_table
-from imdb_edge.spark.storage import Storage, nested
+from imdb_edge.spark.storage import Storage, local_path, nested, nested_on_disk
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -83,7 +84,7 @@ def spark_errors() -> Iterator[None]:
     except (PySparkException, Py4JError) as exc:
         message = _cause(exc)
         if "JAVA_GATEWAY_EXITED" in message:
-            message = "could not start Spark: it needs Java 17 or newer (set JAVA_HOME)"
+            raise ImdbEdgeError("could not start Spark: it needs Java 17 or newer (set JAVA_HOME)") from None
         raise ImdbEdgeError(f"Spark failed: {message}") from None
 
 
@@ -122,14 +123,36 @@ def _stop_cancelling_jobs(spark: SparkSession) -> StopRequest:
     return StopRequest(on_stop=cancel)
 
 
-def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
-    source, target = storage.qualified(job.source), storage.qualified(job.target)
-    if not storage.exists(source):
+def _refuse_paths(job: SparkJob, source_exists: bool, overlaps: bool, target_exists: bool) -> None:
+    """The one rule for INPUT and OUTPUT, whether the facts came from the local disk or from Spark."""
+    if not source_exists:
         raise ImdbEdgeError(f"input {job.source} does not exist")
-    if nested(source, target):
+    if overlaps:
         raise ImdbEdgeError(f"output {job.target} would overwrite the input {job.source}: choose another path")
-    if storage.exists(target) and not job.overwrite:
+    if target_exists and not job.overwrite:
         raise ImdbEdgeError(f"output {job.target} already exists: choose another path or pass --overwrite")
+
+
+def check_local_paths(job: SparkJob) -> None:
+    """Refuse what the local disk already shows before the JVM starts (seconds sooner), with the words of
+    `_checked_paths`; paths only Spark can resolve (HDFS, globs, a session's own settings) wait for it."""
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:  # its Hadoop settings decide what a path names
+        return
+    source, target = local_path(job.source), local_path(job.target)
+    if source is None or target is None:
+        return
+    _refuse_paths(job, os.path.exists(source), nested_on_disk(source, target), os.path.exists(target))
+
+
+def _checked_paths(storage: Storage, job: SparkJob) -> tuple[str, str]:
+    """Both paths qualified, after the checks of `_refuse_paths` through Spark's file system; a glob
+    INPUT is checked as every path it matches."""
+    source, target = storage.qualified(job.source), storage.qualified(job.target)
+    inputs = storage.matches(source)
+    overlaps = nested(source, target) or any(nested(found, target) for found in inputs)
+    _refuse_paths(job, bool(inputs), overlaps, storage.exists(target))
     return source, target
 
 
@@ -183,6 +206,7 @@ def run(job: SparkJob) -> SparkSummary:
     if job.partitions is not None and job.partitions < 1:
         raise ImdbEdgeError(f"--partitions must be >= 1, got {job.partitions}")
     load_model_file(job.model, job.model_sha256)  # a bad model fails before Spark starts
+    check_local_paths(job)  # and so does a path the local disk refuses
     with spark_errors():
         spark, created = start_session(job.master)
         try:

@@ -7,8 +7,11 @@ same promise as imdb_edge/atomic.py makes for single files.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
@@ -37,6 +40,13 @@ class Storage:
     def exists(self, path: str) -> bool:
         fs, qualified = self._path(path)
         return bool(fs.exists(qualified))
+
+    def matches(self, path: str) -> list[str]:
+        """The qualified paths a glob matches (`reviews/*.jsonl`, as Spark reads it), or `[path]` if it
+        exists; `[]` when nothing is there. `exists` takes a glob literally: no file is named `*.jsonl`."""
+        fs, qualified = self._path(path)
+        found = fs.globStatus(qualified)
+        return [str(status.getPath().toString()) for status in found or []]
 
     def delete(self, path: str) -> None:
         fs, qualified = self._path(path)
@@ -75,12 +85,15 @@ def nested(a: str, b: str) -> bool:
     if _inside(a, b):
         return True
     local_a, local_b = _local(a), _local(b)
-    if local_a is None or local_b is None:
-        return False
-    if _inside(os.path.realpath(local_a), os.path.realpath(local_b)):
+    return local_a is not None and local_b is not None and nested_on_disk(local_a, local_b)
+
+
+def nested_on_disk(a: str, b: str) -> bool:
+    """`nested` for two local paths: the same, or one inside the other, as written or once links are resolved."""
+    if _inside(os.path.abspath(a), os.path.abspath(b)) or _inside(os.path.realpath(a), os.path.realpath(b)):
         return True
     try:
-        return os.path.samefile(local_a, local_b)
+        return os.path.samefile(a, b)
     except OSError:
         return False
 
@@ -95,3 +108,64 @@ def _local(qualified: str) -> str | None:
     if not qualified.startswith("file:"):
         return None
     return unquote(urlparse(qualified).path)
+
+
+GLOB_CHARS = frozenset("*?[]{}\\")
+"""What makes a Hadoop path a pattern; such a path is left to Spark, whose glob rules Python's differ from."""
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+
+
+def local_path(path: str, env: dict[str, str] | None = None) -> str | None:
+    """The local file `path` certainly names, found without starting Spark's JVM; None when only Spark can say.
+
+    A `file:` path is local. A path without a scheme is local unless some configuration may make Spark's
+    default file system another one (HDFS on a cluster): then None, and Spark's own checks decide. So a
+    refusal made from this answer is the one Spark's file system would give, only seconds sooner.
+    """
+    if any(char in GLOB_CHARS for char in path):
+        return None
+    scheme = _SCHEME.match(path)
+    if scheme is None:
+        return path if path and default_fs_is_local(os.environ if env is None else env) else None
+    if scheme.group(1).lower() != "file":
+        return None
+    rest = path[scheme.end() :]
+    if rest.startswith("///"):
+        rest = rest[2:]
+    elif rest.startswith("//"):  # file://host/...: an authority, which Hadoop reads its own way
+        return None
+    return rest if rest and ":" not in rest else None
+
+
+def default_fs_is_local(env: dict[str, str] | os._Environ[str]) -> bool:
+    """Whether Spark started from here resolves a path without a scheme on the local disk.
+
+    Not under spark-submit (its own settings decide, and its JVM runs already), and no Hadoop or Spark
+    configuration (HADOOP_CONF_DIR, YARN_CONF_DIR, a core-site.xml, spark-env.sh or fs.defaultFS in Spark's
+    conf folder) that could point it elsewhere. Unsure means no.
+    """
+    if any(env.get(name) for name in ("PYSPARK_GATEWAY_PORT", "HADOOP_CONF_DIR", "YARN_CONF_DIR")):
+        return False
+    for folder in _spark_conf_dirs(env):
+        if (folder / "core-site.xml").exists() or (folder / "spark-env.sh").exists():
+            return False
+        defaults = folder / "spark-defaults.conf"
+        try:
+            if "defaultFS" in defaults.read_text(encoding="utf-8", errors="replace"):
+                return False
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+    return True
+
+
+def _spark_conf_dirs(env: dict[str, str] | os._Environ[str]) -> list[Path]:
+    """Where Spark's launcher reads configuration: $SPARK_CONF_DIR, else $SPARK_HOME/conf (pyspark's own
+    folder when SPARK_HOME is not set)."""
+    if env.get("SPARK_CONF_DIR"):
+        return [Path(env["SPARK_CONF_DIR"])]
+    if env.get("SPARK_HOME"):
+        return [Path(env["SPARK_HOME"]) / "conf"]
+    spec = importlib.util.find_spec("pyspark")  # pyspark's own lookup exits the process when it fails
+    return [Path(spec.origin).parent / "conf"] if spec is not None and spec.origin else []

@@ -121,8 +121,10 @@ def udf_function(
 
 
 def text_lines(labels: pd.Series, scores: pd.Series, errors: pd.Series) -> pd.Series:
-    """The plain output lines of result rows, by the classify command's own formatter (text output)."""
-    return pd.Series(
-        [text_line(label, score, error) for label, score, error in zip(labels, scores, errors, strict=True)],
-        dtype=object,
-    )
+    """The plain output lines of result rows, by the classify command's own formatter (text output).
+
+    A null cell is None under pandas 2 but NaN under pandas 3 (its string dtype), so nulls are made None
+    first: a NaN error read as present turned every scored row into `error<TAB>nan`.
+    """
+    columns = [series.astype(object).where(series.notna(), None) for series in (labels, scores, errors)]
+    return pd.Series([text_line(*row) for row in zip(*columns, strict=True)], dtype=object)

@@ -101,19 +101,30 @@ def test_unusable_rows_become_error_rows_without_failing_the_job(spark: SparkSes
 
 
 def test_a_review_the_model_cannot_take_is_an_error_row(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A batch that raises is retried row by row: only the offending row gets an error."""
+    """A batch that raises is retried row by row: only the offending row gets an error. (The model call that
+    fails is the one classify_chunk makes, `scores_and_known`; patching `scores` alone no longer reached it.)"""
     classifier = Classifier.load(tiny_model)
-    real_scores = classifier.scores
+    real_call = classifier.scores_and_known
 
-    def scores(texts):  # type: ignore[no-untyped-def]
+    def scores_and_known(texts):  # type: ignore[no-untyped-def]
         if any("poison" in t for t in texts):
             raise RuntimeError("simulated onnxruntime failure\nsecond line")
-        return real_scores(texts)
+        return real_call(texts)
 
-    monkeypatch.setattr(classifier, "scores", scores)
+    monkeypatch.setattr(classifier, "scores_and_known", scores_and_known)
     frame = worker.label_series(pd.Series([b"great film", b"poison", b"awful film"]), classifier, batch_size=8)
     assert frame["label"].tolist() == ["positive", None, "negative"]
     assert frame["error"].tolist() == [None, "cannot classify (RuntimeError: simulated onnxruntime failure)", None]
+
+
+@pytest.mark.parametrize("null", [None, float("nan"), pd.NA])
+def test_text_output_reads_every_kind_of_null(null: object) -> None:
+    """Under pandas 3 a null string cell reaches the UDF as NaN, not None: every scored row came out as
+    `error<TAB>nan` (text output), while the same tests passed on pandas 2."""
+    labels = pd.Series(["positive", null], dtype=object)
+    errors = pd.Series([null, "empty text"], dtype=object)
+    lines = worker.text_lines(labels, pd.Series([0.9, null], dtype=object), errors)
+    assert lines.tolist() == ["positive\t0.900000", "error\tempty text"]
 
 
 def test_each_python_worker_loads_the_model_once(spark: SparkSession, tiny_model: Path) -> None:
@@ -254,8 +265,30 @@ def test_cli_overwrites_only_when_asked(spark: SparkSession, tiny_model: Path, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
 
 
-def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None:
-    """A real process in which pyspark cannot be imported, as after a plain `pip install .`."""
+def test_a_glob_input_is_every_file_it_matches(spark: SparkSession, tiny_model: Path, tmp_path: Path) -> None:
+    """Before: `spark-classify 'reviews/*.jsonl' ...` said the input did not exist (the pattern was checked as
+    one literal name), although the docs promise globs."""
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    write_jsonl(folder / "a.jsonl", [{"id": 1, "text": "a wonderful film"}])
+    write_jsonl(folder / "b.jsonl", [{"id": 2, "text": "an awful film"}])
+    pattern, target = str(folder / "*.jsonl"), tmp_path / "out.parquet"
+    result = run_cli("spark-classify", pattern, str(target), "--model", str(tiny_model))
+    assert result.exit_code == 0, result.output
+    assert sorted(pd.read_parquet(target)["id"]) == [1, 2]
+    before = (folder / "a.jsonl").read_bytes()
+    for output in (folder / "a.jsonl", folder):  # one of the files it matches, or their folder
+        refused = run_cli("spark-classify", pattern, str(output), "--overwrite", "--output-format", "parquet")
+        assert refused.exit_code == 2 and "would overwrite the input" in refused.stderr, refused.output
+    assert (folder / "a.jsonl").read_bytes() == before
+    missing = run_cli("spark-classify", str(tmp_path / "none-*.jsonl"), str(tmp_path / "x.parquet"))
+    assert missing.exit_code == 2 and "none-*.jsonl does not exist" in missing.stderr, missing.output
+
+
+def test_cli_without_the_extra_names_the_install_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real process in which pyspark cannot be imported, as after a plain `pip install .`. The hint names
+    the checkout as `.` only from inside it, so the expected one is worked out in the process's folder too
+    (worked out in the checkout, where pytest runs, it said `.` and the process a full path)."""
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "pyspark.py").write_text("raise ImportError('No module named pyspark')\n")
@@ -268,6 +301,7 @@ def test_cli_without_the_extra_names_the_install_command(tmp_path: Path) -> None
         cwd=tmp_path,
         timeout=120,
     )
+    monkeypatch.chdir(tmp_path)
     assert result.returncode == 2
     hint = install_hint("spark").replace('".[spark]"', f'"{ROOT}[spark]"')  # the child runs in tmp_path, not here
     assert result.stderr in {
@@ -329,16 +363,24 @@ def test_base_cli_does_not_import_spark() -> None:
 
 
 def test_documented_example_on_the_25000_test_reviews(spark: SparkSession, full_data: Path, tmp_path: Path) -> None:
-    """docs/spark.md's example: the same labels as `imdb-edge classify --file` on the real test set."""
-    from imdb_edge.data.dataset import load_dataset
+    """docs/spark.md's example: the same labels as `imdb-edge classify --file` on the real test set, and so the
+    accuracy the model file records, computed from the output's true-label column as the page does."""
+    from imdb_edge.data.dataset import IMDB_LABELS, load_dataset
+    from imdb_edge.runtime.modelfile.describe import describe_model
 
     test = load_dataset(full_data).test
-    source = write_jsonl(tmp_path / "test.jsonl", [{"id": i, "text": t} for i, t in enumerate(test.texts)])
+    rows = [
+        {"id": i, "text": t, "sentiment": IMDB_LABELS[label]}
+        for i, (t, label) in enumerate(zip(test.texts, test.labels, strict=True))
+    ]
+    source = write_jsonl(tmp_path / "test.jsonl", rows)
     target = tmp_path / "scored.parquet"
     result = run_cli("spark-classify", str(source), str(target))
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(target).sort_values("id")
     assert table["id"].tolist() == list(range(25_000)) and table["error"].isna().all()
+    recorded = describe_model(default_model_path())[0]["test_accuracy"]
+    assert round((table["label"] == table["sentiment"]).mean(), 5) == recorded  # the page quotes it: 92.36%
     classify = run_cli("classify", "--file", str(source), "--json")
     assert classify.exit_code == 0
     expected = [json.loads(line) for line in classify.stdout.splitlines()]
