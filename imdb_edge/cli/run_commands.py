@@ -405,6 +405,7 @@ def run_evaluate(options: EvaluateOptions) -> None:
 class BenchOptions:
     model: Optional[list[Path]]
     data: Optional[str]
+    reviews: int
     batch: str
     threads: Optional[str]
     mode: str
@@ -424,8 +425,20 @@ def bench(
     ] = None,
     data: Annotated[
         Optional[str],
-        typer.Option(metavar="PATH", help="Time on this dataset's test reviews (default: 256 shipped real reviews)."),
+        typer.Option(
+            metavar="PATH",
+            help="The IMDB archive or aclImdb/ folder whose test reviews to time on. Default: $IMDB_EDGE_DATA, "
+            "then the user cache; with neither, the 256 real test reviews shipped with imdb-edge (never a download).",
+        ),
     ] = None,
+    reviews: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Time on N test reviews drawn at random (seed 0), cycled in turn; the sample has 256. "
+            "benchmarks/peers.py draws the same.",
+        ),
+    ] = 500,
     batch: Annotated[
         str, typer.Option(metavar="N,N,...", help="Batch sizes, comma-separated (each at most 65,536).")
     ] = "1,8,64,512",
@@ -450,10 +463,13 @@ def bench(
 ) -> None:
     """Measure latency and throughput of model files on this device (no TensorFlow needed).
 
-    Each case gets one warm-up, then timed runs; the table shows p50/p90/p99 and
-    mean ± std per call, and reviews per second. Load time and the first inference
-    are reported separately. With several --model files it names the fastest one
-    for single reviews here (int8 is not faster everywhere).
+    One review is one real IMDB test review, raw text to score: each case cycles
+    through --reviews test reviews of the data (or the shipped sample), after one
+    warm-up; the table shows p50/p90/p99 and mean ± std per call, the CPU time per
+    call (steadier than the wall clock on a busy machine), and reviews per second.
+    Load time and the first inference are reported separately. With several --model
+    files it names the fastest one for single reviews here (int8 is not faster
+    everywhere).
 
     Example:
 
@@ -481,7 +497,7 @@ def run_bench(options: BenchOptions) -> None:
     from imdb_edge.bench import report
     from imdb_edge.bench.latency import MODES, BenchSettings, CaseResult
     from imdb_edge.bench.latency import run_bench as run_cases
-    from imdb_edge.data.reviews import load_test_reviews, review_source
+    from imdb_edge.bench.reviews import review_pool
     from imdb_edge.runtime.classifier import default_model_path
 
     modes = [m.strip() for m in options.mode.split(",") if m.strip()]
@@ -489,6 +505,8 @@ def run_bench(options: BenchOptions) -> None:
         raise ImdbEdgeError(f"--mode takes e2e and/or model, got {options.mode!r}")
     if options.min_runs < 1 or options.min_seconds < 0:
         raise ImdbEdgeError("--min-runs must be >= 1 and --min-seconds >= 0")
+    if options.reviews < 1:
+        raise ImdbEdgeError(f"--reviews must be a whole number >= 1, got {options.reviews}")
     all_cores = list(range(1, (os.cpu_count() or 1) + 1))
     threads = whole_numbers(options.threads, "--threads") if options.threads else all_cores
     settings = BenchSettings(
@@ -499,13 +517,14 @@ def run_bench(options: BenchOptions) -> None:
         min_runs=options.min_runs,
         min_seconds=options.min_seconds,
     )
-    texts = load_test_reviews(options.data)
+    pool = review_pool(options.data, options.reviews)
+    console.info(f"timing on {report.describe_pool(pool.describe())}")
 
     def progress(index: int, total: int, result: CaseResult) -> None:
         console.info(f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}")
 
-    results, loads = run_cases(settings, texts, progress)
-    document = report.report_document(results, loads, settings.to_dict(len(texts), review_source(options.data)))
+    results, loads = run_cases(settings, pool.texts, progress)
+    document = report.report_document(results, loads, settings.to_dict(pool.describe()))
     if options.output:
         from imdb_edge.atomic import write_json
 
