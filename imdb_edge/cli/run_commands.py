@@ -451,9 +451,23 @@ def bench(
     ] = "e2e,model",
     min_runs: Annotated[int, typer.Option(metavar="N", help="At least this many timed runs per case.")] = 50,
     min_seconds: Annotated[float, typer.Option(metavar="SECONDS", help="And at least this long per case.")] = 1.0,
-    as_json: Annotated[bool, flag("--json", help="Print the report (machine, settings, raw samples) as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        flag(
+            "--json",
+            help="Print the report as JSON: the whole report (machine, settings, raw samples); with --output, the "
+            "report less its raw samples (the file has them).",
+        ),
+    ] = False,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Also write the JSON report here.")
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the whole JSON report (raw samples included) here; the terminal then gets only the table "
+            "(or, with --json, the report less its samples).",
+        ),
     ] = None,
     plot: Annotated[
         Optional[Path],
@@ -474,7 +488,7 @@ def bench(
     Example:
 
     ```
-    imdb-edge bench -m ref.onnx -m ref.int8.onnx --threads 1 --batch 1,64
+    imdb-edge bench -m ref.onnx -m ref.int8.onnx --threads 1 --batch 1,64 -o report.json
     ```
     """
     invoke(BenchOptions(**locals()), run_bench)
@@ -534,6 +548,11 @@ def run_bench(options: BenchOptions) -> None:
 
         plot_histogram(results, options.plot)
     if options.as_json:
-        emit_json(document)
+        # the raw samples are most of a report's megabytes: with --output they are in the file only
+        emit_json(
+            {**report.without_samples(document), "report_file": str(options.output)} if options.output else document
+        )
     else:
         typer.echo(report.summary_text(document, results, loads))
+        if options.output:
+            typer.echo(f"report with every raw sample: {options.output}")

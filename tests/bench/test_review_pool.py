@@ -4,6 +4,8 @@ when the report goes to a file."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -78,6 +80,39 @@ def test_peers_times_this_runtime_with_bench_s_own_pool_and_calls() -> None:
         sys.path.remove(str(ROOT / "benchmarks"))
     assert peers.draw_pool is reviews.draw_pool and peers.case_call is latency.case_call
     assert peers.time_calls is latency.time_calls
+
+
+def _bench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **_env()}
+    command = [sys.executable, "-m", "imdb_edge", "bench", *ONE_CASE, "--mode", "e2e,model", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_json_with_output_writes_the_report_and_prints_it_without_samples(tmp_path: Path) -> None:
+    """`--json -o report.json` printed the whole multi-MB report, raw samples included, to the terminal too."""
+    done = _bench_process("--min-seconds", "0.2", "--json", "-o", "report.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = json.loads((tmp_path / "report.json").read_text())
+    printed = json.loads(done.stdout)
+    assert all(len(row["samples_ms"]) == row["runs"] > 1000 for row in written["results"])
+    assert "samples_ms" not in done.stdout and printed["report_file"] == "report.json"
+    assert printed["results"] == [{k: v for k, v in r.items() if k != "samples_ms"} for r in written["results"]]
+    assert printed["headline"] == written["headline"] and len(done.stdout) < len(json.dumps(written)) / 10
+
+
+def test_output_without_json_prints_the_table_and_where_the_report_went(tmp_path: Path) -> None:
+    done = _bench_process("-o", "report.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "| model | precision |" in done.stdout and "report with every raw sample: report.json" in done.stdout
+    assert "samples_ms" not in done.stdout and "samples_ms" in (tmp_path / "report.json").read_text()
+
+
+def test_json_without_output_prints_the_whole_report(tmp_path: Path) -> None:
+    done = _bench_process("--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert "report_file" not in report and all("samples_ms" in row for row in report["results"])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_real_data_pool_is_500_random_test_reviews(full_data: Path) -> None:
