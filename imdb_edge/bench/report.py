@@ -149,6 +149,8 @@ def summary_text(document: dict[str, Any], results: list[CaseResult], loads: lis
         f"{machine['onnxruntime']}\nreviews: {describe_pool(settings['review_pool'])}\n",
         markdown_table(results, loads),
     ]
+    if document.get("headline"):
+        lines.append(f"headline: {document['headline']}")
     if document["recommendation"]:
         lines.append(document["recommendation"])
     return "\n".join(lines)
