@@ -44,14 +44,15 @@ class CaseResult:
     threads: int
     batch: int
     samples_ms: list[float] = field(repr=False)
-    cpu_ms_per_call: float | None = None
+    cpu_ms_per_call: float
+    """The process's CPU time per call, a mean over the case's calls (time_calls)."""
 
     def stats(self) -> dict[str, float]:
         samples = np.asarray(self.samples_ms)
         mean = float(samples.mean())
         return {
             "runs": int(samples.size),
-            "cpu_ms_per_call": self.cpu_ms_per_call if self.cpu_ms_per_call is not None else float("nan"),
+            "cpu_ms_per_call": self.cpu_ms_per_call,
             "p50_ms": float(np.percentile(samples, 50)),
             "p90_ms": float(np.percentile(samples, 90)),
             "p99_ms": float(np.percentile(samples, 99)),

@@ -3,7 +3,6 @@ report."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,10 +36,10 @@ def ratios(results: list[CaseResult]) -> list[str]:
 
 
 def _cpu(results: list[CaseResult], model: str) -> str:
-    """' (mean CPU 11.8 µs)': the process's CPU time per single-review end-to-end call, when measured."""
+    """' (mean CPU 11.8 µs)': the process's CPU time per single-review end-to-end call."""
     fewest = min(r.threads for r in results)
     row = next((r for r in results if (r.model, r.mode, r.batch, r.threads) == (model, "e2e", 1, fewest)), None)
-    if row is None or row.cpu_ms_per_call is None:
+    if row is None:
         return ""
     return f" (mean CPU {1000 * row.cpu_ms_per_call:.1f} µs)"
 
@@ -56,11 +55,10 @@ def headline(document: dict[str, Any], model: str | None = None) -> str | None:
     fewest = min(r["threads"] for r in single)
     row = next(r for r in single if r["threads"] == fewest)
     machine, settings = document["machine"], document["settings"]
-    cpu = row.get("cpu_ms_per_call")
-    cpu_part = f", mean CPU {1000 * cpu:.1f} µs a call" if isinstance(cpu, float) and math.isfinite(cpu) else ""
     return (
         f"one review, raw text to score, {row['model']} ({row['precision']}), {fewest} thread(s): "
-        f"p50 {1000 * row['p50_ms']:.1f} µs wall{cpu_part}, {row['runs']:,} runs; "
+        f"p50 {1000 * row['p50_ms']:.1f} µs wall, mean CPU {1000 * row['cpu_ms_per_call']:.1f} µs a call, "
+        f"{row['runs']:,} runs; "
         f"{describe_pool(settings['review_pool'])}; {machine['cpu']} ({machine['architecture']}, "
         f"{machine['cores']} cores)"
     )
@@ -142,7 +140,8 @@ def without_samples(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def summary_text(document: dict[str, Any], results: list[CaseResult], loads: list[LoadResult]) -> str:
-    """What `bench` prints without --json: the machine and review lines, the table, the recommendation."""
+    """What `bench` prints without --json: the machine and review lines, the table, the headline and the
+    recommendation."""
     machine, settings = document["machine"], document["settings"]
     lines = [
         f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), onnxruntime "

@@ -44,6 +44,16 @@ def test_bench_data_option_wins_and_reviews_sets_the_pool(imdb_archive: Path, im
     assert (pool["source"], pool["reviews"], pool["drawn_from"]) == (str(imdb_folder), 30, 80)
 
 
+def test_bench_draws_as_many_reviews_as_peers_py_by_default() -> None:
+    """The CLI module keeps its own literal (it may not import the bench package): it must be POOL_SIZE."""
+    import typer
+
+    from imdb_edge.cli import app
+
+    command = typer.main.get_command(app).commands["bench"]  # type: ignore[attr-defined]
+    assert next(p.default for p in command.params if p.name == "reviews") == POOL_SIZE
+
+
 def test_bench_without_any_data_times_the_shipped_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("IMDB_EDGE_DATA", raising=False)
     monkeypatch.setenv("IMDB_EDGE_CACHE", str(tmp_path))
@@ -90,11 +100,11 @@ def _bench_process(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_json_with_output_writes_the_report_and_prints_it_without_samples(tmp_path: Path) -> None:
     """`--json -o report.json` printed the whole multi-MB report, raw samples included, to the terminal too."""
-    done = _bench_process("--min-seconds", "0.2", "--json", "-o", "report.json", cwd=tmp_path)
+    done = _bench_process("--min-runs", "2000", "--json", "-o", "report.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     written = json.loads((tmp_path / "report.json").read_text())
     printed = json.loads(done.stdout)
-    assert all(len(row["samples_ms"]) == row["runs"] > 1000 for row in written["results"])
+    assert all(len(row["samples_ms"]) == row["runs"] == 2000 for row in written["results"])
     assert "samples_ms" not in done.stdout and printed["report_file"] == "report.json"
     assert printed["results"] == [{k: v for k, v in r.items() if k != "samples_ms"} for r in written["results"]]
     assert printed["headline"] == written["headline"] and len(done.stdout) < len(json.dumps(written)) / 10
