@@ -23,6 +23,8 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import Classifier, session_options
 
 MODES = ("e2e", "model")
+MAX_RUNS = 100_000
+"""Timed calls per case at most: a fast case ends there before its --min-seconds (bench --help says so)."""
 MAX_BATCH = 65_536
 """The largest batch a case may time: a batch of 100,000,000 reviews ran out of memory before its first run."""
 
@@ -77,7 +79,7 @@ class CaseResult:
 
 
 def time_calls(
-    call: Callable[[Any], Any], inputs: Sequence[Any], min_runs: int, min_seconds: float, max_runs: int = 100_000
+    call: Callable[[Any], Any], inputs: Sequence[Any], min_runs: int, min_seconds: float, max_runs: int = MAX_RUNS
 ) -> Timing:
     """Warm up once, then time calls (cycling through `inputs` in order) until both minimums are met."""
     call(inputs[0])

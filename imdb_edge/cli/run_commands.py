@@ -450,7 +450,9 @@ def bench(
         str, typer.Option(metavar="e2e,model", help="e2e (raw text -> score) and/or model (prepared input -> score).")
     ] = "e2e,model",
     min_runs: Annotated[int, typer.Option(metavar="N", help="At least this many timed runs per case.")] = 50,
-    min_seconds: Annotated[float, typer.Option(metavar="SECONDS", help="And at least this long per case.")] = 1.0,
+    min_seconds: Annotated[
+        float, typer.Option(metavar="SECONDS", help="And at least this long per case (a case stops at 100,000 runs).")
+    ] = 1.0,
     as_json: Annotated[
         bool,
         flag(

@@ -44,14 +44,16 @@ def test_bench_data_option_wins_and_reviews_sets_the_pool(imdb_archive: Path, im
     assert (pool["source"], pool["reviews"], pool["drawn_from"]) == (str(imdb_folder), 30, 80)
 
 
-def test_bench_draws_as_many_reviews_as_peers_py_by_default() -> None:
-    """The CLI module keeps its own literal (it may not import the bench package): it must be POOL_SIZE."""
+def test_bench_help_states_the_bench_package_s_own_numbers() -> None:
+    """The CLI module keeps its own literals (it may not import the bench package): they must be the package's."""
     import typer
 
     from imdb_edge.cli import app
 
     command = typer.main.get_command(app).commands["bench"]  # type: ignore[attr-defined]
     assert next(p.default for p in command.params if p.name == "reviews") == POOL_SIZE
+    min_seconds = next(p for p in command.params if p.name == "min_seconds")
+    assert f"stops at {latency.MAX_RUNS:,} runs" in min_seconds.help  # type: ignore[attr-defined]
 
 
 def test_bench_without_any_data_times_the_shipped_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
