@@ -12,6 +12,12 @@ and peak memory of one classify process, against `python -c "import numpy,
 onnxruntime"`), file throughput, and the issue-11 targets. Ratios measured in the
 same run are what hold on a noisy machine.
 
+"One review" means here what it means in `imdb-edge bench`: the same pool of test
+reviews (imdb_edge/bench/reviews.py: --reviews drawn at random, seed 0) cycled in the
+same order, and this runtime's rows timed with bench's own calls (`case_call`: raw text
+to scores, or prepared input to scores), so the default model's row and `imdb-edge bench
+--data PATH --threads 1 --batch 1` measure the same thing.
+
     python benchmarks/peers.py --run runs/default-ref16 --data PATH --output docs/benchmarks-peers.json
 """
 
@@ -35,8 +41,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np
 
 from imdb_edge.atomic import write_json
-from imdb_edge.bench.latency import measure_load, time_calls
+from imdb_edge.bench.latency import Timing, case_call, measure_load, time_calls
 from imdb_edge.bench.machine import describe_machine
+from imdb_edge.bench.reviews import POOL_SIZE, describe_pool, draw_pool
 from imdb_edge.runtime.classifier import Classifier, default_model_path, session_options
 from imdb_edge.runtime.vectorizer import Vectorizer, implementation, tokenize
 
@@ -132,10 +139,11 @@ def fasttext_model(
     }
 
 
-def summarize(samples: list[float]) -> dict[str, float]:
-    arr = np.asarray(samples) * 1000.0  # µs
+def summarize(timing: Timing) -> dict[str, float]:
+    arr = np.asarray(timing.samples_ms) * 1000.0  # µs
     return {
         "runs": int(arr.size),
+        "cpu_us_per_call": timing.cpu_ms_per_call * 1000.0,
         "p50_us": float(np.percentile(arr, 50)),
         "p90_us": float(np.percentile(arr, 90)),
         "mean_us": float(arr.mean()),
@@ -217,7 +225,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, type=Path, help="a run folder from imdb-edge train")
     parser.add_argument("--data", default=os.environ.get("IMDB_EDGE_DATA"), help="the IMDB dataset")
-    parser.add_argument("--reviews", type=int, default=500, help="test reviews in the latency pool")
+    parser.add_argument(
+        "--reviews", type=int, default=POOL_SIZE, help="test reviews in the latency pool (as bench --reviews)"
+    )
     parser.add_argument("--min-runs", type=int, default=1000)
     parser.add_argument("--min-seconds", type=float, default=2.0)
     parser.add_argument("--cold-repeats", type=int, default=5)
@@ -236,7 +246,8 @@ def main() -> int:
 
     data_path = resolve_data_path(args.data)
     test = load_dataset(data_path).test
-    pool = [test.texts[i] for i in np.random.default_rng(0).permutation(len(test))[: args.reviews]]
+    review_pool = draw_pool(test.texts, str(data_path), args.reviews)
+    pool = review_pool.texts
     model = keras.saving.load_model(args.run / "model.keras", safe_mode=True)
     vectorizer = Vectorizer.from_json((args.run / "vectorizer.json").read_text())
     work = Path(tempfile.mkdtemp(prefix="imdb-edge-peers-"))
@@ -262,9 +273,19 @@ def main() -> int:
     def measure(
         name: str, end_to_end: Callable[[str], Any], model_only: Callable[[Any], Any] | None, prepared: list[Any] | None
     ) -> None:
+        """A peer's row: its own call on each review of the pool in turn (and on its prepared inputs)."""
         row = {"e2e": summarize(time_calls(end_to_end, pool, args.min_runs, args.min_seconds))}
         if model_only is not None and prepared is not None:
             row["model"] = summarize(time_calls(model_only, prepared, args.min_runs, args.min_seconds))
+        cases[name] = row
+        print(f"measured {name}", file=sys.stderr, flush=True)
+
+    def measure_imdb_edge(name: str, classifier: Classifier, modes: tuple[str, ...] = ("e2e", "model")) -> None:
+        """This runtime's row, timed exactly as `imdb-edge bench --batch 1` times it."""
+        row = {}
+        for mode in modes:
+            call, inputs = case_call(classifier, mode, pool, 1)
+            row[mode] = summarize(time_calls(call, inputs, args.min_runs, args.min_seconds))
         cases[name] = row
         print(f"measured {name}", file=sys.stderr, flush=True)
 
@@ -279,19 +300,13 @@ def main() -> int:
     naive = naive_runner(vectorizer, onnx_files[("dense", "fp32")])
     measure(NAIVE, naive, None, None)
     for (form, precision), path in onnx_files.items():
-        classifier = Classifier.load(path, threads=1)
-        prepared = [classifier.model_inputs([t]) for t in pool]
-        measure(f"imdb-edge {precision} {form}", lambda t, c=classifier: c.scores([t]), classifier.run, prepared)
-    shipped = Classifier.load(args.default_model, threads=1)
-    prepared = [shipped.model_inputs([t]) for t in pool]
-    measure(DEFAULT, lambda t: shipped.scores([t]), shipped.run, prepared)
+        measure_imdb_edge(f"imdb-edge {precision} {form}", Classifier.load(path, threads=1))
+    measure_imdb_edge(DEFAULT, Classifier.load(args.default_model, threads=1))
     for path in args.extra_model:
-        extra = Classifier.load(path, threads=1)
-        prepared = [extra.model_inputs([t]) for t in pool]
-        measure(f"imdb-edge {path.name} (native vectorizer)", lambda t, c=extra: c.scores([t]), extra.run, prepared)
+        measure_imdb_edge(f"imdb-edge {path.name} (native vectorizer)", Classifier.load(path, threads=1))
     pure = Classifier.load(args.default_model, threads=1)
     pure.vectorizer = pure.vectorizer.pure_python()
-    measure(DEFAULT_PURE, lambda t: pure.scores([t]), None, None)
+    measure_imdb_edge(DEFAULT_PURE, pure, ("e2e",))
     fasttext_info: dict[str, Any] | None = None
     try:
         train = load_dataset(data_path).train
@@ -370,6 +385,7 @@ def main() -> int:
         "machine": describe_machine(),
         "run": str(args.run),
         "pool_reviews": len(pool),
+        "review_pool": review_pool.describe(),
         "settings": {"min_runs": args.min_runs, "min_seconds": args.min_seconds, "threads": 1},
         "vectorizer": implementation(),
         "default_model": str(args.default_model),
@@ -385,8 +401,8 @@ def main() -> int:
         },
     }
     report["targets"] = targets(report)
-    if args.out:
-        write_json(args.out, report)
+    if args.output:
+        write_json(args.output, report)
     print(markdown(report))
     return 0
 
@@ -395,17 +411,19 @@ def markdown(report: dict[str, Any]) -> str:
     m = report["machine"]
     out = [
         f"{m['cpu']} ({m['architecture']}, {m['cores']} cores), onnxruntime {m['onnxruntime']}, one thread, "
-        f"{report['pool_reviews']} test reviews, {report['timestamp']}",
+        f"{report['timestamp']}",
+        f"reviews: {describe_pool(report['review_pool'])}",
         "",
-        "| path | e2e p50 µs | e2e mean ± std µs | ratio to imdb-edge | model-only p50 µs | ratio to imdb-edge |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| path | e2e p50 µs | e2e mean ± std µs | e2e CPU µs/call | ratio to imdb-edge | model-only p50 µs "
+        "| ratio to imdb-edge |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in report["latency"].items():
         e2e, mod = row["e2e"], row.get("model")
         model_cells = f"{mod['p50_us']:.1f} | {mod['ratio_to_imdb_edge']:.2f}x" if mod else "- | -"
         out.append(
             f"| {name} | {e2e['p50_us']:.1f} | {e2e['mean_us']:.1f} ± {e2e['std_us']:.1f} "
-            f"| {e2e['ratio_to_imdb_edge']:.2f}x | {model_cells} |"
+            f"| {e2e['cpu_us_per_call']:.1f} | {e2e['ratio_to_imdb_edge']:.2f}x | {model_cells} |"
         )
     cold = report["cold_start"]
     ours, imports = cold["imdb-edge classify"], cold["import numpy, onnxruntime"]

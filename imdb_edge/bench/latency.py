@@ -2,7 +2,10 @@
 
 Like llama-bench: one warm-up, then repeated timed runs per case (at least
 `min_runs` and `min_seconds`); bench/report.py turns them into percentiles,
-mean ± std and tables.
+mean ± std and tables. Each case also records the process's CPU time per call: on a
+shared machine the wall clock includes waiting for a core, CPU time does not.
+benchmarks/peers.py times this runtime with the same calls (`case_call`) on the same
+reviews (bench/reviews.py), so both mean the same by "one review".
 """
 
 from __future__ import annotations
@@ -15,12 +18,23 @@ from typing import Any
 
 import numpy as np
 
+from imdb_edge.bench.reviews import batches
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import Classifier, session_options
 
 MODES = ("e2e", "model")
+MAX_RUNS = 100_000
+"""Timed calls per case at most: a fast case ends there before its --min-seconds (bench --help says so)."""
 MAX_BATCH = 65_536
 """The largest batch a case may time: a batch of 100,000,000 reviews ran out of memory before its first run."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The wall time of each timed call, and the process's CPU time per call over all of them."""
+
+    samples_ms: list[float]
+    cpu_ms_per_call: float
 
 
 @dataclass
@@ -32,12 +46,15 @@ class CaseResult:
     threads: int
     batch: int
     samples_ms: list[float] = field(repr=False)
+    cpu_ms_per_call: float
+    """The process's CPU time per call, a mean over the case's calls (time_calls)."""
 
     def stats(self) -> dict[str, float]:
         samples = np.asarray(self.samples_ms)
         mean = float(samples.mean())
         return {
             "runs": int(samples.size),
+            "cpu_ms_per_call": self.cpu_ms_per_call,
             "p50_ms": float(np.percentile(samples, 50)),
             "p90_ms": float(np.percentile(samples, 90)),
             "p99_ms": float(np.percentile(samples, 99)),
@@ -62,12 +79,13 @@ class CaseResult:
 
 
 def time_calls(
-    call: Callable[[Any], Any], inputs: Sequence[Any], min_runs: int, min_seconds: float, max_runs: int = 100_000
-) -> list[float]:
-    """Warm up once, then time calls (cycling through `inputs`) until both minimums are met."""
+    call: Callable[[Any], Any], inputs: Sequence[Any], min_runs: int, min_seconds: float, max_runs: int = MAX_RUNS
+) -> Timing:
+    """Warm up once, then time calls (cycling through `inputs` in order) until both minimums are met."""
     call(inputs[0])
     samples: list[float] = []
     start = time.perf_counter()
+    cpu_start = time.process_time_ns()
     index = 0
     while len(samples) < max_runs and (len(samples) < min_runs or time.perf_counter() - start < min_seconds):
         item = inputs[index % len(inputs)]
@@ -75,12 +93,19 @@ def time_calls(
         call(item)
         samples.append((time.perf_counter_ns() - t0) / 1e6)
         index += 1
-    return samples
+    return Timing(samples, (time.process_time_ns() - cpu_start) / 1e6 / len(samples))
 
 
-def _batches(texts: list[str], size: int, count: int = 16) -> list[list[str]]:
-    """`count` different batches of `size` reviews, wrapping around the pool."""
-    return [[texts[(start * size + i) % len(texts)] for i in range(size)] for start in range(count)]
+def case_call(
+    classifier: Classifier, mode: str, texts: list[str], batch: int
+) -> tuple[Callable[[Any], Any], list[Any]]:
+    """What one timed call of a case is, and its inputs: `e2e` is raw text to scores
+    (`Classifier.scores` on a list of `batch` texts), `model` is the prepared input to scores
+    (`Classifier.run`, the text already made into the graph's input)."""
+    groups = batches(texts, batch)
+    if mode == "e2e":
+        return classifier.scores, groups
+    return classifier.run, [classifier.model_inputs(group) for group in groups]
 
 
 @dataclass
@@ -141,14 +166,19 @@ def iter_cases(
             classifier = Classifier.load(path, threads=thread_count)
             precision = str(classifier.model_file.model.get("precision", "?"))
             for batch in batch_sizes:
-                batches = _batches(texts, batch)
                 for mode in modes:
-                    if mode == "e2e":
-                        samples = time_calls(classifier.scores, batches, min_runs, min_seconds)
-                    else:
-                        prepared = [classifier.model_inputs(b) for b in batches]
-                        samples = time_calls(classifier.run, prepared, min_runs, min_seconds)
-                    yield CaseResult(path.name, precision, classifier.input_form, mode, thread_count, batch, samples)
+                    call, inputs = case_call(classifier, mode, texts, batch)
+                    timing = time_calls(call, inputs, min_runs, min_seconds)
+                    yield CaseResult(
+                        path.name,
+                        precision,
+                        classifier.input_form,
+                        mode,
+                        thread_count,
+                        batch,
+                        timing.samples_ms,
+                        timing.cpu_ms_per_call,
+                    )
 
 
 @dataclass(frozen=True)
@@ -176,11 +206,13 @@ class BenchSettings:
     def cases(self) -> int:
         return len(self.models) * len(self.threads) * len(self.batch_sizes) * len(self.modes)
 
-    def to_dict(self, reviews: int, source: str) -> dict[str, Any]:
+    def to_dict(self, pool: dict[str, Any]) -> dict[str, Any]:
+        """The settings as the report records them, with the review pool (bench/reviews.py) they timed."""
         return {
             "models": [str(p) for p in self.models],
-            "reviews": reviews,
-            "review_source": source,
+            "reviews": pool["reviews"],
+            "review_source": pool["source"],
+            "review_pool": pool,
             "batch_sizes": self.batch_sizes,
             "threads": self.threads,
             "modes": self.modes,

@@ -1,4 +1,5 @@
-"""What `imdb-edge bench` shows: the Markdown table, ratios, the recommendation and the JSON report."""
+"""What `imdb-edge bench` shows: the Markdown table, ratios, the headline, the recommendation and the JSON
+report."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from imdb_edge.bench.latency import CaseResult, LoadResult
 from imdb_edge.bench.machine import describe_machine
+from imdb_edge.bench.reviews import describe_pool
 from imdb_edge.runtime.vectorizer import implementation
 
 
@@ -24,13 +26,42 @@ def ratios(results: list[CaseResult]) -> list[str]:
         e2e, only = single.get((model, "e2e")), single.get((model, "model"))
         if e2e is None:
             continue
-        parts = [f"{model}: one review end to end p50 {1000 * e2e:.1f} µs"]
+        parts = [f"{model}: one review end to end p50 {1000 * e2e:.1f} µs{_cpu(results, model)}"]
         if only:
             parts.append(f"{e2e / only:.2f}x its model-only p50 ({1000 * only:.1f} µs)")
         if first_e2e and model != models[0]:
             parts.append(f"{e2e / first_e2e:.2f}x {models[0]}")
         lines.append(", ".join(parts))
     return lines
+
+
+def _cpu(results: list[CaseResult], model: str) -> str:
+    """' (mean CPU 11.8 µs)': the process's CPU time per single-review end-to-end call."""
+    fewest = min(r.threads for r in results)
+    row = next((r for r in results if (r.model, r.mode, r.batch, r.threads) == (model, "e2e", 1, fewest)), None)
+    if row is None:
+        return ""
+    return f" (mean CPU {1000 * row.cpu_ms_per_call:.1f} µs)"
+
+
+def headline(document: dict[str, Any], model: str | None = None) -> str | None:
+    """The figure to quote, with what it measured: one review, raw text to score, at the fewest threads timed,
+    for `model` (a file name; default the first model), on which reviews and which machine."""
+    single = [r for r in document["results"] if r["mode"] == "e2e" and r["batch"] == 1]
+    if model is not None:
+        single = [r for r in single if r["model"] == model]
+    if not single:
+        return None
+    fewest = min(r["threads"] for r in single)
+    row = next(r for r in single if r["threads"] == fewest)
+    machine, settings = document["machine"], document["settings"]
+    return (
+        f"one review, raw text to score, {row['model']} ({row['precision']}), {fewest} thread(s): "
+        f"p50 {1000 * row['p50_ms']:.1f} µs wall, mean CPU {1000 * row['cpu_ms_per_call']:.1f} µs a call, "
+        f"{row['runs']:,} runs; "
+        f"{describe_pool(settings['review_pool'])}; {machine['cpu']} ({machine['architecture']}, "
+        f"{machine['cores']} cores)"
+    )
 
 
 def recommend(results: list[CaseResult]) -> str | None:
@@ -52,15 +83,16 @@ def recommend(results: list[CaseResult]) -> str | None:
 
 def markdown_table(results: list[CaseResult], loads: list[LoadResult]) -> str:
     lines = [
-        "| model | precision | input | mode | threads | batch | p50 ms | p90 ms | p99 ms | mean ± std ms | reviews/s |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | precision | input | mode | threads | batch | p50 ms | p90 ms | p99 ms | mean ± std ms "
+        "| CPU ms/call | reviews/s |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         s = r.stats()
         lines.append(
             f"| {r.model} | {r.precision} | {r.input_form} | {r.mode} | {r.threads} | {r.batch} "
             f"| {s['p50_ms']:.4f} | {s['p90_ms']:.4f} | {s['p99_ms']:.4f} | {s['mean_ms']:.4f} ± {s['std_ms']:.4f} "
-            f"| {s['reviews_per_s']:,.0f} |"
+            f"| {s['cpu_ms_per_call']:.4f} | {s['reviews_per_s']:,.0f} |"
         )
     if loads:
         lines += [
@@ -80,9 +112,10 @@ def markdown_table(results: list[CaseResult], loads: list[LoadResult]) -> str:
 
 
 def report_document(results: list[CaseResult], loads: list[LoadResult], settings: dict[str, Any]) -> dict[str, Any]:
+    """The whole report, raw samples included (what --output writes)."""
     from imdb_edge import __version__
 
-    return {
+    document = {
         "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "imdb_edge": __version__,
         "machine": describe_machine(),
@@ -93,16 +126,30 @@ def report_document(results: list[CaseResult], loads: list[LoadResult], settings
         "load": [load.to_dict() for load in loads],
         "results": [r.to_dict() for r in results],
     }
+    document["headline"] = headline(document)
+    return document
+
+
+def without_samples(document: dict[str, Any]) -> dict[str, Any]:
+    """The report less each case's raw samples: what `--json` prints when the whole report went to a file
+    (the samples are most of a report's megabytes)."""
+    return {
+        **document,
+        "results": [{k: v for k, v in row.items() if k != "samples_ms"} for row in document["results"]],
+    }
 
 
 def summary_text(document: dict[str, Any], results: list[CaseResult], loads: list[LoadResult]) -> str:
-    """What `bench` prints without --json: the machine line, the table, the recommendation."""
+    """What `bench` prints without --json: the machine and review lines, the table, the headline and the
+    recommendation."""
     machine, settings = document["machine"], document["settings"]
     lines = [
-        f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), "
-        f"onnxruntime {machine['onnxruntime']}, {settings['reviews']} reviews from {settings['review_source']}\n",
+        f"{machine['cpu']} ({machine['architecture']}, {machine['cores']} cores), onnxruntime "
+        f"{machine['onnxruntime']}\nreviews: {describe_pool(settings['review_pool'])}\n",
         markdown_table(results, loads),
     ]
+    if document.get("headline"):
+        lines.append(f"headline: {document['headline']}")
     if document["recommendation"]:
         lines.append(document["recommendation"])
     return "\n".join(lines)
