@@ -23,6 +23,7 @@ from imdb_edge.batch.records import (
     CHUNK_RECORDS,
     DEFAULT_ENCODING,
     DEFAULT_MAX_CHARS,
+    MAX_CHARS_LIMIT,
     Source,
     open_source,
     text_source,
@@ -129,6 +130,9 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
     """
     if job.workers is not None and not 1 <= job.workers <= max_workers():
         raise JobError("{workers} must be between 1 and {most} on this machine", most=max_workers())
+    max_chars = job.max_chars
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or not 1 <= max_chars <= MAX_CHARS_LIMIT:
+        raise JobError("{max_chars} must be a whole number between 1 and {most}", most=f"{MAX_CHARS_LIMIT:,}")
     model_path = job.model or default_model_path()
     with stop.interruptible():  # nothing is written yet; a long probe is cut short by cancel_runs
         try:

@@ -35,6 +35,9 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.texts import empty_reason
 
 DEFAULT_MAX_CHARS = 1_000_000
+MAX_CHARS_LIMIT = 10_000_000
+"""The largest --max-chars: a record is read up to 4 bytes a character (40 MB here) and vectorized whole, so
+this bounds one record's memory; a review is a few thousand characters."""
 FORMATS = ("auto", "lines", "jsonl")
 DEFAULT_ENCODING = "utf-8"
 BOM = b"\xef\xbb\xbf"
@@ -111,22 +114,49 @@ class Decoding:
             return decode_cut(raw, cut, self.encoding), None
         except UnicodeDecodeError as exc:
             return None, f"not valid {self.name} (byte {exc.start})"
+        except (UnicodeError, ValueError) as exc:  # a codec's own complaint about this text, not the batch's
+            return None, f"not valid {self.name} ({str(exc)[:200]})"
 
     @property
     def name(self) -> str:
         return "UTF-8" if self.encoding == DEFAULT_ENCODING else self.encoding
 
 
+_ASCII = bytes(range(128))
+
+
 def check_encoding(encoding: str) -> Decoding:
-    """The decoding for an encoding name, or a JobError: known to Python, and ASCII-compatible (lines are
-    split at the byte \\n; UTF-16 and UTF-32 files are converted first, see FOREIGN_BOMS)."""
+    """The decoding for an encoding name, or a JobError: known to Python, a text encoding (not a bytes or text
+    transform such as rot13, hex, base64 or zlib), and ASCII-compatible: ASCII bytes read as ASCII, so lines
+    are split at the byte \\n (UTF-16 and UTF-32 files are converted first, see FOREIGN_BOMS)."""
     try:
         info = codecs.lookup(encoding)
-    except LookupError:
+    except (LookupError, ValueError, TypeError):
         raise JobError("{encoding} {name} is not an encoding Python knows", name=encoding) from None
-    if info.name.startswith(("utf-16", "utf-32")) or "\n".encode(info.name) != b"\n":
+    if not getattr(info, "_is_text_encoding", True):
+        raise JobError(
+            "{encoding} {name} is not a text encoding (it transforms bytes or text); give the encoding the "
+            "file's text is in, e.g. latin-1 or cp1252",
+            name=encoding,
+        )
+    try:
+        newline = "\n".encode(info.name)
+    except Exception:  # "undefined": a codec that refuses everything
+        raise JobError("{encoding} {name} cannot read or write any text", name=encoding) from None
+    if info.name.startswith(("utf-16", "utf-32")) or newline != b"\n":
         raise JobError(
             "{encoding} {name} does not write a newline as the byte 10; convert the file to UTF-8 first "
+            "(iconv -f {name} -t UTF-8 FILE)",
+            name=encoding,
+        )
+    try:
+        text = _ASCII.decode("ascii")
+        ascii_compatible = _ASCII.decode(info.name) == text and text.encode(info.name) == _ASCII
+    except Exception:  # utf-7, idna, punycode, hz: they give ASCII bytes other meanings
+        ascii_compatible = False
+    if not ascii_compatible:
+        raise JobError(
+            "{encoding} {name} does not read ASCII as ASCII; convert the file to UTF-8 first "
             "(iconv -f {name} -t UTF-8 FILE)",
             name=encoding,
         )
@@ -383,9 +413,27 @@ def _json_array_source(
     return Source(chunks, identity, [], False, "item")
 
 
+_JSON_WHITESPACE = b" \t\r\n"
+
+
 def _starts_with_array(handle: BinaryIO) -> bool:
-    head = handle.peek(4096)[:4096] if hasattr(handle, "peek") else b""  # type: ignore[attr-defined]
-    return head.removeprefix(BOM).lstrip().startswith(b"[")
+    """Whether the first byte after a byte-order mark and JSON whitespace (however much) is `[`. A regular file
+    is read up to that byte and sought back; a pipe only as far as is buffered (it cannot be read twice, and a
+    JSON array must be a regular file anyway)."""
+    if not handle.seekable():
+        head = handle.peek(4096)[:4096] if hasattr(handle, "peek") else b""  # type: ignore[attr-defined]
+        return head.removeprefix(BOM).lstrip(_JSON_WHITESPACE).startswith(b"[")
+    start = handle.tell()
+    try:
+        block = handle.read(1 << 16).removeprefix(BOM)
+        while block:
+            rest = block.lstrip(_JSON_WHITESPACE)
+            if rest:
+                return rest.startswith(b"[")
+            block = handle.read(1 << 16)
+        return False
+    finally:
+        handle.seek(start)
 
 
 def detect_format(path: str, fmt: str) -> str:

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from imdb_edge import console
-from imdb_edge.batch.records import DEFAULT_ENCODING, DEFAULT_MAX_CHARS, FORMATS
+from imdb_edge.batch.records import DEFAULT_ENCODING, DEFAULT_MAX_CHARS, FORMATS, MAX_CHARS_LIMIT
 from imdb_edge.cli.app import RUN_PANEL, app
 from imdb_edge.cli.common import (
     EXIT_INTERRUPTED,
@@ -126,7 +126,13 @@ def classify(
         ),
     ] = 1,
     max_chars: Annotated[
-        int, typer.Option(metavar="N", min=1, help="Longer reviews are cut to this many characters (with a note).")
+        int,
+        typer.Option(
+            metavar="N",
+            min=1,
+            max=MAX_CHARS_LIMIT,
+            help=f"Longer reviews are cut to this many characters (with a note; at most {MAX_CHARS_LIMIT:,}).",
+        ),
     ] = DEFAULT_MAX_CHARS,
     explain: Annotated[
         bool,
