@@ -65,6 +65,10 @@ class JobReport:
     skipped: int = 0
     """Result lines kept from an earlier run (--resume)."""
     output: Path | None = None
+    resumable: bool = False
+    """The results went to a regular --output file with a resume record: `--resume` can continue it."""
+    untouched: bool = False
+    """The output file existed and still has its old contents: this run wrote no line into it."""
 
     @property
     def done(self) -> int:
@@ -168,7 +172,8 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
             finished = not summary.interrupted
         finally:
             result_file.close(complete=finished)
-    elif job.output is not None:
+        return JobReport(summary, skipped, job.output, resumable=True, untouched=result_file.untouched)
+    if job.output is not None:
         with stop.interruptible():  # a FIFO's open waits for its reader
             handle = open_stream_output(job.output)
         with handle:

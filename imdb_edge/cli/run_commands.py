@@ -262,12 +262,7 @@ def run_classify(options: ClassifyOptions) -> int:
             return EXIT_INTERRUPTED
     summary = report.summary
     if summary.interrupted:
-        where = f" in {report.output}" if report.output else ""
-        typer.echo(
-            f"interrupted: {report.done} result line(s) are complete{where}; "
-            f"rerun with --resume to continue ({summary.reason})",
-            err=True,
-        )
+        typer.echo(f"interrupted: {_how_far(report)} ({summary.reason})", err=True)
         return EXIT_INTERRUPTED
     if report.skipped:
         typer.echo(f"resumed after {report.skipped} earlier result(s); {report.done} in total", err=True)
@@ -277,6 +272,16 @@ def run_classify(options: ClassifyOptions) -> int:
         typer.echo(f"{failed} of {summary.records} input(s) could not be classified{unknown}", err=True)
         return EXIT_SOME_ERRORS
     return EXIT_OK
+
+
+def _how_far(report) -> str:  # type: ignore[no-untyped-def]  # JobReport: imported lazily
+    """What an interrupted job leaves, and how to go on: --resume only continues an --output file."""
+    if report.untouched:
+        return f"no result line was written; {report.output} is unchanged"
+    if report.resumable:
+        return f"{report.done} result line(s) are complete in {report.output}; rerun with --resume to continue"
+    where = report.output or "stdout"
+    return f"{report.done} complete result line(s) were written to {where} (--resume needs an --output file)"
 
 
 # ---- info -----------------------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import resource
+import signal
 import subprocess
 import sys
 import time
@@ -90,6 +93,117 @@ def test_a_huge_max_chars_is_a_usage_error_that_leaves_the_output_alone(tiny_mod
     with StopRequest() as stop, pytest.raises(JobError, match="max_chars must be a whole number between 1 and"):
         run_job(job, stop)
     assert output.read_text() == "precious\n"
+
+
+def test_file_names_that_are_not_printable_keep_one_line_each(tiny_model: Path, tmp_path: Path) -> None:
+    """Before: a newline in a file name split its result over two lines (6 inputs, 7 lines, with -o too), and
+    ESC sequences in names (colour, a terminal title) went to stdout as they were."""
+    folder = tmp_path / "n"
+    folder.mkdir()
+    names = ["a\nb.txt", "c\x1b[31mRED.txt", "e\x1b]0;pwned\x07.txt", "tab\there.txt", "line\u2028sep.txt", "ok.txt"]
+    for name in names:
+        (folder / name).write_text(GOOD)
+    done = cli("classify", "-m", str(tiny_model), "-f", str(folder), "-o", str(tmp_path / "out.tsv"))
+    assert done.returncode == 0, done.stderr
+    for data in (done.stdout, (tmp_path / "out.tsv").read_text()):
+        data = data or (tmp_path / "out.tsv").read_text()
+        rows = data.split("\n")[:-1]
+        assert len(rows) == len(names) and "\x1b" not in data and "\x07" not in data and "\u2028" not in data
+        assert all(len(row.split("\t")) == 3 for row in rows)  # label, score, name: a tab in a name is escaped
+    shown = sorted(row.split("\t")[2] for row in (tmp_path / "out.tsv").read_text().splitlines())
+    assert shown == sorted(["a\\nb.txt", "c\\x1b[31mRED.txt", "e\\x1b]0;pwned\\x07.txt", "tab\\there.txt",
+                            "line\\u2028sep.txt", "ok.txt"])  # fmt: skip
+    as_json = cli("classify", "-m", str(tiny_model), "-f", str(folder), "--json")
+    lines = as_json.stdout.splitlines()  # U+2028 is escaped in JSON too, so even splitlines() finds 6 lines
+    assert sorted(json.loads(line)["id"] for line in lines) == sorted(names)  # the names exactly
+
+
+def test_an_interruption_says_how_to_go_on_for_where_the_results_went(tiny_model: Path, tmp_path: Path) -> None:
+    """Before: output to stdout (no -o), interrupted, said "rerun with --resume", which needs -o; and an
+    existing -o was emptied though the job had not written a line."""
+    output = tmp_path / "out.tsv"
+    output.write_text("precious\n")
+    for args, expected in [
+        (["-", "-o", str(output)], f"no result line was written; {output} is unchanged"),
+        (["-"], "complete result line(s) were written to stdout (--resume needs an --output file)"),
+    ]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "imdb_edge", "classify", "-m", str(tiny_model), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            if len(args) == 1:  # a line first, so that stdout has a result
+                process.stdin.write(f"{GOOD}\n")
+                process.stdin.flush()
+                assert process.stdout.readline().startswith("positive\t")
+            else:
+                time.sleep(1.5)  # waiting for input, the output open and locked
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert process.returncode == 130 and expected in stderr and "rerun with --resume" not in stderr, stderr
+    assert output.read_text() == "precious\n"
+
+
+def test_a_full_disk_before_the_first_line_leaves_the_old_output_whole(tiny_model: Path, tmp_path: Path) -> None:
+    """Before: on a full disk the existing -o was replaced by an empty file though not one line could be
+    written."""
+    source = tmp_path / "in.txt"
+    source.write_text("\n".join([GOOD, BAD] * 2000) + "\n")
+    output = tmp_path / "out.tsv"
+    output.write_bytes(b"precious\n" * 10)
+
+    def limit_file_size() -> None:  # no file may grow past 2 KB: the first chunk of results cannot be written
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "classify", "-m", str(tiny_model), "-f", str(source), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
+    )
+    assert done.returncode == 2
+    assert "nothing was written and" in one_line_error(done.stderr) and "is unchanged" in done.stderr
+    assert output.read_bytes() == b"precious\n" * 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.tsv"]  # no new file, no resume record
+
+
+@pytest.mark.parametrize("old", [b"", b"precious\n"])
+def test_an_output_through_a_symlink_is_written_to_its_target(tiny_model: Path, tmp_path: Path, old: bytes) -> None:
+    """Before: through a link, an empty target was written through it, but a target with content kept it and
+    the link itself became a regular file. Now always the target, whatever it holds; the link stays a link."""
+    source = tmp_path / "in.txt"
+    source.write_text(f"{GOOD}\n{BAD}\n")
+    target, link = tmp_path / "target.tsv", tmp_path / "link.tsv"
+    target.write_bytes(old)
+    link.symlink_to(target)
+    assert cli("classify", "-m", str(tiny_model), "-f", str(source), "-o", str(link)).returncode == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert [line.split("\t")[0] for line in target.read_text().splitlines()] == ["positive", "negative"]
+    assert not list(tmp_path.glob(".*"))  # no resume record (complete) and no leftover new file
+
+
+def test_a_hard_linked_output_is_replaced_and_its_other_names_keep_the_old_contents(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    """One behaviour whatever the old file held (before: an empty file was written in place, through every
+    name, and one with content was replaced): a new file takes the name, as `sed -i` or an editor's save."""
+    source = tmp_path / "in.txt"
+    source.write_text(f"{GOOD}\n")
+    for old in (b"", b"precious\n"):
+        output, other = tmp_path / "out.tsv", tmp_path / "other.tsv"
+        output.write_bytes(old)
+        os.link(output, other)
+        assert cli("classify", "-m", str(tiny_model), "-f", str(source), "-o", str(output)).returncode == 0
+        assert output.read_text().startswith("positive\t") and other.read_bytes() == old
+        output.unlink()
+        other.unlink()
 
 
 def test_a_json_array_after_much_leading_whitespace_is_an_array(tiny_model: Path, tmp_path: Path) -> None:
