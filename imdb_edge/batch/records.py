@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from imdb_edge import safe_json
+from imdb_edge import console, safe_json
 from imdb_edge.batch import json_array
 from imdb_edge.batch.errors import JobError
 from imdb_edge.batch.line_reader import RawLine, buffered_lines, decode_cut, live_lines
@@ -450,6 +450,8 @@ def open_source(
         raise ImdbEdgeError(f"unknown input format {fmt!r}; choose from {', '.join(FORMATS)}")
     decoding = check_encoding(encoding)
     if source == "-":
+        if console.stdin_was_closed:
+            raise ImdbEdgeError("stdin is closed: there is nothing to read ('-' reads the reviews from stdin)")
         identity = {"kind": "stdin"}
         return _stream_source(sys.stdin.buffer, detect_format("", fmt), max_chars, identity, decoding, "stdin")
     path = Path(source)

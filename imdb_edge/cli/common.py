@@ -91,6 +91,13 @@ def invoke(options: T, action: Callable[[T], int | None]) -> None:
         raise typer.Exit(code)
 
 
+def require_stdout(what: str) -> None:
+    """Refuse at once, in one line, when stdout was closed (`>&-`) and `what` (a command's results) would be
+    lost: before any work, not after it (imdb_edge/__main__.py also makes any later write fail)."""
+    if console.stdout_was_closed:
+        raise ImdbEdgeError(f"stdout is closed (>&-): {what} would have nowhere to go")
+
+
 def printable(text: str) -> str:
     """`text` safe to show on a terminal: control characters (an ESC starting an escape sequence, a
     carriage return) escaped, so a record id or a model's metadata cannot drive the terminal."""

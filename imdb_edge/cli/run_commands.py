@@ -34,6 +34,7 @@ from imdb_edge.cli.common import (
     flag,
     invoke,
     printable,
+    require_stdout,
 )
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.extras import require_extra
@@ -310,6 +311,7 @@ def info(
 
 
 def run_info(options: InfoOptions) -> None:
+    require_stdout("the model's description")
     from imdb_edge.runtime.classifier import default_model_path
     from imdb_edge.runtime.modelfile.describe import describe_model, render_description
 

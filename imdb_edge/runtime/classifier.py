@@ -282,12 +282,15 @@ class Classifier:
         Raises:
             ImdbEdgeError: the file is missing, not a regular file, damaged, not an imdb-edge
                 model, or onnxruntime cannot run it (one line saying which).
-            TypeError: an argument has the wrong type.
+            TypeError: an argument has the wrong type (a path that is not str or PathLike, a sha256 that is
+                not a str, threads or a threshold that are not numbers).
 
         Example:
             >>> Classifier.load().predict("An absolute masterpiece.").label
             'positive'
         """
+        if sha256 is not None and not isinstance(sha256, str):
+            raise TypeError(f"sha256 must be a str of 64 hex digits, got {type(sha256).__name__}")
         model_file = read_model_file(default_model_path() if path is None else path, sha256=sha256)
         return cls(model_file, threads, providers, threshold)
 

@@ -118,6 +118,24 @@ def test_file_names_that_are_not_printable_keep_one_line_each(tiny_model: Path, 
     assert sorted(json.loads(line)["id"] for line in lines) == sorted(names)  # the names exactly
 
 
+def test_closed_streams_are_one_line_errors_not_a_silent_exit_0(tiny_model: Path) -> None:
+    """Before: `info >&-` and `bench >&-` exited 0 with their output lost; `classify - <&-` exited 0 with no
+    output at all."""
+    model = f'-m "{tiny_model}"'
+    python = f'"{sys.executable}" -m imdb_edge'
+    for command, message in [
+        (f'{python} info "{tiny_model}" >&-', "stdout is closed"),
+        (f"{python} --version >&-", "stdout is closed"),
+        (f"{python} classify --help >&-", "stdout is closed"),
+        (f"{python} evaluate {model} --data /nonexistent >&-", "does not exist"),  # its own error comes first
+        (f"{python} classify {model} - <&-", "stdin is closed"),
+        (f"{python} classify {model} -f - <&-", "stdin is closed"),
+    ]:
+        done = shell(command)
+        assert done.returncode == 2, (command, done.stderr)
+        assert message in one_line_error(done.stderr), command
+
+
 def test_an_interruption_says_how_to_go_on_for_where_the_results_went(tiny_model: Path, tmp_path: Path) -> None:
     """Before: output to stdout (no -o), interrupted, said "rerun with --resume", which needs -o; and an
     existing -o was emptied though the job had not written a line."""
