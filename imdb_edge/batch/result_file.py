@@ -94,6 +94,18 @@ class JobIdentity:
         return "another job"
 
 
+_new_files: set[str] = set()
+"""New output files not yet renamed into place, for a last-resort exit to remove (discard_new_files)."""
+
+
+def discard_new_files() -> None:
+    """Remove the new files of every output not yet replaced (the old ones stay as they were): for an exit
+    that cannot run the usual clean-up (cli.common.exit_if_run_is_stuck)."""
+    for name in list(_new_files):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
 class ResultFile:
     """An output file this run holds an exclusive lock on; writes whole chunks of lines.
 
@@ -196,6 +208,7 @@ class ResultFile:
                 reason=exc.strerror or exc,
             ) from None
         handle = os.fdopen(fd, "r+b", buffering=0)
+        _new_files.add(temporary)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.chmod(fd, stat.S_IMODE(os.fstat(old.fileno()).st_mode))
@@ -203,6 +216,7 @@ class ResultFile:
             handle.close()
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+            _new_files.discard(temporary)
             raise
         return handle, temporary
 
@@ -211,6 +225,7 @@ class ResultFile:
         assert self._replaces is not None
         temporary, old = self._replaces
         os.replace(temporary, self.path)
+        _new_files.discard(temporary)
         self._replaces = None
         old.close()
 
@@ -220,6 +235,7 @@ class ResultFile:
         temporary, old = self._replaces
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        _new_files.discard(temporary)
         self._replaces = None
         self._discarded = True
         old.close()

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from imdb_edge import console
-from imdb_edge.batch.records import DEFAULT_ENCODING, DEFAULT_MAX_CHARS, FORMATS, MAX_CHARS_LIMIT
+from imdb_edge.batch.records import DEFAULT_ENCODING, DEFAULT_MAX_CHARS, FORMATS
 from imdb_edge.cli.app import RUN_PANEL, app
 from imdb_edge.cli.common import (
     EXIT_INTERRUPTED,
@@ -32,6 +32,7 @@ from imdb_edge.cli.common import (
     choices,
     emit_json,
     flag,
+    install_stuck_run_exit,
     invoke,
     printable,
     require_stdout,
@@ -127,13 +128,7 @@ def classify(
         ),
     ] = 1,
     max_chars: Annotated[
-        int,
-        typer.Option(
-            metavar="N",
-            min=1,
-            max=MAX_CHARS_LIMIT,
-            help=f"Longer reviews are cut to this many characters (with a note; at most {MAX_CHARS_LIMIT:,}).",
-        ),
+        int, typer.Option(metavar="N", min=1, help="Longer reviews are cut to this many characters (with a note).")
     ] = DEFAULT_MAX_CHARS,
     explain: Annotated[
         bool,
@@ -239,7 +234,8 @@ def run_classify(options: ClassifyOptions) -> int:
 
     job = classify_job(options)
     quiet = console.is_quiet()  # --quiet: no live count, no per-record warnings (output and exit code still tell)
-    with StopRequest(on_stop=cancel_onnxruntime_runs) as stop:
+    install_stuck_run_exit()
+    with StopRequest(on_stop=lambda: cancel_onnxruntime_runs(stop)) as stop:
         try:
             with LiveCount(enabled=job.file is not None and sys.stderr.isatty() and not quiet) as progress:
 
@@ -312,6 +308,7 @@ def info(
 
 def run_info(options: InfoOptions) -> None:
     require_stdout("the model's description")
+    install_stuck_run_exit()
     from imdb_edge.runtime.classifier import default_model_path
     from imdb_edge.runtime.modelfile.describe import describe_model, render_description
 
