@@ -20,6 +20,7 @@ from imdb_edge.batch.engine import BatchSummary, classify_chunks, default_worker
 from imdb_edge.batch.errors import JobError
 from imdb_edge.batch.outcomes import Outcome, Rules
 from imdb_edge.batch.records import (
+    CHUNK_BYTES,
     CHUNK_RECORDS,
     DEFAULT_ENCODING,
     DEFAULT_MAX_CHARS,
@@ -164,7 +165,7 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
         "keyed": source.keyed_lines,
         "rules": Rules(min_known=job.min_known, explain=job.explain),
     }
-    chunks = source.chunks(CHUNK_RECORDS, skipped)
+    chunks = source.chunks(CHUNK_RECORDS, skipped, CHUNK_BYTES)
     if result_file is not None:
         finished = False
         try:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -267,3 +268,229 @@ def test_strings_of_backslashes_and_quotes_are_cut_where_json_loads_cuts_them(te
         patch.setattr(json_array, "READ_BYTES", window)
         found = [json.loads(item.data) for item in json_array.iter_items(io.BytesIO(data), cap=1 << 20)]  # type: ignore[arg-type]
     assert found == texts
+
+
+def _workers_of(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+    found = []
+    for child in children:
+        try:
+            if "--multiprocessing-fork" in Path(f"/proc/{child}/cmdline").read_text():
+                found.append(int(child))
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def _wait_for(condition: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def slow_on_a_word(model_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Passes every load check and scores like the small model, but a run of reviews holding a GOOD word
+    multiplies a 2048 x 2048 matrix by itself 200 times (tests/modelfile/hostile_graphs.py)."""
+    from tests.modelfile.hostile_graphs import slow_on_good_words
+
+    path = tmp_path_factory.mktemp("hostile") / "slow-on-a-word.onnx"
+    path.write_bytes(slow_on_good_words(model_bytes))
+    return path
+
+
+@pytest.fixture(scope="module")
+def long_lines_with_a_trigger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6,000 lines of 1 KB (a chunk is 1 MB, far more than a pipe holds), one in 64 with a GOOD word."""
+    words = ["the", "movie", "was", "a", "film", "of", "this", "time", "it"]
+    lines = [
+        " ".join(words[(i * 7 + j) % 9] for j in range(250)) + (" great" if i % 64 == 63 else "") for i in range(6000)
+    ]
+    path = tmp_path_factory.mktemp("input") / "long.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_while_every_worker_is_in_a_slow_run_exits_130_within_2_seconds(
+    slow_on_a_word: Path, long_lines_with_a_trigger: Path, tmp_path: Path, signum: int
+) -> None:
+    """Before: hung (15 s and more): the parent sat in write() of a chunk to a worker busy in onnxruntime, outside
+    any interruptible region, and the write resumed after the handler set its flag."""
+    out = tmp_path / "out.tsv"
+    command = ["classify", "-m", str(slow_on_a_word), "-f", str(long_lines_with_a_trigger), "-o", str(out), "-q"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imdb_edge", *command, "--workers", "2"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: len(_workers_of(process.pid)) == 2)
+        time.sleep(1.0)  # both workers deep in a slow run, the parent blocked sending the next chunk
+        os.killpg(process.pid, signum)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    took = time.monotonic() - sent
+    assert took < 2.0 and process.returncode == 130, (f"{took:.2f} s", stderr)
+    assert "Traceback" not in stderr and signal.Signals(signum).name in stderr
+    data = out.read_bytes()
+    assert not data or data.endswith(b"\n")
+
+
+def test_a_stop_signal_while_long_texts_are_vectorized_here_exits_130_within_2_seconds(tmp_path: Path) -> None:
+    """Before: 5.0 s (and 10 to 12 s on a busy machine): the vectorizer took 512 texts a call, and 512 texts of
+    a million characters are seconds in native code, where no signal handler runs. Now a call takes at most
+    PIECE_CHARS characters (or one text): tens of milliseconds."""
+    million = tmp_path / "m.txt"
+    million.write_text(" ".join(["1 2"] * 250_000))
+    folder = tmp_path / "F"
+    folder.mkdir()
+    for i in range(300):
+        (folder / f"{i}.txt").symlink_to(million)
+    out = tmp_path / "out.tsv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "imdb_edge", "classify", "-f", str(folder), "--workers", "1", "-o", str(out), "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: out.exists())  # started: the model is loaded, the output open, the texts being read
+        time.sleep(1.5)
+        os.killpg(process.pid, signal.SIGTERM)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    took = time.monotonic() - sent
+    assert took < 2.0 and process.returncode == 130, (f"{took:.2f} s", stderr)
+    assert len(out.read_bytes().splitlines()) < 300
+
+
+PEAK_SCRIPT = (  # run the CLI, then print its exit code and this process's peak RSS (VmHWM, kB) on stderr
+    "import re, sys, runpy\n"
+    "sys.argv = ['imdb-edge', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('imdb_edge', run_name='__main__')\nexcept SystemExit as exc:\n    code = exc.code\n"
+    "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+    "print('PEAK', code, peak, file=sys.stderr)\n"
+)
+
+
+def test_a_job_of_long_records_stays_in_bounded_memory(tmp_path: Path) -> None:
+    """Before: the cap was per record, and 1,024 records made a chunk: 6,144 records of 1 MB peaked at 6.9 GB
+    in the parent (11.9 GB in all), and under a 3 GB limit died with a MemoryError traceback after emptying
+    -o. Here 1,200 records of 200 KB (240 MB): before, a 200 MB chunk in the parent and in a worker."""
+    text = tmp_path / "200k.txt"
+    text.write_text(" ".join(["good"] * 40_000))
+    folder = tmp_path / "L"
+    folder.mkdir()
+    for i in range(1200):
+        (folder / f"{i}.txt").symlink_to(text)
+    out = tmp_path / "out.tsv"
+    out.write_text("precious\n")
+    process = subprocess.Popen(
+        [sys.executable, "-c", PEAK_SCRIPT, "classify", "-f", str(folder), "-o", str(out), "-q", "--workers", "2"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker_peak = 0
+    while process.poll() is None:  # the workers' resident memory, sampled
+        for worker in _workers_of(process.pid):
+            try:
+                status = Path(f"/proc/{worker}/status").read_text()
+                worker_peak = max(worker_peak, int(status.split("VmRSS:")[1].split()[0]) // 1024)
+            except (FileNotFoundError, IndexError):
+                pass
+        time.sleep(0.05)
+    stderr = process.stderr.read()  # type: ignore[union-attr]
+    found = [line for line in stderr.splitlines() if line.startswith("PEAK ")]
+    assert found, stderr
+    _, code, peak_kb = found[0].split()
+    assert code in ("0", "None") and "Traceback" not in stderr, stderr
+    assert int(peak_kb) // 1024 < 300 and worker_peak < 300, (int(peak_kb) // 1024, worker_peak)
+    assert len(out.read_text().splitlines()) == 1200
+
+
+def test_a_model_slow_on_one_word_fails_the_job_in_seconds(
+    slow_on_a_word: Path, long_lines_with_a_trigger: Path, tmp_path: Path
+) -> None:
+    """Before: every run after the first was unlimited: a job on a model slow on a trigger word wrote no line in
+    a minute (and `classify -f` of 5,000 reviews on a model cubic in the width none in 40 s)."""
+    done = cli("classify", "-m", str(slow_on_a_word), "-f", str(long_lines_with_a_trigger), "-o", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert "the model fails on this input (it ran longer than" in one_line_error(done.stderr)
+
+
+@pytest.mark.parametrize("how", [signal.SIGHUP, signal.SIGKILL])
+def test_workers_end_at_once_when_their_parent_dies_in_the_middle_of_a_run(
+    slow_on_a_word: Path, long_lines_with_a_trigger: Path, tmp_path: Path, how: int
+) -> None:
+    """Before: after SIGHUP to the parent, a worker in a long run went on at 60% CPU for 20 s and more."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "imdb_edge",
+            "classify",
+            "-m",
+            str(slow_on_a_word),
+            "-f",
+            str(long_lines_with_a_trigger),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(lambda: len(_workers_of(process.pid)) >= 2)
+        workers = _workers_of(process.pid)
+        time.sleep(1.0)  # inside a slow run, whose limit (5 s and more for a first run) is far off
+        process.send_signal(how)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    died = time.monotonic()
+
+    def alive() -> list[int]:
+        running = []
+        for worker in workers:
+            try:
+                if Path(f"/proc/{worker}/stat").read_text().split(")")[-1].split()[0] != "Z":
+                    running.append(worker)
+            except FileNotFoundError:
+                pass
+        return running
+
+    while alive() and time.monotonic() - died < 10:
+        time.sleep(0.05)
+    left = alive()
+    for worker in left:
+        os.kill(worker, signal.SIGKILL)
+    assert not left and time.monotonic() - died < 3.0
+
+
+def test_a_run_stuck_in_one_step_still_ends_on_a_stop_signal_or_its_limit(slow_on_a_word: Path) -> None:
+    """onnxruntime acts on a cancel or a time limit between steps only, and four GOOD words make one MatMul of
+    8192 x 8192 matrices: a step of half a minute or more. Before: SIGTERM waited for the step (three words:
+    11.9 s), and the limit too. Now the run's watchdog ends the process a second after the run was told to
+    stop: exit 130 on a signal, exit 2 with one line at the limit."""
+    command = [sys.executable, "-m", "imdb_edge", "classify", "-m", str(slow_on_a_word), *["a great film"] * 4]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(2.0)  # inside the step
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    took = time.monotonic() - sent
+    assert took < 2.0 and process.returncode == 130 and "SIGTERM received" in stderr, (f"{took:.2f} s", stderr)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)  # the first run's limit: 5 s
+    assert done.returncode == 2
+    assert "ran longer than" in one_line_error(done.stderr) and "cannot be cut short" in done.stderr
