@@ -10,6 +10,12 @@ import sys
 _quiet = False
 stdout_was_closed = False
 """The command started with stdout closed (`>&-`): results must go to --output (see imdb_edge/__main__.py)."""
+stdin_was_closed = False
+"""The command started with stdin closed (`<&-`): '-' has nothing to read."""
+
+
+class StdoutClosed(OSError):
+    """A write to stdout when the command started with it closed (`>&-`): its output would be lost."""
 
 
 def set_quiet(quiet: bool) -> None:

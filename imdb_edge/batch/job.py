@@ -20,9 +20,11 @@ from imdb_edge.batch.engine import BatchSummary, classify_chunks, default_worker
 from imdb_edge.batch.errors import JobError
 from imdb_edge.batch.outcomes import Outcome, Rules
 from imdb_edge.batch.records import (
+    CHUNK_BYTES,
     CHUNK_RECORDS,
     DEFAULT_ENCODING,
     DEFAULT_MAX_CHARS,
+    MAX_CHARS_LIMIT,
     Source,
     open_source,
     text_source,
@@ -64,6 +66,10 @@ class JobReport:
     skipped: int = 0
     """Result lines kept from an earlier run (--resume)."""
     output: Path | None = None
+    resumable: bool = False
+    """The results went to a regular --output file with a resume record: `--resume` can continue it."""
+    untouched: bool = False
+    """The output file existed and still has its old contents: this run wrote no line into it."""
 
     @property
     def done(self) -> int:
@@ -129,6 +135,9 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
     """
     if job.workers is not None and not 1 <= job.workers <= max_workers():
         raise JobError("{workers} must be between 1 and {most} on this machine", most=max_workers())
+    max_chars = job.max_chars
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or not 1 <= max_chars <= MAX_CHARS_LIMIT:
+        raise JobError("{max_chars} must be a whole number between 1 and {most}", most=f"{MAX_CHARS_LIMIT:,}")
     model_path = job.model or default_model_path()
     with stop.interruptible():  # nothing is written yet; a long probe is cut short by cancel_runs
         try:
@@ -156,7 +165,7 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
         "keyed": source.keyed_lines,
         "rules": Rules(min_known=job.min_known, explain=job.explain),
     }
-    chunks = source.chunks(CHUNK_RECORDS, skipped)
+    chunks = source.chunks(CHUNK_RECORDS, skipped, CHUNK_BYTES)
     if result_file is not None:
         finished = False
         try:
@@ -164,7 +173,8 @@ def run_job(job: ClassifyJob, stop: StopRequest, on_outcome: OutcomeReporter | N
             finished = not summary.interrupted
         finally:
             result_file.close(complete=finished)
-    elif job.output is not None:
+        return JobReport(summary, skipped, job.output, resumable=True, untouched=result_file.untouched)
+    if job.output is not None:
         with stop.interruptible():  # a FIFO's open waits for its reader
             handle = open_stream_output(job.output)
         with handle:

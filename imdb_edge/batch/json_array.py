@@ -19,7 +19,6 @@ from typing import BinaryIO
 READ_BYTES = 1 << 20
 BOM = b"\xef\xbb\xbf"
 _WHITESPACE = re.compile(rb"[ \t\r\n]*")
-_STRING_CHUNK = re.compile(rb'(?:[^"\\]|\\.)*', re.S)  # stops at a quote, or a backslash ending the window
 _STRUCTURE = re.compile(rb'["\[\]{}]')
 _SCALAR_CHUNK = re.compile(rb'[^,\[\]{}"\s]*')
 _QUOTE, _BACKSLASH = ord('"'), ord("\\")
@@ -47,21 +46,64 @@ class _Scan:
     escape: bool = False
 
 
+def _backslashes_before(buf: bytes, start: int, end: int) -> int:
+    """How many backslashes end `buf[start:end]`, looking back no further than needed (a run of a million
+    backslashes costs a few copies of it, not a Python step each)."""
+    size = 64
+    while True:
+        low = max(start, end - size)
+        piece = buf[low:end]
+        run = len(piece) - len(piece.rstrip(b"\\"))
+        if run < len(piece) or low == start:
+            return run
+        size *= 4
+
+
+def _string_end(buf: bytes, i: int, scan: _Scan) -> int | None:
+    """Inside a string at `buf[i]`: the index just after its closing quote, or None when the window ends first
+    (then `scan.escape` says whether the next window's first byte is escaped).
+
+    At C speed whatever the string holds (a regular expression stepping through it a character at a time read
+    7 MB/s): the next quote is found with bytes.find, and closes the string unless a backslash escapes it.
+    Past an escaped quote, escaped backslashes and escaped quotes are blanked out (JSON pairs a backslash
+    with the next byte, left to right, as bytes.replace does), and the first quote left closes the string;
+    a growing span at a time, so a short string costs little and a long one is read a few times at most."""
+    n = len(buf)
+    if scan.escape:
+        if i >= n:
+            return None
+        scan.escape, i = False, i + 1
+    start = i
+    for _ in range(8):  # most strings hold no escaped quote, or a few
+        quote = buf.find(b'"', i)
+        if quote < 0:
+            break
+        if quote == i or buf[quote - 1] != _BACKSLASH or _backslashes_before(buf, i, quote) % 2 == 0:
+            return quote + 1
+        i = quote + 1
+    else:
+        span = 4096
+        while True:
+            end = min(n, i + span)
+            found = buf[i:end].replace(b"\\\\", b"__").replace(b'\\"', b"__").find(b'"')
+            if found >= 0:
+                return i + found + 1
+            if end == n:
+                break
+            span *= 16
+    scan.escape = _backslashes_before(buf, start, n) % 2 == 1
+    return None
+
+
 def _advance(buf: bytes, i: int, scan: _Scan) -> int | None:
     """Scan `buf` from `i`: the index just after the value's end, or None when the window ends first."""
     n = len(buf)
     while i < n:
         if scan.in_string:
-            if scan.escape:
-                scan.escape, i = False, i + 1
-                continue
-            i = _STRING_CHUNK.match(buf, i).end()  # type: ignore[union-attr]
-            if i >= n:
+            end = _string_end(buf, i, scan)
+            if end is None:
                 return None
-            if buf[i] == _BACKSLASH:  # the last byte of the window: the escaped one comes next
-                scan.escape, i = True, i + 1
-                continue
-            scan.in_string, i = False, i + 1  # the closing quote
+            scan.in_string, i = False, end
             if scan.depth == 0:
                 return i
         elif scan.kind == "container":
@@ -128,7 +170,10 @@ class _Stream:
             stop = len(self.buf) if end is None else end
             size += stop - start
             if kept is not None:
-                kept = kept + self.buf[start:stop] if size <= cap else None
+                if size <= cap:
+                    kept += self.buf[start:stop]
+                else:
+                    kept = None
             self.pos = stop
             if end is not None:
                 break

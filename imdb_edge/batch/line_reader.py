@@ -35,9 +35,10 @@ class RawLine:
     characters: int = 0
 
 
-def buffered_lines(stream: BinaryIO, cap: int, size: int) -> Iterator[list[RawLine]]:
-    """Batches of `size` lines from a regular file."""
+def buffered_lines(stream: BinaryIO, cap: int, size: int, budget: int = 1 << 62) -> Iterator[list[RawLine]]:
+    """Batches of `size` lines from a regular file, or fewer once they hold `budget` bytes."""
     batch: list[RawLine] = []
+    held = 0
     readline = stream.readline
     while True:
         line = readline(cap + 1)
@@ -55,9 +56,10 @@ def buffered_lines(stream: BinaryIO, cap: int, size: int) -> Iterator[list[RawLi
                 if not rest or rest.endswith(b"\n"):
                     break
             batch.append(RawLine(line[:cap], cut=True, characters=characters))
-        if len(batch) == size:
+        held += len(batch[-1].data)
+        if len(batch) == size or held >= budget:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
 
@@ -105,18 +107,22 @@ class _LiveBuffer:
         return [RawLine(bytes(self.data))] if self.data else []
 
 
-def live_lines(fd: int, cap: int, size: int) -> Iterator[list[RawLine]]:
-    """Batches of lines as they arrive: block for the first bytes, then take only what is already there."""
+def live_lines(fd: int, cap: int, size: int, budget: int = 1 << 62) -> Iterator[list[RawLine]]:
+    """Batches of lines as they arrive: block for the first bytes, then take only what is already there (up to
+    `size` lines or `budget` bytes)."""
     buffer = _LiveBuffer(cap)
     at_end = False
     while not at_end:
         data = os.read(fd, READ_BYTES)  # blocks; a stop signal interrupts it (batch/stop.py)
         at_end = not data
         lines = buffer.add(data)
-        while not at_end and len(lines) < size and select.select([fd], [], [], 0)[0]:
+        held = sum(len(line.data) for line in lines)
+        while not at_end and len(lines) < size and held < budget and select.select([fd], [], [], 0)[0]:
             data = os.read(fd, READ_BYTES)
             at_end = not data
-            lines += buffer.add(data)
+            more = buffer.add(data)
+            lines += more
+            held += sum(len(line.data) for line in more)
         if at_end:
             lines += buffer.finish()
         for start in range(0, len(lines), size):

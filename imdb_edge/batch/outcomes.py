@@ -19,6 +19,17 @@ UNKNOWN_LABEL = "unknown"
 NO_KNOWN_TERM = "the model knows none of its terms"
 
 
+def plain_name(key: str | int) -> str:
+    """A record's key as the last column of a plain line: characters that are not printable (a newline, a tab,
+    an ESC starting a terminal sequence, a line or paragraph separator, a bidirectional override) are written
+    as Python escapes (\\n, \\t, \\x1b, \\u2028), so a file name can neither split its line, add a column,
+    nor drive a terminal. --json gives the name exactly."""
+    text = str(key)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def text_line(label: str | None, score: float | None, error: str | None, unknown: str | None = None) -> str:
     """`label<TAB>score` (6 decimals), `error<TAB>reason`, or `unknown<TAB>reason`: the plain output line."""
     if error is not None:
@@ -92,7 +103,7 @@ class Outcome:
         line = text_line(self.label, self.score, self.error, self.unknown)
         if self.explanation is not None and self.error is None and self.unknown is None:
             line += f"\t{describe_pushes(self.explanation)}"
-        return f"{line}\t{self.key}" if keyed else line
+        return f"{line}\t{plain_name(self.key)}" if keyed else line
 
 
 def usable_texts(records: list[Record]) -> list[str]:
@@ -143,4 +154,12 @@ def encode_lines(outcomes: list[Outcome], as_json: bool, labels: Sequence[str], 
     """The chunk's output lines as UTF-8 (keys and errors are checked to be valid Unicode); `keyed` plain
     lines end with the record's key; JSON lines carry every label's probability."""
     lines = [o.as_json(labels) for o in outcomes] if as_json else [o.as_text(keyed) for o in outcomes]
-    return ("\n".join(lines) + "\n").encode("utf-8", "backslashreplace")
+    text = "\n".join(lines) + "\n"
+    if as_json:  # JSON keeps these raw inside strings, but splitlines() and older JavaScript end a line there
+        for separator in _LINE_SEPARATORS:
+            if separator in text:
+                text = text.replace(separator, f"\\u{ord(separator):04x}")
+    return text.encode("utf-8", "backslashreplace")
+
+
+_LINE_SEPARATORS = ("\x85", "\u2028", "\u2029")

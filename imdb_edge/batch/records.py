@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from imdb_edge import safe_json
+from imdb_edge import console, safe_json
 from imdb_edge.batch import json_array
 from imdb_edge.batch.errors import JobError
 from imdb_edge.batch.line_reader import RawLine, buffered_lines, decode_cut, live_lines
@@ -35,10 +35,16 @@ from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.texts import empty_reason
 
 DEFAULT_MAX_CHARS = 1_000_000
+MAX_CHARS_LIMIT = 10_000_000
+"""The largest --max-chars: a record is read up to 4 bytes a character (40 MB here) and vectorized whole, so
+this bounds one record's memory; a review is a few thousand characters."""
 FORMATS = ("auto", "lines", "jsonl")
 DEFAULT_ENCODING = "utf-8"
 BOM = b"\xef\xbb\xbf"
 CHUNK_RECORDS = 1024
+CHUNK_BYTES = 4 << 20
+"""A chunk ends at CHUNK_RECORDS records or once its texts hold this many bytes (as Python keeps them), so a
+chunk of long records is a few records, not a thousand (a job's memory: batch/engine.py)."""
 FOREIGN_BOMS = {
     b"\x00\x00\xfe\xff": "UTF-32",
     b"\xff\xfe\x00\x00": "UTF-32",
@@ -111,22 +117,49 @@ class Decoding:
             return decode_cut(raw, cut, self.encoding), None
         except UnicodeDecodeError as exc:
             return None, f"not valid {self.name} (byte {exc.start})"
+        except (UnicodeError, ValueError) as exc:  # a codec's own complaint about this text, not the batch's
+            return None, f"not valid {self.name} ({str(exc)[:200]})"
 
     @property
     def name(self) -> str:
         return "UTF-8" if self.encoding == DEFAULT_ENCODING else self.encoding
 
 
+_ASCII = bytes(range(128))
+
+
 def check_encoding(encoding: str) -> Decoding:
-    """The decoding for an encoding name, or a JobError: known to Python, and ASCII-compatible (lines are
-    split at the byte \\n; UTF-16 and UTF-32 files are converted first, see FOREIGN_BOMS)."""
+    """The decoding for an encoding name, or a JobError: known to Python, a text encoding (not a bytes or text
+    transform such as rot13, hex, base64 or zlib), and ASCII-compatible: ASCII bytes read as ASCII, so lines
+    are split at the byte \\n (UTF-16 and UTF-32 files are converted first, see FOREIGN_BOMS)."""
     try:
         info = codecs.lookup(encoding)
-    except LookupError:
+    except (LookupError, ValueError, TypeError):
         raise JobError("{encoding} {name} is not an encoding Python knows", name=encoding) from None
-    if info.name.startswith(("utf-16", "utf-32")) or "\n".encode(info.name) != b"\n":
+    if not getattr(info, "_is_text_encoding", True):
+        raise JobError(
+            "{encoding} {name} is not a text encoding (it transforms bytes or text); give the encoding the "
+            "file's text is in, e.g. latin-1 or cp1252",
+            name=encoding,
+        )
+    try:
+        newline = "\n".encode(info.name)
+    except Exception:  # "undefined": a codec that refuses everything
+        raise JobError("{encoding} {name} cannot read or write any text", name=encoding) from None
+    if info.name.startswith(("utf-16", "utf-32")) or newline != b"\n":
         raise JobError(
             "{encoding} {name} does not write a newline as the byte 10; convert the file to UTF-8 first "
+            "(iconv -f {name} -t UTF-8 FILE)",
+            name=encoding,
+        )
+    try:
+        text = _ASCII.decode("ascii")
+        ascii_compatible = _ASCII.decode(info.name) == text and text.encode(info.name) == _ASCII
+    except Exception:  # utf-7, idna, punycode, hz: they give ASCII bytes other meanings
+        ascii_compatible = False
+    if not ascii_compatible:
+        raise JobError(
+            "{encoding} {name} does not read ASCII as ASCII; convert the file to UTF-8 first "
             "(iconv -f {name} -t UTF-8 FILE)",
             name=encoding,
         )
@@ -197,20 +230,39 @@ def _jsonl_record(position: int, line: RawLine, max_chars: int, decoding: Decodi
     return json_record(position, None if line.cut else line.data, max_chars, "line", decoding)
 
 
+def record_bytes(record: Record) -> int:
+    """What a record's text costs in memory (sys.getsizeof: 1, 2 or 4 bytes a character, as Python keeps it)."""
+    return sys.getsizeof(record.text) if record.text is not None else 64
+
+
+def chunked(records: Iterable[Record], size: int, budget: int) -> Iterator[list[Record]]:
+    """`records` in chunks of `size`, or fewer once a chunk's texts hold `budget` bytes (at least one record)."""
+    chunk: list[Record] = []
+    held = 0
+    for record in records:
+        chunk.append(record)
+        held += record_bytes(record)
+        if len(chunk) == size or held >= budget:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
+
+
 def _line_chunks(
-    lines: Iterator[list[RawLine]], parse: Parser, max_chars: int, skip: int, decoding: Decoding
+    lines: Iterator[list[RawLine]], parse: Parser, max_chars: int, skip: int, decoding: Decoding, budget: int
 ) -> Iterator[list[Record]]:
+    """A chunk for each batch of lines (for live input: what has arrived), cut where it outgrows `budget`."""
     number = 0
     for raw_lines in lines:
-        chunk = []
+        records = []
         for line in raw_lines:
             number += 1
             if number == 1 and line.data.startswith(BOM):
                 line = RawLine(line.data[len(BOM) :], line.cut)
             if number > skip:
-                chunk.append(parse(number, line, max_chars, decoding))
-        if chunk:
-            yield chunk
+                records.append(parse(number, line, max_chars, decoding))
+        yield from chunked(records, len(records), budget)
 
 
 def is_live(fd: int) -> bool:
@@ -227,7 +279,7 @@ def file_identity(info: os.stat_result) -> dict[str, int]:
 class Source:
     """A validated input: its chunks of records, what it is (for --resume), which files it reads."""
 
-    chunks: Callable[[int, int], Iterator[list[Record]]]  # (chunk size, records to skip)
+    chunks: Callable[[int, int, int], Iterator[list[Record]]]  # (chunk size, records to skip, chunk bytes)
     identity: dict[str, Any]
     files: list[tuple[int, int]] = field(default_factory=list)  # (st_dev, st_ino) of every file read
     live: bool = False
@@ -265,10 +317,13 @@ def _stream_source(
         identity = {**identity, **file_identity(info)}
         _refuse_foreign_bom(handle, where, decoding)
 
-    def chunks(size: int, skip: int) -> Iterator[list[Record]]:
+    def chunks(size: int, skip: int, budget: int = CHUNK_BYTES) -> Iterator[list[Record]]:
         with handle:
-            lines = live_lines(fd, cap, size) if live and fd is not None else buffered_lines(handle, cap, size)
-            yield from _line_chunks(lines, parse, max_chars, skip, decoding)
+            if live and fd is not None:
+                lines = live_lines(fd, cap, size, budget)
+            else:
+                lines = buffered_lines(handle, cap, size, budget)
+            yield from _line_chunks(lines, parse, max_chars, skip, decoding, budget)
 
     return Source(chunks, identity, files, live, "line")
 
@@ -334,13 +389,12 @@ def _folder_source(folder: Path, max_chars: int, decoding: Decoding) -> Source:
     identity = {"kind": "folder", "path": str(folder.resolve()), "dev": info.st_dev, "ino": info.st_ino}
     identity.update(files=len(files), mtime_ns=info.st_mtime_ns, order=FOLDER_ORDER)
 
-    def chunks(size: int, skip: int) -> Iterator[list[Record]]:
-        for start in range(skip, len(files), size):
-            batch = files[start : start + size]
-            yield [
-                _read_txt(start + n, relative, path, max_chars, decoding)
-                for n, (relative, path) in enumerate(batch, start=1)
-            ]
+    def chunks(size: int, skip: int, budget: int = CHUNK_BYTES) -> Iterator[list[Record]]:
+        records = (
+            _read_txt(number, relative, path, max_chars, decoding)
+            for number, (relative, path) in enumerate(files[skip:], start=skip + 1)
+        )
+        yield from chunked(records, size, budget)
 
     def stat_or_none(path: Path) -> tuple[int, int] | None:
         try:
@@ -367,25 +421,39 @@ def _json_array_source(
         raise ImdbEdgeError(f"{path}: not a readable JSON array ({exc})") from None
     handle.seek(0)
 
-    def chunks(size: int, skip: int) -> Iterator[list[Record]]:
+    def chunks(size: int, skip: int, budget: int = CHUNK_BYTES) -> Iterator[list[Record]]:
         with handle:
-            chunk: list[Record] = []
-            for position, item in enumerate(json_array.iter_items(handle, cap), start=1):
-                if position <= skip:
-                    continue
-                chunk.append(json_record(position, item.data, max_chars, "item", decoding))
-                if len(chunk) == size:
-                    yield chunk
-                    chunk = []
-            if chunk:
-                yield chunk
+            records = (
+                json_record(position, item.data, max_chars, "item", decoding)
+                for position, item in enumerate(json_array.iter_items(handle, cap), start=1)
+                if position > skip
+            )
+            yield from chunked(records, size, budget)
 
     return Source(chunks, identity, [], False, "item")
 
 
+_JSON_WHITESPACE = b" \t\r\n"
+
+
 def _starts_with_array(handle: BinaryIO) -> bool:
-    head = handle.peek(4096)[:4096] if hasattr(handle, "peek") else b""  # type: ignore[attr-defined]
-    return head.removeprefix(BOM).lstrip().startswith(b"[")
+    """Whether the first byte after a byte-order mark and JSON whitespace (however much) is `[`. A regular file
+    is read up to that byte and sought back; a pipe only as far as is buffered (it cannot be read twice, and a
+    JSON array must be a regular file anyway)."""
+    if not handle.seekable():
+        head = handle.peek(4096)[:4096] if hasattr(handle, "peek") else b""  # type: ignore[attr-defined]
+        return head.removeprefix(BOM).lstrip(_JSON_WHITESPACE).startswith(b"[")
+    start = handle.tell()
+    try:
+        block = handle.read(1 << 16).removeprefix(BOM)
+        while block:
+            rest = block.lstrip(_JSON_WHITESPACE)
+            if rest:
+                return rest.startswith(b"[")
+            block = handle.read(1 << 16)
+        return False
+    finally:
+        handle.seek(start)
 
 
 def detect_format(path: str, fmt: str) -> str:
@@ -402,6 +470,8 @@ def open_source(
         raise ImdbEdgeError(f"unknown input format {fmt!r}; choose from {', '.join(FORMATS)}")
     decoding = check_encoding(encoding)
     if source == "-":
+        if console.stdin_was_closed:
+            raise ImdbEdgeError("stdin is closed: there is nothing to read ('-' reads the reviews from stdin)")
         identity = {"kind": "stdin"}
         return _stream_source(sys.stdin.buffer, detect_format("", fmt), max_chars, identity, decoding, "stdin")
     path = Path(source)
@@ -435,8 +505,7 @@ def text_source(texts: Iterable[str], max_chars: int = DEFAULT_MAX_CHARS) -> Sou
         records.append(record)
     digest = hashlib.sha256("\0".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
 
-    def chunks(size: int, skip: int) -> Iterator[list[Record]]:
-        for start in range(skip, len(records), size):
-            yield records[start : start + size]
+    def chunks(size: int, skip: int, budget: int = CHUNK_BYTES) -> Iterator[list[Record]]:
+        yield from chunked(records[skip:], size, budget)
 
     return Source(chunks, {"kind": "arguments", "count": len(records), "sha256": digest}, [], False, "input")

@@ -10,8 +10,10 @@ counts are written, and removed when the run completes (nothing is left to resum
 tail matches the record, cuts anything after the recorded end (lines written after the
 last checkpoint are simply redone) and reads nothing but that tail, whatever the file's
 size. An existing output is never cut in place when a run starts over: a new file is
-renamed over it, so whoever still reads the old one (`cat f | classify - -o f`) reads it
-whole.
+renamed over it once the run's first lines are in it, so whoever still reads the old one
+(`cat f | classify - -o f`) reads it whole, and a run that writes no line (a full disk, a
+signal, a model that fails) leaves it as it was. `-o` through a symbolic link writes the
+file the link points to.
 """
 
 from __future__ import annotations
@@ -92,10 +94,39 @@ class JobIdentity:
         return "another job"
 
 
-class ResultFile:
-    """An output file this run holds an exclusive lock on; writes whole chunks of lines."""
+_new_files: set[str] = set()
+"""New output files not yet renamed into place, for a last-resort exit to remove (discard_new_files)."""
 
-    def __init__(self, path: Path, handle: BinaryIO, job: JobIdentity, lines: int, size: int, tail: bytes) -> None:
+
+def discard_new_files() -> None:
+    """Remove the new files of every output not yet replaced (the old ones stay as they were): for an exit
+    that cannot run the usual clean-up (cli.common.exit_if_run_is_stuck)."""
+    for name in list(_new_files):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+class ResultFile:
+    """An output file this run holds an exclusive lock on; writes whole chunks of lines.
+
+    `-o` through a symbolic link writes the file the link points to (the link stays a link, and the resume
+    record lies beside that file). An existing file is never cut in place: unless --resume continues it,
+    the results go to a new file beside it, renamed over it once the first lines are in it (or when the job
+    completes with none), so the old contents stay whole until then: a job that stops before its first line
+    (a full disk, a signal, a failing model) leaves the old file untouched. Other hard links to the old file
+    keep the old contents, as with `sed -i` or an editor's save.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        handle: BinaryIO,
+        job: JobIdentity,
+        lines: int,
+        size: int,
+        tail: bytes,
+        replaces: tuple[str, BinaryIO] | None = None,
+    ) -> None:
         self.path = path
         self._handle = handle
         self._job = job
@@ -104,33 +135,41 @@ class ResultFile:
         self._tail = tail
         self._saved_at = 0.0
         self._recorded_lines = lines
+        self._replaces = replaces
+        self._discarded = False
+        """(the new file's temporary name, the old file's locked handle) until the new file is renamed over
+        the old one."""
+
+    @property
+    def untouched(self) -> bool:
+        """True while an existing output still has its old contents (nothing of this run is in it)."""
+        return self._replaces is not None or self._discarded
 
     @classmethod
     def open(cls, path: Path, job: JobIdentity, resume: bool) -> ResultFile:
-        """Lock `path` (creating it if needed), then either continue it (--resume) or empty it."""
+        """Lock `path` (creating it if needed), then either continue it (--resume) or start a new file that
+        replaces it at the first lines."""
+        path = Path(os.path.realpath(path))  # through a symbolic link: the file it points to
+        flags = os.O_RDWR | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+            try:
+                fd, created = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666), True
+            except FileExistsError:
+                fd, created = os.open(path, flags), False
         except IsADirectoryError:
             raise JobError("{output} {path} is a directory", path=path) from None
         except OSError as exc:
             raise JobError("cannot write {output} {path}: {reason}", path=path, reason=exc.strerror or exc) from None
         handle = os.fdopen(fd, "r+b", buffering=0)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise JobError(
-                        "{path} is being written by another imdb-edge classify; wait for it or choose another {output}",
-                        path=path,
-                    ) from None
-                raise
+            cls._lock(fd, path)
             if resume:
                 lines, size, tail = cls._resume_point(path, handle, job)
+            elif not created:
+                new, temporary = cls._new_file_beside(path, handle)
+                return cls(path, new, job, 0, 0, b"", replaces=(temporary, handle))
             else:
                 lines, size, tail = 0, 0, b""
-                if os.fstat(fd).st_size:
-                    handle = cls._replace_with_new_file(path, handle)
             result = cls(path, handle, job, lines, size, tail)
             result._save(complete=False)  # the record first: a crash before the cut below still resumes right
             handle.truncate(size)
@@ -141,25 +180,65 @@ class ResultFile:
             raise
 
     @staticmethod
-    def _replace_with_new_file(path: Path, old: BinaryIO) -> BinaryIO:
-        """A new, locked, empty file renamed over `path`; the old one is left whole to whoever still reads it.
+    def _lock(fd: int, path: Path) -> None:
+        """An exclusive lock on `fd`, which must still be the file `path` names (another job may have renamed
+        its own output over it between our open and our lock)."""
+        busy = "{path} is being written by another imdb-edge classify; wait for it or choose another {output}"
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise JobError(busy, path=path) from None
+            raise
+        held, named = os.fstat(fd), os.stat(path)
+        if (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+            raise JobError(busy, path=path)
 
-        Cutting the old file in place would pull it from under a reader: `cat f | imdb-edge classify - -o f`
-        turned 100,000 reviews into 104 lines. Its permission bits are kept.
-        """
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+    @staticmethod
+    def _new_file_beside(path: Path, old: BinaryIO) -> tuple[BinaryIO, str]:
+        """A new, locked, empty file beside `path` (renamed over it at the first write), with its permission
+        bits. The old file stays whole until then, for whoever still reads it: cutting it in place turned
+        `cat f | imdb-edge classify - -o f` (100,000 reviews) into 104 lines."""
+        try:
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+        except OSError as exc:
+            raise JobError(
+                "cannot write {output} {path}: cannot create a new file beside it ({reason})",
+                path=path,
+                reason=exc.strerror or exc,
+            ) from None
         handle = os.fdopen(fd, "r+b", buffering=0)
+        _new_files.add(temporary)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.chmod(fd, stat.S_IMODE(os.fstat(old.fileno()).st_mode))
-            os.replace(temporary, path)
         except BaseException:
             handle.close()
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+            _new_files.discard(temporary)
             raise
+        return handle, temporary
+
+    def _put_in_place(self) -> None:
+        """Rename the new file over the old one (whose lock this run then lets go)."""
+        assert self._replaces is not None
+        temporary, old = self._replaces
+        os.replace(temporary, self.path)
+        _new_files.discard(temporary)
+        self._replaces = None
         old.close()
-        return handle
+
+    def _discard_new_file(self) -> None:
+        """Nothing of this run went in: remove the new file; the old one keeps its contents."""
+        assert self._replaces is not None
+        temporary, old = self._replaces
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        _new_files.discard(temporary)
+        self._replaces = None
+        self._discarded = True
+        old.close()
 
     @staticmethod
     def _resume_point(path: Path, handle: BinaryIO, job: JobIdentity) -> tuple[int, int, bytes]:
@@ -207,13 +286,25 @@ class ResultFile:
         return lines, size, tail
 
     def write_lines(self, data: bytes, count: int) -> None:
-        """Append whole lines; the resume record follows at most every CHECKPOINT_SECONDS."""
+        """Append whole lines; the resume record follows at most every CHECKPOINT_SECONDS. The first lines
+        into a new file put it in place of the old one."""
         view = memoryview(data)
+        placed = False
         try:
             while view:
                 written = self._handle.write(view)
                 view = view[written or 0 :]
+            if self._replaces is not None:
+                self._put_in_place()
+                placed = True
         except OSError as exc:  # a full disk, a file too large, an I/O error: what is recorded can be resumed
+            if self._replaces is not None:
+                self._discard_new_file()
+                raise JobError(
+                    "cannot write {output} {path}: {reason}; nothing was written and {path} is unchanged",
+                    path=self.path,
+                    reason=exc.strerror or exc,
+                ) from None
             raise JobError(
                 "cannot write {output} {path}: {reason}; {lines} result line(s) are recorded complete: make room "
                 "and rerun with {resume} to continue",
@@ -224,7 +315,7 @@ class ResultFile:
         self._size += len(data)
         self._tail = (self._tail + data[-TAIL_BYTES:])[-TAIL_BYTES:]
         self.lines += count
-        if time.monotonic() - self._saved_at >= CHECKPOINT_SECONDS:
+        if placed or time.monotonic() - self._saved_at >= CHECKPOINT_SECONDS:
             self._save(complete=False)
 
     def _save(self, complete: bool) -> None:
@@ -254,8 +345,16 @@ class ResultFile:
     def close(self, complete: bool) -> None:
         """Release the lock: after a complete run the resume record is removed (there is nothing to resume);
         otherwise it records how far the output got, best effort (a full disk may refuse even that; the last
-        checkpoint then stands)."""
+        checkpoint then stands). A run that wrote no line leaves an existing output as it was, unless it
+        completed (its result is then the empty file)."""
         try:
+            if self._discarded:
+                return
+            if self._replaces is not None:
+                if not complete:
+                    self._discard_new_file()
+                    return
+                self._put_in_place()
             if complete:
                 with contextlib.suppress(FileNotFoundError):
                     resume_record_path(self.path).unlink()

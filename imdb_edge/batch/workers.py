@@ -11,7 +11,13 @@ results come back in input order. Only float32 scores and int32 known-term count
 Workers start with SIGINT/SIGTERM held (batch/stop.py), so a signal to the whole process
 group cannot kill one half-started; once running, a stop signal sent to a worker (alone or
 with the group) is passed on to the parent, which stops the whole run at a safe point. A
-worker whose parent is gone exits quietly.
+worker whose parent is gone exits at once, even in the middle of a run (the kernel kills it
+when its parent dies, on Linux; elsewhere a thread that watches the parent does).
+
+Sending a chunk waits while the worker is busy (a pipe holds 64 KB, a chunk up to a few
+MB): that wait is interruptible, so a stop signal is acted on at once even while every
+worker is deep in a slow run; a worker left with half a chunk, or still busy with one
+after the grace, is killed, not asked to finish.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from multiprocessing import resource_tracker
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 from imdb_edge.batch.stop import StopRequest, release_held_signals, signals_held
@@ -43,11 +51,38 @@ def _send(conn: Any, message: Any) -> bool:
     return True
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """End this process as soon as `parent_pid` is gone, whatever it is doing (a run of a slow model included):
+    SIGKILL from the kernel on the parent's death (Linux prctl), else a thread that looks every 0.2 s."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        watched_by_kernel = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError, ImportError):
+        watched_by_kernel = False
+    if os.getppid() != parent_pid:  # it died before the watch began
+        os._exit(0)
+    if watched_by_kernel:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="imdb-edge-parent-watch", daemon=True).start()
+
+
 def _worker_main(conn: Any, where: str, threshold: float | None, parent_pid: int) -> None:
     def forward(signum: int, frame: Any) -> None:
         if os.getppid() == parent_pid:
             os.kill(parent_pid, signum)
 
+    _die_with_parent(parent_pid)
     release_held_signals(forward)
     try:
         model_bytes = conn.recv_bytes()
@@ -56,7 +91,7 @@ def _worker_main(conn: Any, where: str, threshold: float | None, parent_pid: int
     try:
         import numpy as np
 
-        from imdb_edge.runtime.classifier import Classifier
+        from imdb_edge.runtime.classifier import Classifier, on_stuck_run
         from imdb_edge.runtime.modelfile.reader import parse_model_bytes
 
         classifier = Classifier(parse_model_bytes(model_bytes, where), threads=1, threshold=threshold)
@@ -64,6 +99,12 @@ def _worker_main(conn: Any, where: str, threshold: float | None, parent_pid: int
         _send(conn, ("error", first_line(exc, with_type=not isinstance(exc, ImdbEdgeError))))
         return
     del model_bytes
+
+    def stuck(message: str, cancelled: bool) -> None:  # a run over its limit, in a step that cannot be cut short
+        _send(conn, ("error", message))
+        os._exit(1)
+
+    on_stuck_run(stuck)
     if not _send(conn, ("ready", None)):
         return
     while True:
@@ -104,6 +145,8 @@ class WorkerPool:
         self._procs: list[Any] = []
         self._sent = 0
         self._ready = [False] * workers
+        self._busy = [0] * workers  # chunks sent to each worker and not yet collected
+        self._broken = [False] * workers  # a send cut short: the pipe holds half a chunk
         try:
             # Started first: starting it inside `signals_held` would unblock the signals (bpo-33613's own block).
             resource_tracker.ensure_running()
@@ -128,13 +171,24 @@ class WorkerPool:
             raise
 
     def submit(self, texts: list[str]) -> int:
-        """Send texts to the next worker; returns the ticket to collect them with."""
+        """Send texts to the next worker; returns the ticket to collect them with.
+
+        The send waits while that worker is busy with earlier chunks; a stop signal meanwhile raises
+        Interrupted at once (the worker, left with half a chunk, is killed on close)."""
         ticket = self._sent
+        index = ticket % len(self._conns)
+        payload = ForkingPickler.dumps(texts)
         try:
-            self._conns[ticket % len(self._conns)].send(texts)
+            with self._stop.interruptible():
+                self._conns[index].send_bytes(payload)
         except (BrokenPipeError, ConnectionResetError, EOFError):
-            self._raise_for(ticket % len(self._conns))
+            self._broken[index] = True
+            self._raise_for(index)
+        except BaseException:
+            self._broken[index] = True
+            raise
         self._sent += 1
+        self._busy[index] += 1
         return ticket
 
     def collect(self, ticket: int, give_up_at: float | None = None) -> Any:
@@ -159,6 +213,7 @@ class WorkerPool:
                     what = "failed:" if self._ready[index] else "could not start:"
                     raise ImdbEdgeError(f"a worker process {what} {value}")
                 scores, known = value
+                self._busy[index] -= 1
                 return (
                     np.frombuffer(scores, dtype=np.float32).reshape(self._score_shape),
                     np.frombuffer(known, dtype=np.int32).astype(np.int64),
@@ -192,9 +247,14 @@ class WorkerPool:
         raise WorkerStopped(f"worker process {process.pid} ended unexpectedly ({how})")
 
     def close(self, wait_seconds: float = 0.5) -> None:
-        """Ask every worker to exit; end those still running after `wait_seconds`."""
-        for conn in self._conns:
+        """Ask every idle worker to exit, and kill the busy ones (holding a chunk nobody will collect, or half
+        of one) at once; end any still running after `wait_seconds`. Never waits on a full pipe."""
+        for index, (conn, process) in enumerate(zip(self._conns, self._procs, strict=True)):
+            if self._busy[index] or self._broken[index]:
+                process.kill()
+                continue
             with contextlib.suppress(OSError, ValueError):
+                os.set_blocking(conn.fileno(), False)  # a 5-byte message goes whole or not at all
                 conn.send(None)
         deadline = time.monotonic() + wait_seconds
         for process in self._procs:

@@ -7,6 +7,8 @@ build every command's help from these declarations alone.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -39,12 +41,49 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 
-def cancel_onnxruntime_runs() -> None:
+_stopped_by = ""
+"""The stop signal the command got (for the last-resort exit, which runs on another thread)."""
+
+
+def cancel_onnxruntime_runs(stop: Any = None) -> None:
     """A stop signal's first act: cut short any onnxruntime run the main thread waits in (from the watcher
-    thread, so it imports nothing: with no classifier module loaded there is no run to cancel)."""
-    cancel = getattr(sys.modules.get("imdb_edge.runtime.classifier"), "cancel_runs", None)  # None mid-import
+    thread, so it imports nothing: with no classifier module loaded there is no run to cancel). A run whose
+    current step cannot be cut short (one huge MatMul) ends the process a second later (exit_if_run_is_stuck):
+    exit 130 within 2 seconds, whatever the model does."""
+    global _stopped_by
+    _stopped_by = getattr(stop, "signal_name", "") or _stopped_by
+    classifier = sys.modules.get("imdb_edge.runtime.classifier")
+    cancel = getattr(classifier, "cancel_runs", None)  # None mid-import
     if cancel is not None:
+        classifier.on_stuck_run(exit_if_run_is_stuck)  # type: ignore[union-attr]
         cancel()
+
+
+def install_stuck_run_exit() -> None:
+    """Make a run that went over its time limit and cannot be cut short end this command (exit 2, one line),
+    instead of waiting for its step to end (runtime.classifier.on_stuck_run); for commands that run models."""
+    from imdb_edge.runtime.classifier import on_stuck_run
+
+    on_stuck_run(exit_if_run_is_stuck)
+
+
+def exit_if_run_is_stuck(message: str, cancelled: bool) -> None:
+    """The CLI's last resort, from the run watchdog's thread, while the main thread is inside onnxruntime (so
+    no output is half written: results are written between runs): a new output file not yet in place is
+    removed, then the process exits at once."""
+    result_file = sys.modules.get("imdb_edge.batch.result_file")
+    discard = getattr(result_file, "discard_new_files", None)
+    if discard is not None:
+        discard()
+    if cancelled:
+        what = f"{_stopped_by} received" if _stopped_by else "stopped"
+        line = f"interrupted ({what}; a model run could not be cut short: an --output keeps its complete lines)"
+        code = EXIT_INTERRUPTED
+    else:
+        line, code = f"error: {message}", EXIT_USAGE
+    with contextlib.suppress(OSError):
+        os.write(2, (line + "\n").encode("utf-8", "backslashreplace"))
+    os._exit(code)
 
 
 def interrupted(signal_name: str) -> typer.Exit:
@@ -70,7 +109,7 @@ def invoke(options: T, action: Callable[[T], int | None]) -> None:
     """
     from imdb_edge.batch.stop import Interrupted, StopRequest
 
-    stop = StopRequest(on_stop=cancel_onnxruntime_runs)
+    stop = StopRequest(on_stop=lambda: cancel_onnxruntime_runs(stop))
     try:
         with stop, stop.interruptible():
             code = action(options)
@@ -89,6 +128,13 @@ def invoke(options: T, action: Callable[[T], int | None]) -> None:
         raise
     if code:
         raise typer.Exit(code)
+
+
+def require_stdout(what: str) -> None:
+    """Refuse at once, in one line, when stdout was closed (`>&-`) and `what` (a command's results) would be
+    lost: before any work, not after it (imdb_edge/__main__.py also makes any later write fail)."""
+    if console.stdout_was_closed:
+        raise ImdbEdgeError(f"stdout is closed (>&-): {what} would have nowhere to go")
 
 
 def printable(text: str) -> str:

@@ -32,8 +32,10 @@ from imdb_edge.cli.common import (
     choices,
     emit_json,
     flag,
+    install_stuck_run_exit,
     invoke,
     printable,
+    require_stdout,
 )
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.extras import require_extra
@@ -232,7 +234,8 @@ def run_classify(options: ClassifyOptions) -> int:
 
     job = classify_job(options)
     quiet = console.is_quiet()  # --quiet: no live count, no per-record warnings (output and exit code still tell)
-    with StopRequest(on_stop=cancel_onnxruntime_runs) as stop:
+    install_stuck_run_exit()
+    with StopRequest(on_stop=lambda: cancel_onnxruntime_runs(stop)) as stop:
         try:
             with LiveCount(enabled=job.file is not None and sys.stderr.isatty() and not quiet) as progress:
 
@@ -256,12 +259,7 @@ def run_classify(options: ClassifyOptions) -> int:
             return EXIT_INTERRUPTED
     summary = report.summary
     if summary.interrupted:
-        where = f" in {report.output}" if report.output else ""
-        typer.echo(
-            f"interrupted: {report.done} result line(s) are complete{where}; "
-            f"rerun with --resume to continue ({summary.reason})",
-            err=True,
-        )
+        typer.echo(f"interrupted: {_how_far(report)} ({summary.reason})", err=True)
         return EXIT_INTERRUPTED
     if report.skipped:
         typer.echo(f"resumed after {report.skipped} earlier result(s); {report.done} in total", err=True)
@@ -271,6 +269,16 @@ def run_classify(options: ClassifyOptions) -> int:
         typer.echo(f"{failed} of {summary.records} input(s) could not be classified{unknown}", err=True)
         return EXIT_SOME_ERRORS
     return EXIT_OK
+
+
+def _how_far(report) -> str:  # type: ignore[no-untyped-def]  # JobReport: imported lazily
+    """What an interrupted job leaves, and how to go on: --resume only continues an --output file."""
+    if report.untouched:
+        return f"no result line was written; {report.output} is unchanged"
+    if report.resumable:
+        return f"{report.done} result line(s) are complete in {report.output}; rerun with --resume to continue"
+    where = report.output or "stdout"
+    return f"{report.done} complete result line(s) were written to {where} (--resume needs an --output file)"
 
 
 # ---- info -----------------------------------------------------------------------------------------------------
@@ -299,6 +307,8 @@ def info(
 
 
 def run_info(options: InfoOptions) -> None:
+    require_stdout("the model's description")
+    install_stuck_run_exit()
     from imdb_edge.runtime.classifier import default_model_path
     from imdb_edge.runtime.modelfile.describe import describe_model, render_description
 

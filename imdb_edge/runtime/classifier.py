@@ -6,8 +6,9 @@ import math
 import numbers
 import os
 import threading
+import time
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -18,26 +19,58 @@ import onnxruntime as ort
 
 from imdb_edge.errors import ImdbEdgeError, first_line
 from imdb_edge.runtime.explain import Explanation, explain
+from imdb_edge.runtime.modelfile.onnx_fields import (
+    ATTR_GRAPH,
+    ATTR_GRAPHS,
+    ATTR_INT,
+    ATTR_INTS,
+    ATTR_NAME,
+    GRAPH_INITIALIZER,
+    GRAPH_NODE,
+    MODEL_GRAPH,
+    NODE_ATTRIBUTE,
+    NODE_INPUT,
+    NODE_OP,
+    NODE_OUTPUT,
+    TENSOR_NAME,
+)
+from imdb_edge.runtime.modelfile.protowire import Corrupt, fields, submessages, values_of, varints
 from imdb_edge.runtime.modelfile.reader import ModelFile, read_model_file
 from imdb_edge.runtime.modelfile.schema import DENSE, TEXT, TOKEN_IDS
-from imdb_edge.runtime.modelfile.weights import linear_head
+from imdb_edge.runtime.modelfile.weights import _tensor, linear_head
 from imdb_edge.runtime.texts import empty_reason
 from imdb_edge.runtime.vectorizer import Vectorizer, padded_rows
 
 DEFAULT_MODEL = "default.int8.onnx"
 ENV_MODEL = "IMDB_EDGE_MODEL"
 CHUNK = 512
+"""Texts vectorized per native call, at most."""
+PIECE_CHARS = 1 << 20
+"""Characters vectorized per native call, at most (one longer text is a call of its own): about 25 ms of work,
+so a stop signal is heard between calls and a batch of long texts never holds more than this at once."""
 GROUP = 64  # rows per run when a batch is grouped by length
+GROUP_CELLS = 1 << 20
+"""Ids in one padded run, at most (fewer rows when rows are long): 8 MB of int64."""
 PROBE_SECONDS = 5.0
 """The load probe's limit: exported graphs answer two tiny rows in well under a millisecond."""
 FIRST_RUN_SECONDS = 5.0
 FIRST_RUN_SECONDS_PER_ROW = 0.01
 """The first real run's limit is FIRST_RUN_SECONDS plus this much per row (a Raspberry Pi runs the
-slowest exported form, the portable text form, at about 5 ms a review)."""
+slowest exported form, the portable text form, at about 5 ms a review), plus RUN_SECONDS_PER_INPUT."""
+RUN_SECONDS = 1.0
+RUN_SECONDS_PER_ROW = 0.01
+RUN_SECONDS_PER_INPUT = 5e-6
+"""Every later run's limit: RUN_SECONDS, plus this much per row, plus this much per id of a token-id batch
+(rows x padded width) or per character of a text-form batch. The shipped model takes about 40 ns an id
+here, a Raspberry Pi some ten times that; a graph that is slow on purpose (cubic in the batch, or on one
+trigger value) is stopped once it has run that long (time the process was stopped is not counted)."""
+WATCH_SECONDS = 0.05
+"""How often the watchdog looks at the runs in progress (only while there are some)."""
 PADDING_TOLERANCE = 1e-5
 
 _run_options: weakref.WeakSet[ort.RunOptions] = weakref.WeakSet()
 _run_options_lock = threading.Lock()
+_cancelled: weakref.WeakSet[Classifier] = weakref.WeakSet()
 
 
 def cancel_runs() -> None:
@@ -45,8 +78,130 @@ def cancel_runs() -> None:
     it while the main thread waits in a long run). Those Classifiers stay cancelled: each later run raises
     RunCancelled."""
     with _run_options_lock:
+        for classifier in list(_classifiers):
+            _cancelled.add(classifier)
         for options in list(_run_options):
             options.terminate = True
+
+
+_classifiers: weakref.WeakSet[Classifier] = weakref.WeakSet()
+
+
+_OPTIONS, _LIMIT, _STARTED, _EXPIRED, _TOLD, _WHERE = range(6)
+"""The fields of a run in progress as the watchdog sees it (a list: built on every run, so it must be cheap):
+its RunOptions, limit, when the watchdog first saw it, whether it expired, when it was told to stop (expired
+or cancelled), and the model file's name."""
+STUCK_SECONDS = 1.0
+"""A run told to stop (over its limit, or cancelled by a stop signal) ends at onnxruntime's next step, but one
+step can take hours (a single MatMul of huge matrices). This much later the watchdog calls the process's
+stuck-run handler (`on_stuck_run`), if it has one: the CLI exits, a batch worker reports and exits. A library
+caller without one keeps waiting for the step to end."""
+_stuck_handler: Callable[[str, bool], None] | None = None
+
+
+def on_stuck_run(handler: Callable[[str, bool], None] | None) -> None:
+    """Call `handler(message, cancelled)` from the watchdog thread when a run told to stop is still in one step
+    of onnxruntime STUCK_SECONDS later (`cancelled`: by `cancel_runs`, a stop signal; else it ran over its
+    limit). Only a process that may end itself should set one: the run cannot be cut short any other way."""
+    global _stuck_handler
+    _stuck_handler = handler
+
+
+def runs_in_progress() -> int:
+    """How many onnxruntime runs are going on in this process (for a last-resort exit that must not cut a
+    write short: results are written between runs, never during one, by the thread that runs them)."""
+    return len(_watchdog.runs) if _watchdog is not None else 0
+
+
+SUSPENDED_SECONDS = 0.5
+"""A pause this much longer than WATCH_SECONDS between two looks of the watchdog means the process did not run
+(stopped by Ctrl-Z or SIGSTOP, a suspended machine): that time is not counted against any run."""
+
+
+class _Watchdog:
+    """The one thread that stops any run over its limit (RunOptions.terminate), in this process.
+
+    A run registers itself under its thread's id (a dict entry: no lock, no clock read, so a 10 µs prediction
+    stays one); the thread sleeps until a run exists, then looks every WATCH_SECONDS and counts each run's
+    time from its first look. Time the process spent stopped (a pause between two looks much longer than the
+    interval) is not counted, so `fg` after Ctrl-Z does not fail a run. An expiry that lands just after its
+    run ended (a race it cannot rule out without a lock on every run) leaves a stray terminate flag, which
+    the next run on that thread notices and clears (Classifier._guarded_run).
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[int, list[Any]] = {}
+        self.wake = threading.Event()
+        self.idle = True
+        """Waiting for a run: the next run must wake it (read on every run: cheaper than Event.is_set)."""
+        threading.Thread(target=self._loop, name="imdb-edge-run-watchdog", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self.wake.wait()
+            last = time.monotonic()
+            while True:
+                time.sleep(WATCH_SECONDS)
+                now = time.monotonic()
+                paused = now - last - WATCH_SECONDS
+                last = now
+                runs = list(self.runs.values())
+                if not runs:
+                    break
+                self.idle = False
+                for run in runs:
+                    self._check(run, now, paused if paused > SUSPENDED_SECONDS else 0.0)
+            self.idle = True
+            self.wake.clear()
+            if self.runs:  # one began between the look and the clear
+                self.wake.set()
+
+    @staticmethod
+    def _check(run: list[Any], now: float, paused: float) -> None:
+        if run[_STARTED] is None:
+            run[_STARTED] = now
+            return
+        run[_STARTED] += paused
+        if now - run[_STARTED] > run[_LIMIT] and not run[_EXPIRED]:
+            run[_EXPIRED] = True
+            run[_OPTIONS].terminate = True
+        if run[_TOLD] is None:
+            if run[_EXPIRED] or run[_OPTIONS].terminate:
+                run[_TOLD] = now
+        elif run[_TOLD] is not False:
+            run[_TOLD] += paused
+            if now - run[_TOLD] > STUCK_SECONDS and _stuck_handler is not None:
+                run[_TOLD] = False  # the handler is called once a run
+                if run[_EXPIRED]:
+                    message = (
+                        f"{run[_WHERE]}: the model fails on this input (it ran longer than {run[_LIMIT]:.3g} s, "
+                        "and its current step cannot be cut short)"
+                    )
+                else:
+                    message = f"{run[_WHERE]}: a run cancelled by a stop signal is still in one step"
+                _stuck_handler(message, not run[_EXPIRED])
+
+
+_watchdog: _Watchdog | None = None
+_watchdog_lock = threading.Lock()
+
+
+def _the_watchdog() -> _Watchdog:
+    global _watchdog
+    if _watchdog is None:
+        with _watchdog_lock:
+            if _watchdog is None:
+                _watchdog = _Watchdog()
+    return _watchdog
+
+
+def _forget_watchdog() -> None:  # a forked child has none of its parent's threads
+    global _watchdog
+    _watchdog = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_watchdog)
 
 
 _NOT_READ = object()
@@ -123,6 +278,110 @@ def _check_threshold(threshold: object) -> float | None:
     return float(threshold)
 
 
+class _GraphNode:
+    """A node of the graph as the padding proof needs it: operator, names in and out, integer attributes."""
+
+    def __init__(self, data: Any) -> None:
+        parts = fields(data)
+        text = lambda value: bytes(value).decode("utf-8", "replace")  # noqa: E731
+        self.op = next((text(v) for n, w, v in parts if n == NODE_OP and w == 2), "")
+        self.inputs = [text(v) for n, w, v in parts if n == NODE_INPUT and w == 2]
+        self.outputs = [text(v) for n, w, v in parts if n == NODE_OUTPUT and w == 2]
+        self.ints: dict[str, list[int]] = {}
+        self.has_subgraph = False
+        for attribute in (v for n, w, v in parts if n == NODE_ATTRIBUTE and w == 2):
+            attribute_parts = fields(attribute)
+            name = next((text(v) for n, w, v in attribute_parts if n == ATTR_NAME and w == 2), "")
+            for number, wire, value in attribute_parts:
+                if number == ATTR_INT and wire == 0:
+                    self.ints[name] = [value - (1 << 64) if value >= 1 << 63 else value]
+                elif number == ATTR_INTS:
+                    found = varints(value) if wire == 2 else [value]
+                    self.ints.setdefault(name, []).extend(v - (1 << 64) if v >= 1 << 63 else v for v in found)
+                elif number in (ATTR_GRAPH, ATTR_GRAPHS):
+                    self.has_subgraph = True
+
+
+def padding_unproven(graph_model: bytes, ids_input: str, pad: int) -> str | None:
+    """Why padding a token-id batch might change a review's score, or None when the graph itself proves it
+    cannot.
+
+    Proven: the ids reach nothing but one Gather from a constant table (fp32, or int8 behind a
+    DequantizeLinear, either side of the Gather), whose padding row `pad` is exactly zero, summed by one
+    ReduceSum over each review's ids (axis 1). So a review's sum is the same whatever the padding width (up to
+    the order of float addition), and the rest of the graph sees only that sum: not the ids, not how many
+    there are, not the width. A probe that pads a few times cannot prove this (a graph can count its padding
+    ids and act only above a threshold); this reads it from the graph, whatever the widths a run will use.
+    Not proven here: that the rest of the graph keeps the reviews of a batch apart (the load probe and the
+    graph check's operator list are what stand against a graph that mixes them).
+    """
+    try:
+        graph = submessages(memoryview(graph_model), MODEL_GRAPH)[0]
+        parts = fields(graph)
+        tensors = {
+            bytes(submessages(t, TENSOR_NAME)[0]).decode("utf-8", "replace"): t
+            for t in values_of(parts, GRAPH_INITIALIZER)
+            if submessages(t, TENSOR_NAME)
+        }
+        nodes = [_GraphNode(n) for n in values_of(parts, GRAPH_NODE)]
+    except (Corrupt, IndexError):
+        return "its graph cannot be read"
+    if any(node.has_subgraph for node in nodes):
+        return "a node holds a subgraph"
+    if ids_input in tensors or any(ids_input in node.outputs for node in nodes):
+        return "a constant or a node shadows the ids"
+
+    def readers(name: str) -> list[_GraphNode]:
+        return [node for node in nodes if name in node.inputs]
+
+    def constant(name: str) -> np.ndarray | None:
+        found = _tensor(tensors[name]) if name in tensors else None
+        return found[1] if found else None
+
+    gathers = readers(ids_input)
+    if len(gathers) != 1 or gathers[0].op != "Gather" or gathers[0].inputs[1:] != [ids_input]:
+        return "the ids are read by something other than one Gather from the first layer's table"
+    gather = gathers[0]
+    if gather.ints.get("axis", [0]) != [0] or len(gather.outputs) != 1 or ids_input == gather.inputs[0]:
+        return "the Gather does not pick rows of a table"
+    table_name, after = gather.inputs[0], readers(gather.outputs[0])
+    row: np.ndarray | None = None
+    if table_name in tensors and len(after) == 1 and after[0].op == "DequantizeLinear":  # int8 rows, then scaled
+        quantized, dequantize = constant(table_name), after[0]
+        row = _dequantized_row(quantized, dequantize.inputs[1:], constant, pad)
+        after = readers(dequantize.outputs[0]) if len(dequantize.outputs) == 1 else []
+    elif table_name in tensors:
+        table = constant(table_name)
+        row = table[pad] if table is not None and table.ndim >= 1 and len(table) > pad else None
+    else:
+        producers = [node for node in nodes if table_name in node.outputs]
+        if len(producers) == 1 and producers[0].op == "DequantizeLinear" and producers[0].inputs[0] in tensors:
+            row = _dequantized_row(constant(producers[0].inputs[0]), producers[0].inputs[1:], constant, pad)
+    if row is None:
+        return "its first layer's table is not a constant the runtime can read"
+    if len(after) != 1 or after[0].op != "ReduceSum":
+        return "the gathered rows go elsewhere than one ReduceSum"
+    reduce = after[0]
+    axes = constant(reduce.inputs[1]) if len(reduce.inputs) > 1 and reduce.inputs[1] else None
+    if (axes.reshape(-1).tolist() if axes is not None else reduce.ints.get("axes")) != [1]:
+        return "the ReduceSum does not sum each review's ids (axis 1)"
+    if not np.all(np.asarray(row, dtype=np.float64) == 0.0):
+        return f"the padding row (id {pad}) of its first layer's table is not zero"
+    return None
+
+
+def _dequantized_row(quantized: np.ndarray | None, scales: list[str], constant: Any, pad: int) -> np.ndarray | None:
+    """Row `pad` of an int8 table as DequantizeLinear makes it, for one scale and zero point (what export
+    writes); None for anything else."""
+    if quantized is None or quantized.ndim < 1 or len(quantized) <= pad or not scales:
+        return None
+    scale = constant(scales[0])
+    zero = constant(scales[1]) if len(scales) > 1 and scales[1] else np.zeros(1)
+    if scale is None or zero is None or scale.size != 1 or zero.size != 1:
+        return None
+    return (quantized[pad].astype(np.float64) - float(zero.reshape(-1)[0])) * float(scale.reshape(-1)[0])
+
+
 class Classifier:
     """A loaded model: thread-safe, `predict` one text or `predict_batch` many.
 
@@ -161,12 +420,10 @@ class Classifier:
         self._score_shape = (-1,) if self.classes == 2 else (-1, self.classes)
         self._input = model_file.model["input_name"]
         self._outputs = [model_file.model["output_name"]]  # built once: session.run takes a list on every call
-        self._run_options = ort.RunOptions()  # shared by every run: cancel_runs sets its terminate flag
-        self._run_options.log_severity_level = 4  # a failed run is one raised line, not also a log line on stderr
+        self._local = threading.local()  # each thread's RunOptions: a run over its limit stops only itself
         with _run_options_lock:
-            _run_options.add(self._run_options)
+            _classifiers.add(self)
         self._first_run_done = False
-        self._timed_out = False
         self._linear_head: Any = _NOT_READ
         try:
             self.session = ort.InferenceSession(
@@ -224,36 +481,56 @@ class Classifier:
                 raise ImdbEdgeError(
                     f"{where}: the graph returns {probe!r} instead of finite scores of shape {expected}"[:300]
                 )
+        if self.input_form == TOKEN_IDS:
+            why = padding_unproven(self.model_file.graph_model, self._input, self.vectorizer.size)
+            if why is not None:
+                raise ImdbEdgeError(
+                    f"{where}: padding could change the scores: {why} (an exported graph reads the ids only through "
+                    "its first layer's table, whose padding row is zero)"
+                )
         if len(probes) == 2 and np.abs(probes[0] - probes[1]).max() > PADDING_TOLERANCE:
             raise ImdbEdgeError(
                 f"{where}: padding changes the scores ({probes[0].tolist()} unpadded, {probes[1].tolist()} padded): "
                 "the padding row of its weight table is not zero, so no exported model wrote it"
             )
 
-    def _guarded_run(self, inputs: np.ndarray, seconds: float, failure: str) -> np.ndarray:
-        """One run stopped after `seconds` (a graph that passes the checks may still be slow on purpose); any
-        failure is one ImdbEdgeError starting with `failure`."""
-        self._timed_out = False
+    def _options(self) -> ort.RunOptions:
+        """This thread's RunOptions (cancel_runs sets its terminate flag; so does the watchdog for its run)."""
+        options = ort.RunOptions()
+        options.log_severity_level = 4  # a failed run is one raised line, not also a log line on stderr
+        with _run_options_lock:
+            _run_options.add(options)
+            options.terminate = self in _cancelled
+        self._local.options = options
+        return options
 
-        def expire() -> None:
-            self._timed_out = True
-            self._run_options.terminate = True
-
-        timer = threading.Timer(seconds, expire)
-        timer.daemon = True
-        timer.start()
+    def _guarded_run(self, inputs: np.ndarray, seconds: float, failure: str, retry: bool = True) -> np.ndarray:
+        """One run, stopped once it has run `seconds` (a graph that passes the checks may still be slow on
+        purpose); any failure is one ImdbEdgeError starting with `failure`."""
+        options = getattr(self._local, "options", None) or self._options()
+        watchdog = _watchdog or _the_watchdog()
+        thread = threading.get_ident()
+        run = [options, seconds, None, False, None, self.model_file.path]  # see _OPTIONS
+        watchdog.runs[thread] = run
+        if watchdog.idle:
+            watchdog.wake.set()
         try:
-            return self._reshaped(self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0])
+            return self._reshaped(self.session.run(self._outputs, {self._input: inputs}, options)[0])
         except Exception as exc:  # onnxruntime raises several private exception types
-            if self._timed_out:
-                reason = f"it ran longer than {seconds:g} s"
-            elif self._run_options.terminate:
+            if run[_EXPIRED]:
+                reason = f"it ran longer than {seconds:.3g} s"
+            elif options.terminate and self in _cancelled:
                 raise RunCancelled(f"{self.model_file.path}: the run was cancelled") from None
+            elif options.terminate and retry:  # a stray flag: an expiry that landed after the last run ended
+                options.terminate = False
+                return self._guarded_run(inputs, seconds, failure, retry=False)
             else:
                 reason = first_line(exc)
             raise ImdbEdgeError(f"{self.model_file.path}: {failure} ({reason})") from None
         finally:
-            timer.cancel()
+            watchdog.runs.pop(thread, None)
+            if run[_EXPIRED] and self not in _cancelled:  # expired: this thread's next run starts afresh
+                options.terminate = False
 
     @classmethod
     def load(
@@ -282,12 +559,15 @@ class Classifier:
         Raises:
             ImdbEdgeError: the file is missing, not a regular file, damaged, not an imdb-edge
                 model, or onnxruntime cannot run it (one line saying which).
-            TypeError: an argument has the wrong type.
+            TypeError: an argument has the wrong type (a path that is not str or PathLike, a sha256 that is
+                not a str, threads or a threshold that are not numbers).
 
         Example:
             >>> Classifier.load().predict("An absolute masterpiece.").label
             'positive'
         """
+        if sha256 is not None and not isinstance(sha256, str):
+            raise TypeError(f"sha256 must be a str of 64 hex digits, got {type(sha256).__name__}")
         model_file = read_model_file(default_model_path() if path is None else path, sha256=sha256)
         return cls(model_file, threads, providers, threshold)
 
@@ -302,30 +582,31 @@ class Classifier:
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Model-only: scores for prepared inputs.
 
-        The first run is stopped if it takes too long (FIRST_RUN_SECONDS, plus a little per row): a graph
-        that passed the load checks may still be slow on purpose, and the first real input shows it.
+        Every run is stopped once it has run longer than its limit: RUN_SECONDS plus a little per
+        row and per id or character (the first run gets FIRST_RUN_SECONDS, for the session's warm-up). A
+        graph that passed the load checks may still be slow on purpose, on some inputs only.
 
         Raises:
-            ImdbEdgeError: onnxruntime cannot run the graph on this input (one line saying why).
+            ImdbEdgeError: onnxruntime cannot run the graph on this input, or it ran over its limit (one line
+                saying why).
             RunCancelled: `cancel_runs` stopped it.
         """
-        if not self._first_run_done:
-            limit = FIRST_RUN_SECONDS + FIRST_RUN_SECONDS_PER_ROW * len(inputs)
-            scores = self._guarded_run(inputs, limit, "the model fails on this input")
+        rows = len(inputs)
+        size = inputs.size if self.input_form == TOKEN_IDS else self._characters(inputs)
+        if self._first_run_done:
+            limit = RUN_SECONDS + RUN_SECONDS_PER_ROW * rows + RUN_SECONDS_PER_INPUT * size
         else:
-            try:
-                scores = self._reshaped(self.session.run(self._outputs, {self._input: inputs}, self._run_options)[0])
-            except Exception as exc:  # onnxruntime raises several private exception types
-                if self._run_options.terminate:
-                    raise RunCancelled(f"{self.model_file.path}: the run was cancelled") from None
-                reason = first_line(exc)
-                raise ImdbEdgeError(f"{self.model_file.path}: the model fails on this input ({reason})") from None
-        if len(scores) != len(inputs):
-            raise ImdbEdgeError(
-                f"{self.model_file.path}: the model returns {len(scores)} scores for {len(inputs)} reviews"
-            )
+            limit = FIRST_RUN_SECONDS + FIRST_RUN_SECONDS_PER_ROW * rows + RUN_SECONDS_PER_INPUT * size
+        scores = self._guarded_run(inputs, limit, "the model fails on this input")
+        if len(scores) != rows:
+            raise ImdbEdgeError(f"{self.model_file.path}: the model returns {len(scores)} scores for {rows} reviews")
         self._first_run_done = True
         return scores
+
+    @staticmethod
+    def _characters(inputs: np.ndarray) -> int:
+        """A text form's characters (the dense form's width is fixed: its rows say it all)."""
+        return sum(map(len, inputs)) if inputs.dtype == object else 0
 
     def _reshaped(self, output: np.ndarray) -> np.ndarray:
         """The graph's output as scores: (n,) for two labels, (n, K) for more."""
@@ -343,15 +624,12 @@ class Classifier:
             raise TypeError("scores() takes a list of texts; use predict() for one text")
         if not len(texts):
             return np.empty((0, *self._score_shape[1:]), dtype=np.float32)
+        pieces = self._pieces(texts) if len(texts) > 1 else None
+        if pieces is not None:
+            return np.concatenate([self.scores(texts[start:end]) for start, end in pieces])
         if self.input_form == TOKEN_IDS and len(texts) > GROUP:
             return self._grouped_token_id_scores(texts)
-        if len(texts) <= CHUNK:  # a single review, a small batch: one run, no copy, no loop
-            return self.run(self.model_inputs(texts)).astype(np.float32, copy=False)
-        out = np.empty((len(texts), *self._score_shape[1:]), dtype=np.float32)
-        for start in range(0, len(texts), CHUNK):
-            chunk = texts[start : start + CHUNK]
-            out[start : start + len(chunk)] = self.run(self.model_inputs(chunk))
-        return out
+        return self.run(self.model_inputs(texts)).astype(np.float32, copy=False)
 
     def scores_and_known(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """scores(texts), and how many of each text's terms the model knows (from the same vectorizing, except
@@ -360,20 +638,38 @@ class Classifier:
             raise TypeError("scores_and_known() takes a list of texts")
         if not len(texts):
             return self.scores(texts), np.zeros(0, dtype=np.int64)
+        pieces = self._pieces(texts) if len(texts) > 1 else None
+        if pieces is not None:
+            parts = [self.scores_and_known(texts[start:end]) for start, end in pieces]
+            return np.concatenate([s for s, _ in parts]), np.concatenate([k for _, k in parts])
         if self.input_form == TOKEN_IDS and len(texts) > GROUP:
             known = np.empty(len(texts), dtype=np.int64)
             return self._grouped_token_id_scores(texts, known), known
         if self.input_form == TEXT:
             return self.scores(texts), np.diff(self.vectorizer.feature_ids_batch(texts)[1])
-        if len(texts) > CHUNK:
-            parts = [self.scores_and_known(texts[i : i + CHUNK]) for i in range(0, len(texts), CHUNK)]
-            return np.concatenate([s for s, _ in parts]), np.concatenate([k for _, k in parts])
         inputs = self.model_inputs(texts)
         known = np.count_nonzero(inputs != self.vectorizer.size if self.input_form == TOKEN_IDS else inputs, axis=1)
         return self.run(inputs).astype(np.float32, copy=False), known.astype(np.int64)
 
+    @staticmethod
+    def _pieces(texts: Sequence[str]) -> list[tuple[int, int]] | None:
+        """(start, end) of consecutive pieces of at most CHUNK texts and PIECE_CHARS characters (a longer text
+        alone), or None when `texts` is one piece already. Each piece is one native vectorizer call: a stop
+        signal is heard between them, and a batch of long texts holds one piece's ids and rows at a time."""
+        if len(texts) <= CHUNK and sum(map(len, texts)) <= PIECE_CHARS:
+            return None
+        pieces, start, characters = [], 0, 0
+        for index, text in enumerate(texts):
+            if index > start and (index - start == CHUNK or characters + len(text) > PIECE_CHARS):
+                pieces.append((start, index))
+                start, characters = index, 0
+            characters += len(text)
+        pieces.append((start, len(texts)))
+        return pieces
+
     def _grouped_token_id_scores(self, texts: Sequence[str], known: np.ndarray | None = None) -> np.ndarray:
-        """Runs of GROUP reviews of similar length, each padded to its own longest row.
+        """Runs of up to GROUP reviews of similar length, each padded to its own longest row (and of at most
+        GROUP_CELLS ids, so long rows make smaller runs).
 
         Padding a run to its longest review is most of a big batch's work (a 512-row run
         is about 1,300 ids wide where a review has about 340), so rows are sorted by
@@ -382,18 +678,30 @@ class Classifier:
         the padding width), as it already did between chunks.
         """
         out = np.empty((len(texts), *self._score_shape[1:]), dtype=np.float32)
-        for start in range(0, len(texts), CHUNK):
-            chunk = texts[start : start + CHUNK]
-            flat, offsets = self.vectorizer.feature_ids_batch(chunk)
-            lengths = np.diff(offsets)
-            if known is not None:
-                known[start : start + len(chunk)] = lengths
-            order = np.argsort(lengths, kind="stable")
-            for first in range(0, len(chunk), GROUP):
-                rows = order[first : first + GROUP]
-                row_ids = np.concatenate([flat[offsets[r] : offsets[r + 1]] for r in rows])
-                out[start + rows] = self.run(padded_rows(row_ids, lengths[rows], self.vectorizer.size))
+        flat, offsets = self.vectorizer.feature_ids_batch(texts)
+        lengths = np.diff(offsets)
+        if known is not None:
+            known[:] = lengths
+        order = np.argsort(lengths, kind="stable")
+        for rows in self._groups(order, lengths[order]):
+            row_ids = np.concatenate([flat[offsets[r] : offsets[r + 1]] for r in rows])
+            out[rows] = self.run(padded_rows(row_ids, lengths[rows], self.vectorizer.size))
         return out
+
+    @staticmethod
+    def _groups(order: np.ndarray, sorted_lengths: np.ndarray) -> list[np.ndarray]:
+        """`order` (rows by ascending length) cut into runs of GROUP rows, or fewer where GROUP_CELLS ids would
+        not hold them (each run is as wide as its last, longest row)."""
+        if int(sorted_lengths[-1]) * GROUP <= GROUP_CELLS:
+            return [order[first : first + GROUP] for first in range(0, len(order), GROUP)]
+        groups, first = [], 0
+        while first < len(order):
+            end = first + 1
+            while end < len(order) and end - first < GROUP and (end - first + 1) * sorted_lengths[end] <= GROUP_CELLS:
+                end += 1
+            groups.append(order[first:end])
+            first = end
+        return groups
 
     def label_of(self, score: Any) -> str:
         """The decision rule, in one place: two labels, the second at or above the threshold; more, the

@@ -13,19 +13,20 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.export.graphs import token_ids_graph
 from imdb_edge.runtime.classifier import Classifier
 from imdb_edge.runtime.modelfile.reader import parse_model_bytes, read_model_file
 from tests.model_factory import (
-    batch_cubed_graph,
     restamp,
     sentiment_layers,
     sentiment_vectorizer,
     slow_graph,
-    two_rows_only_graph,
 )
+from tests.modelfile.hostile_graphs import batch_cubed, two_rows_only
 
 
 def _model_entry(data: bytes) -> dict:
@@ -395,7 +396,10 @@ def test_a_graph_fast_on_the_probe_but_slow_on_real_input_is_stopped_at_its_firs
 
     monkeypatch.setattr(module, "FIRST_RUN_SECONDS", 0.3)
     monkeypatch.setattr(module, "FIRST_RUN_SECONDS_PER_ROW", 0.0)
-    classifier = Classifier.load(_hostile(model_bytes, batch_cubed_graph(), tmp_path))  # two rows: fast
+    monkeypatch.setattr(module, "RUN_SECONDS_PER_INPUT", 0.0)
+    path = tmp_path / "hostile.onnx"
+    path.write_bytes(batch_cubed(model_bytes))
+    classifier = Classifier.load(path)  # two rows: fast
     inputs = classifier.model_inputs(["a fine film"] * 1024)
     start = time.monotonic()
     with pytest.raises(ImdbEdgeError, match=r"fails on this input \(it ran longer than 0.3 s\)"):
@@ -406,7 +410,8 @@ def test_a_graph_fast_on_the_probe_but_slow_on_real_input_is_stopped_at_its_firs
 def test_a_graph_that_fails_on_real_input_is_one_line_everywhere(model_bytes: bytes, tmp_path: Path) -> None:
     """It passes the load probe (always two rows) and fails on one review. Before: an onnxruntime traceback
     in-process, an empty -o, and with workers "a worker process could not start (exit code 0)"."""
-    path = _hostile(model_bytes, two_rows_only_graph(), tmp_path)
+    path = tmp_path / "hostile.onnx"
+    path.write_bytes(two_rows_only(model_bytes))
     with pytest.raises(ImdbEdgeError, match="fails on this input"):
         Classifier.load(path).predict("a fine film")
     reviews = tmp_path / "reviews.txt"
@@ -438,5 +443,144 @@ def test_a_non_zero_padding_row_is_refused(tiny_model: Path, tmp_path: Path) -> 
             tensor.CopyFrom(numpy_helper.from_array(array, tensor.name))
     forged = tmp_path / "padded.onnx"
     forged.write_bytes(restamp(tiny_model.read_bytes(), {}, graph=proto.graph))
-    with pytest.raises(ImdbEdgeError, match="padding changes the scores"):
+    with pytest.raises(ImdbEdgeError, match=r"padding could change the scores: the padding row \(id \d+\)"):
         Classifier.load(forged)
+
+
+def _tiny_graph_with_padding_unit(model_bytes: bytes) -> bytes:
+    """The follow-up attack's pad4.onnx: a fifth hidden unit that is 0 for a text alone, +1 for each padding id
+    (the padding row), with bias -3.5 under a relu and weight -20 into the logit: silent for up to 3 pads,
+    decisive from 4. The old probe padded to width 3 only, and passed it."""
+    from onnx import numpy_helper
+
+    from imdb_edge.export.graphs import DenseLayer
+
+    vectorizer = sentiment_vectorizer()
+    first, second = sentiment_layers(vectorizer, hidden=5)
+    kernel, bias, weights = first.kernel.copy(), first.bias.copy(), second.kernel.copy()
+    kernel[:, 4], bias[4], weights[4, 0] = 0.0, -3.5, -20.0
+    proto = token_ids_graph([DenseLayer(kernel, bias, "relu"), DenseLayer(weights, second.bias, "sigmoid")])
+    for tensor in proto.graph.initializer:
+        if tensor.name == "embedding":
+            table = numpy_helper.to_array(tensor).copy()
+            table[-1, 4] = 1.0
+            tensor.CopyFrom(numpy_helper.from_array(table, "embedding"))
+    return restamp(model_bytes, {}, graph=proto.graph)
+
+
+def test_a_padding_row_silent_below_four_pads_is_refused(model_bytes: bytes, tmp_path: Path) -> None:
+    """Before: it loaded; "great wonderful" scored 0.000 beside a 14-word review and 0.997 alone."""
+    path = tmp_path / "pad4.onnx"
+    path.write_bytes(_tiny_graph_with_padding_unit(model_bytes))
+    with pytest.raises(ImdbEdgeError, match=r"padding could change the scores: the padding row \(id 24\)"):
+        Classifier.load(path)
+    done = _run_cli("info", str(path))
+    assert done.returncode == 2 and "padding could change the scores" in done.stderr
+
+
+def test_a_graph_that_counts_its_padding_ids_is_refused(model_bytes: bytes, tmp_path: Path) -> None:
+    """Padding row zero, but the ids also reach other nodes, which could count the padding (Equal, a sum, a
+    threshold) and act past any width a probe tries: the proof refuses every way to see the ids but one."""
+    from onnx import TensorProto, helper
+
+    graph = _graph_with(
+        [
+            helper.make_node("Cast", ["token_ids"], ["ids_as_float"], to=TensorProto.FLOAT),
+            helper.make_node("ReduceSum", ["ids_as_float"], ["ids_total"], keepdims=0),
+        ],
+        [],
+    )
+    path = tmp_path / "counts.onnx"
+    path.write_bytes(restamp(model_bytes, {}, graph=graph))
+    with pytest.raises(ImdbEdgeError, match="padding could change the scores: the ids are read by something"):
+        Classifier.load(path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(words=st.lists(st.sampled_from(["great", "awful", "the", "film", "boring", "superb", "x"]), max_size=12))
+def test_a_score_does_not_depend_on_the_padding_width(shipped: Classifier, words: list[str]) -> None:
+    """What the proof says, checked on the shipped model: a text alone and padded to widths up to 20,000."""
+    ids = shipped.model_inputs([" ".join(words) or "x"])
+    alone = shipped.run(ids)
+    for width in (ids.shape[1] + 1, ids.shape[1] + 4, 300, 20_000):
+        padded = np.full((1, width), shipped.vectorizer.size, dtype=np.int64)
+        padded[0, : ids.shape[1]] = ids[0]
+        assert abs(float(shipped.run(padded)[0]) - float(alone[0])) < 1e-6
+
+
+def test_every_run_has_a_time_limit_not_only_the_first(
+    model_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: only the probe and the first run were limited; a model fast on its first review and slow on a
+    trigger word (here: any GOOD word) took 24 s for predict("A Spielberg film.") (minutes here)."""
+    from imdb_edge.runtime import classifier as module
+    from tests.modelfile.hostile_graphs import slow_on_good_words
+
+    monkeypatch.setattr(module, "RUN_SECONDS", 0.3)
+    monkeypatch.setattr(module, "RUN_SECONDS_PER_ROW", 0.0)
+    monkeypatch.setattr(module, "RUN_SECONDS_PER_INPUT", 0.0)
+    path = tmp_path / "trigger.onnx"
+    path.write_bytes(slow_on_good_words(model_bytes))
+    classifier = Classifier.load(path)
+    assert classifier.predict("a fine film").label  # the first run: fast
+    with pytest.raises(ImdbEdgeError, match=r"fails on this input \(it ran longer than 0.3 s\)"):
+        classifier.predict("a great film")
+    assert classifier.predict("a fine film").label  # the next run on this thread starts afresh
+
+
+def test_a_run_over_its_limit_stops_only_itself(
+    model_bytes: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Classifier shared by threads: the slow run is stopped, the others' runs meanwhile are not."""
+    import threading
+
+    from imdb_edge.runtime import classifier as module
+    from tests.modelfile.hostile_graphs import slow_on_good_words
+
+    monkeypatch.setattr(module, "RUN_SECONDS", 0.5)
+    path = tmp_path / "trigger.onnx"
+    path.write_bytes(slow_on_good_words(model_bytes))
+    classifier = Classifier.load(path)
+    classifier.predict("a fine film")
+    failures: list[Exception] = []
+    slow = threading.Thread(target=lambda: failures.extend(_raised(lambda: classifier.predict("a great film"))))
+    slow.start()
+    fast = [classifier.predict(f"a fine film {i}").label for i in range(300)]
+    slow.join(timeout=60)
+    assert len(fast) == 300 and len(failures) == 1 and "ran longer than" in str(failures[0])
+
+
+def _raised(call: Any) -> list[Exception]:
+    try:
+        call()
+    except Exception as exc:
+        return [exc]
+    return []
+
+
+def test_time_the_process_was_stopped_does_not_count_against_a_run() -> None:
+    """Ctrl-Z (SIGSTOP) during a run, then `fg`: the pause between two looks of the watchdog is not counted."""
+    from imdb_edge.runtime.classifier import _EXPIRED, _Watchdog
+
+    options = type("Options", (), {"terminate": False})()
+    run = [options, 1.0, None, False, None, "model.onnx"]
+    _Watchdog._check(run, now=100.0, paused=0.0)  # first look
+    _Watchdog._check(run, now=130.0, paused=29.95)  # stopped for half a minute, then 0.05 s of running
+    assert not run[_EXPIRED] and not options.terminate
+    _Watchdog._check(run, now=131.1, paused=0.0)
+    assert run[_EXPIRED] and options.terminate
+
+
+def test_a_run_stuck_in_one_step_is_reported_to_the_stuck_run_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RunOptions.terminate acts between onnxruntime's steps; one MatMul of huge matrices is one step of hours.
+    The handler (the CLI exits, a worker reports and exits) hears of it STUCK_SECONDS after the run was told."""
+    from imdb_edge.runtime import classifier as module
+
+    heard: list[tuple[str, bool]] = []
+    monkeypatch.setattr(module, "_stuck_handler", lambda message, cancelled: heard.append((message, cancelled)))
+    options = type("Options", (), {"terminate": False})()
+    run = [options, 1.0, None, False, None, "model.onnx"]
+    for now in (100.0, 101.2, 101.5, 102.0, 102.3, 103.0):
+        module._Watchdog._check(run, now=now, paused=0.0)
+    assert heard == [("model.onnx: the model fails on this input (it ran longer than 1 s, and its current step "
+                      "cannot be cut short)", False)]  # fmt: skip

@@ -60,6 +60,8 @@ def test_wrong_argument_types_are_clear(shipped: Classifier) -> None:
         shipped.predict_batch(5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="model path or a ModelFile"):
         Classifier(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="sha256 must be a str"):  # was AttributeError ('int' has no 'strip')
+        Classifier.load(sha256=123)  # type: ignore[arg-type]
 
 
 def test_any_iterable_and_empty_text_like_the_cli(shipped: Classifier) -> None:
