@@ -87,6 +87,10 @@ def load_plan(path: Path, seeds: int | None = None, folds: int | None = None) ->
     entries = document.get("runs")
     if not isinstance(entries, list) or not entries:
         raise ImdbEdgeError(f"{path} has no [[runs]] tables")
+    if (folds or document.get("folds")) and any(
+        isinstance(table, dict) and k in table for table in [defaults, *entries] for k in ("folds", "fold")
+    ):
+        raise ImdbEdgeError(f"{path}: a k-fold sweep sets each run's folds and fold itself; drop them from the runs")
     runs = []
     for index, entry in enumerate(entries, start=1):
         entry = dict(entry)
@@ -116,8 +120,6 @@ def load_plan(path: Path, seeds: int | None = None, folds: int | None = None) ->
     fold_count = folds if folds is not None else document.get("folds", 0)
     if type(fold_count) is not int or fold_count == 1 or fold_count < 0:
         raise ImdbEdgeError(f"{path}: folds must be 0 (off) or a whole number >= 2, got {fold_count!r}")
-    if fold_count and any(k in table for table in [defaults, *entries] for k in ("folds", "fold")):
-        raise ImdbEdgeError(f"{path}: a k-fold sweep sets each run's folds and fold itself; drop them from the runs")
     return SweepPlan(runs, seed_list, seed_splits, fold_count)
 
 
