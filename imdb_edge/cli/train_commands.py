@@ -121,6 +121,7 @@ class TrainOptions:
     pseudo_weight: Optional[float]
     pseudo_targets: Optional[PseudoTargets]  # type: ignore[valid-type]
     pseudo_statistics: Optional[bool]
+    pseudo_loss: Optional[bool]
     teacher_features: Optional[int]
     unlabelled_df: Optional[bool]
     overwrite: bool
@@ -288,6 +289,14 @@ def train(
         typer.Option(
             "--pseudo-statistics/--no-pseudo-statistics",
             help="Count pseudo-labelled reviews in the Naive-Bayes ratios and term ranking too (default: off).",
+            show_default=False,
+        ),
+    ] = None,
+    pseudo_loss: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--pseudo-loss/--no-pseudo-loss",
+            help="Train on the pseudo-labelled reviews (default: on); off, they only count in --pseudo-statistics.",
             show_default=False,
         ),
     ] = None,

@@ -68,6 +68,8 @@ class TrainConfig:
     pseudo_statistics: bool = False
     """Count the pseudo-labelled reviews (weighted by pseudo_weight) in the Naive-Bayes ratios and the term
     ranking, as well as in the loss."""
+    pseudo_loss: bool = True
+    """Train on the pseudo-labelled reviews (false: they only count in the statistics, pseudo_statistics)."""
     teacher_features: int = 0
     """The first teacher's vocabulary size (0: the model's own max_features): a teacher too large to ship, used
     only while training."""
@@ -164,6 +166,10 @@ class TrainConfig:
             (
                 self.pseudo_labels > 0 or (not self.pseudo_statistics and not self.teacher_features),
                 "pseudo_statistics and teacher_features shape self-training: they need pseudo_labels > 0",
+            ),
+            (
+                self.pseudo_loss or self.pseudo_statistics,
+                "pseudo_loss = false leaves the pseudo-labels nothing to do: set pseudo_statistics = true",
             ),
         ]
         for ok, message in checks:

@@ -90,6 +90,7 @@ def features_key(config: TrainConfig) -> tuple[Any, ...]:
             config.pseudo_weight,
             config.pseudo_targets,
             config.pseudo_statistics,
+            config.pseudo_loss,
             config.teacher_features,
             config.seed,
             config.epochs,
@@ -256,6 +257,7 @@ def build_features(
         pieces, kinds = review_pieces([dataset.train.texts[i] for i in val_rows])
         piece_labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(label_type)
         val_pieces = ValidationPieces(pieces, kinds, piece_labels)
+    trained = pseudo if config.pseudo_loss else None
     x_fragments = y_fragments = None
     if config.fragments:
         fragments, y_fragments = review_fragments(
@@ -275,7 +277,7 @@ def build_features(
         fit_rows=fit_rows,
         val_rows=val_rows,
         labels=tuple(dataset.labels),
-        x_pseudo=None if pseudo is None else encode(vectorizer, pseudo.texts, config.architecture),
-        y_pseudo=None if pseudo is None else pseudo.targets.astype(np.float32),
-        w_pseudo=None if pseudo is None else pseudo.weights.astype(np.float32),
+        x_pseudo=None if trained is None else encode(vectorizer, trained.texts, config.architecture),
+        y_pseudo=None if trained is None else trained.targets.astype(np.float32),
+        w_pseudo=None if trained is None else trained.weights.astype(np.float32),
     )

@@ -49,7 +49,12 @@ def choose_pseudo_labels(texts: list[str], scores: np.ndarray, config: TrainConf
 
 def teacher_config(config: TrainConfig) -> TrainConfig:
     """Round 1's teacher: the same settings without self-training, with teacher_features terms if set."""
-    changes: dict[str, Any] = {"pseudo_labels": 0, "pseudo_statistics": False, "teacher_features": 0}
+    changes: dict[str, Any] = {
+        "pseudo_labels": 0,
+        "pseudo_statistics": False,
+        "pseudo_loss": True,
+        "teacher_features": 0,
+    }
     if config.teacher_features:
         changes["vectorizer"] = {"max_features": config.teacher_features}
     return config.updated(**changes)

@@ -43,6 +43,7 @@ def with_unsup(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
         ({"pseudo_labels": 10, "pseudo_weight": 0}, "pseudo_weight must be > 0"),
         ({"pseudo_labels": 10, "pseudo_targets": "fuzzy"}, "pseudo_targets must be one of hard, soft"),
         ({"pseudo_statistics": True}, "need pseudo_labels > 0"),
+        ({"pseudo_labels": 10, "pseudo_loss": False}, "leaves the pseudo-labels nothing to do"),
         ({"teacher_features": 1000}, "need pseudo_labels > 0"),
         ({"unlabelled_df": True, "term_ranking": "frequency"}, "needs term_ranking = nb-df"),
         ({"pseudo_labels": 10, "architecture": "dense"}, "for architecture bag"),
@@ -134,6 +135,10 @@ def test_pseudo_rows_join_the_fit_rows_with_their_weights(with_unsup: Dataset) -
     assert y[fit:].tolist() == [1, 0] * 5
     counted = build_features(with_unsup, config.updated(pseudo_statistics=True), pseudo)
     assert not np.array_equal(plain.vectorizer.feature_weights, counted.vectorizer.feature_weights)
+    assert counted.x_pseudo is not None and len(counted.x_pseudo) == 10
+    statistics_only = build_features(with_unsup, config.updated(pseudo_statistics=True, pseudo_loss=False), pseudo)
+    assert statistics_only.x_pseudo is None
+    assert np.array_equal(statistics_only.vectorizer.feature_weights, counted.vectorizer.feature_weights)
 
 
 def test_unlabelled_df_counts_unlabelled_reviews_in_the_ranking() -> None:
