@@ -159,7 +159,8 @@ def run_sweep(plan: SweepPlan, out: Path, data: Any = None, validation_only: boo
     dataset = load_data(data, unlabelled=wants_unlabelled or (isinstance(data, DataSpec) and bool(data.unlabelled)))
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS_FILE
-    earlier = _rows_of_dataset(read_results(results_path), dataset.fingerprint, results_path)
+    unlabelled = dataset.unlabelled.fingerprint if dataset.unlabelled is not None else None
+    earlier = _rows_of_dataset(read_results(results_path), dataset.fingerprint, results_path, unlabelled)
     earlier_keys = [row_key(row) for row in earlier]
     done = {(key, row["seed"]) for key, row in zip(earlier_keys, earlier, strict=True)}
     folds = plan.fold_list
@@ -210,11 +211,12 @@ def run_sweep(plan: SweepPlan, out: Path, data: Any = None, validation_only: boo
                     "validation_only": validation_only,
                     "config": config.to_dict(),
                     "data_fingerprint": dataset.fingerprint,
+                    "unlabelled_fingerprint": unlabelled,
                     **result.metrics,
                 }
                 _append_row(results_path, row)
                 bar.advance(task)
-    rows = _rows_of_dataset(read_results(results_path), dataset.fingerprint)
+    rows = _rows_of_dataset(read_results(results_path), dataset.fingerprint, unlabelled=unlabelled)
     table = summarize(plan, rows, validation_only)
     markdown = to_markdown(table)
     if plan.folds:
@@ -224,16 +226,33 @@ def run_sweep(plan: SweepPlan, out: Path, data: Any = None, validation_only: boo
     return table
 
 
-def _rows_of_dataset(rows: list[dict[str, Any]], fingerprint: str, told: Path | None = None) -> list[dict[str, Any]]:
-    """The rows trained on this dataset (rows written before rows named theirs count as this one's); `told`:
-    say how many others there are and where."""
-    mine = [row for row in rows if row.get("data_fingerprint", fingerprint) == fingerprint]
+def _rows_of_dataset(
+    rows: list[dict[str, Any]], fingerprint: str, told: Path | None = None, unlabelled: str | None = None
+) -> list[dict[str, Any]]:
+    """The rows trained on this dataset (rows written before rows named theirs count as this one's); a row that
+    read unlabelled reviews, only if they were these (`unlabelled`: their fingerprint; rows that recorded none
+    count as this one's); `told`: say how many others there are and where."""
+    mine = [
+        row
+        for row in rows
+        if row.get("data_fingerprint", fingerprint) == fingerprint and _same_unlabelled(row, unlabelled)
+    ]
     if told is not None and len(mine) < len(rows):
         warn(
             f"{len(rows) - len(mine)} result(s) in {told} came from another dataset: kept there, not used "
             "(use another --output folder per dataset)"
         )
     return mine
+
+
+def _same_unlabelled(row: dict[str, Any], unlabelled: str | None) -> bool:
+    recorded = row.get("unlabelled_fingerprint")
+    if recorded is None or recorded == unlabelled:
+        return True
+    try:
+        return not config_from_dict(row.get("config", {})).uses_unlabelled
+    except ImdbEdgeError:  # settings this version no longer knows: never reused anyway
+        return True
 
 
 def _append_row(path: Path, row: dict[str, Any]) -> None:

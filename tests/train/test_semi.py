@@ -283,3 +283,18 @@ def test_train_with_pseudo_labels_and_an_unsup_archive(tmp_path: Path) -> None:
     assert document["metrics"]["train_rows"] > document["metrics"]["validation_rows"]
     assert document["data"]["unlabelled"]["reviews"] == 40
     assert document["config"]["pseudo_targets"] == "soft"
+
+
+def test_sweep_rows_that_read_other_unlabelled_reviews_are_not_reused() -> None:
+    from imdb_edge.train.sweep import _rows_of_dataset
+
+    semi = config_from_dict({**_bag(), "pseudo_labels": 5}).to_dict()
+    plain = config_from_dict(_bag()).to_dict()
+    rows = [
+        {"name": "a", "seed": 0, "config": semi, "data_fingerprint": "d", "unlabelled_fingerprint": "u1"},
+        {"name": "b", "seed": 0, "config": plain, "data_fingerprint": "d", "unlabelled_fingerprint": "u1"},
+        {"name": "c", "seed": 0, "config": semi, "data_fingerprint": "d"},  # recorded none: an older row
+    ]
+    assert [r["name"] for r in _rows_of_dataset(rows, "d", unlabelled="u1")] == ["a", "b", "c"]
+    assert [r["name"] for r in _rows_of_dataset(rows, "d", unlabelled="u2")] == ["b", "c"]
+    assert [r["name"] for r in _rows_of_dataset(rows, "d", unlabelled=None)] == ["b", "c"]
