@@ -15,5 +15,6 @@ TERM_RANKINGS = ("frequency", "nb-df", "nb-movies")
 VALIDATION_GROUPS = ("review", "movie")
 WEIGHTINGS = ("binary", "nb")
 CLASS_WEIGHTS = ("none", "balanced")
+PSEUDO_TARGETS = ("hard", "soft")
 DEFAULT_TEST_SIZE = 0.2
 """The share of a labelled file held out for test when no --test file is given."""

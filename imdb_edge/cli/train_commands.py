@@ -6,7 +6,7 @@ only when an action runs, after its extra was found.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -20,6 +20,7 @@ from imdb_edge.choices import (
     DEFAULT_TEST_SIZE,
     LOSSES,
     OPTIMIZERS,
+    PSEUDO_TARGETS,
     TERM_RANKINGS,
     VALIDATION_GROUPS,
     WEIGHTINGS,
@@ -58,6 +59,16 @@ Loss = choices("Loss", LOSSES)
 Optimizer = choices("Optimizer", OPTIMIZERS)
 InputForm = choices("InputForm", INPUT_FORMS)
 ClassWeight = choices("ClassWeight", CLASS_WEIGHTS)
+PseudoTargets = choices("PseudoTargets", PSEUDO_TARGETS)
+
+UnlabelledOption = Annotated[
+    Optional[str],
+    typer.Option(
+        metavar="PATH",
+        help="Unlabelled reviews for self-training (--pseudo-labels, --unlabelled-df): an archive or folder with "
+        "aclImdb/train/unsup/ (aclImdb_v1_unsup.tar.gz). Default: --data's train/unsup, if it has one.",
+    ),
+]
 
 
 class Quantization(Choice):
@@ -104,6 +115,15 @@ class TrainOptions:
     term_ranking: Optional[TermRanking]  # type: ignore[valid-type]
     validation_groups: Optional[ValidationGroups]  # type: ignore[valid-type]
     class_weight: Optional[ClassWeight]  # type: ignore[valid-type]
+    unlabelled: Optional[str]
+    pseudo_labels: Optional[int]
+    pseudo_rounds: Optional[int]
+    pseudo_weight: Optional[float]
+    pseudo_targets: Optional[PseudoTargets]  # type: ignore[valid-type]
+    pseudo_statistics: Optional[bool]
+    pseudo_loss: Optional[bool]
+    teacher_features: Optional[int]
+    unlabelled_df: Optional[bool]
     overwrite: bool
     as_json: bool
     quiet: bool
@@ -245,6 +265,53 @@ def train(
             help="balanced: each label weighs the same in the loss, however rare (default: none, each row the same).",
         ),
     ] = None,
+    unlabelled: UnlabelledOption = None,
+    pseudo_labels: Annotated[
+        Optional[int],
+        typer.Option(
+            metavar="N",
+            help="Self-training: a model trained first labels the unlabelled reviews, and its N most confident "
+            "(half per label) are trained on too (default 0: off).",
+        ),
+    ] = None,
+    pseudo_rounds: Annotated[
+        Optional[int], typer.Option(metavar="N", help="Self-training rounds, each model the next one's teacher.")
+    ] = None,
+    pseudo_weight: Annotated[
+        Optional[float], typer.Option(metavar="W", help="Loss weight of a pseudo-labelled review (default 1).")
+    ] = None,
+    pseudo_targets: Annotated[
+        Optional[PseudoTargets],  # type: ignore[valid-type]
+        typer.Option(**choice(PseudoTargets), help="hard: the teacher's label (default). soft: its probability."),
+    ] = None,
+    pseudo_statistics: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--pseudo-statistics/--no-pseudo-statistics",
+            help="Count pseudo-labelled reviews in the Naive-Bayes ratios and term ranking too (default: off).",
+            show_default=False,
+        ),
+    ] = None,
+    pseudo_loss: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--pseudo-loss/--no-pseudo-loss",
+            help="Train on the pseudo-labelled reviews (default: on); off, they only count in --pseudo-statistics.",
+            show_default=False,
+        ),
+    ] = None,
+    teacher_features: Annotated[
+        Optional[int],
+        typer.Option(metavar="N", help="The first teacher's vocabulary size (default 0: the model's own)."),
+    ] = None,
+    unlabelled_df: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--unlabelled-df/--no-unlabelled-df",
+            help="nb-df ranking: count unlabelled reviews in each term's document frequency (default: off).",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Annotated[bool, flag("--overwrite", help="Replace --output if it exists.")] = False,
     as_json: Annotated[bool, flag("--json", help="Print the metrics document as JSON.")] = False,
     quiet: QuietOption = False,
@@ -276,6 +343,7 @@ def run_train(options: TrainOptions) -> None:
     spec = data_spec(
         options.data, options.text_column, options.label_column, options.validation, options.test, options.test_size
     )
+    spec = replace(spec, unlabelled=options.unlabelled)
     document = train_to_folder(settings, out, data=spec, overwrite=options.overwrite)
     if options.as_json:
         emit_json(document)
@@ -297,7 +365,9 @@ class SweepOptions:
     validation: Optional[str]
     test: Optional[str]
     test_size: float
+    unlabelled: Optional[str]
     seeds: Optional[int]
+    folds: Optional[int]
     validation_only: bool
     as_json: bool
     quiet: bool
@@ -326,8 +396,18 @@ def sweep(
     validation: ValidationFileOption = None,
     test: TestFileOption = None,
     test_size: TestSizeOption = DEFAULT_TEST_SIZE,
+    unlabelled: UnlabelledOption = None,
     seeds: Annotated[
         Optional[int], typer.Option(metavar="N", help="Use seeds 0..N-1 instead of the file's list.")
+    ] = None,
+    folds: Annotated[
+        Optional[int],
+        typer.Option(
+            metavar="K",
+            help="k-fold validation: train each run K times, validating on each K-th of the training reviews once "
+            "(whole movies with validation_groups = movie); results.md adds each run's paired difference from the "
+            "first run. Default: the file's folds (0: off).",
+        ),
     ] = None,
     validation_only: Annotated[
         bool,
@@ -361,15 +441,16 @@ def run_sweep(options: SweepOptions) -> None:
     prepare_training("imdb-edge sweep")
     from imdb_edge.train import sweep as sweeps
 
-    plan = sweeps.load_plan(options.grid, seeds=options.seeds)
+    plan = sweeps.load_plan(options.grid, seeds=options.seeds, folds=options.folds)
     spec = data_spec(
         options.data, options.text_column, options.label_column, options.validation, options.test, options.test_size
     )
+    spec = replace(spec, unlabelled=options.unlabelled)
     table = sweeps.run_sweep(plan, out, data=spec, validation_only=options.validation_only)
     if options.as_json:
         emit_json(table)
     else:
-        typer.echo(sweeps.to_markdown(table))
+        typer.echo((out / "results.md").read_text(encoding="utf-8"))
         typer.echo(f"wrote {out}/results.md and results.csv")
 
 

@@ -32,6 +32,9 @@ LABEL_NAMES = ("neg", "pos")
 _MEMBER = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 LAYOUT_HINT = "expected aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt"
 _URLS = re.compile(r"(?:^|/)(train|test)/urls_(pos|neg)\.txt$")
+_UNSUP = re.compile(r"(?:^|/)train/unsup/(\d+)_(\d+)\.txt$")
+_UNSUP_URLS = re.compile(r"(?:^|/)train/urls_unsup\.txt$")
+UNSUP_HINT = "expected aclImdb/train/unsup/<id>_0.txt (the official archive, or aclImdb_v1_unsup.tar.gz)"
 _TITLE = re.compile(rb"/title/(tt\d{1,12})\b")
 
 
@@ -62,16 +65,45 @@ class Split:
 
 
 @dataclass
+class Unlabelled:
+    """Reviews without a label (the archive's train/unsup), by id: never rows of a split, only texts that
+    semi-supervised settings may read at training time."""
+
+    texts: list[str]
+    source: str
+    fingerprint: str
+    ids: np.ndarray | None = None
+    movies: np.ndarray | None = None
+    """Each review's IMDB title (from train/urls_unsup.txt), or None when that file is missing or short."""
+    skipped: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "reviews": len(self.texts),
+            "fingerprint": self.fingerprint,
+            "skipped_files": len(self.skipped),
+            "movies": None if self.movies is None else len(set(self.movies.tolist())),
+        }
+
+
+@dataclass
 class Dataset:
     train: Split
     test: Split
     source: str
     fingerprint: str
+    """sha256 of the labelled reviews only: unlabelled reviews are fingerprinted on their own."""
     skipped: list[str] = field(default_factory=list)
     labels: tuple[str, ...] = IMDB_LABELS
     """The label names, in the order the model's outputs follow."""
     summary: dict[str, Any] = field(default_factory=dict)
     """How a user's file was read (label counts, bad rows, where the test rows came from) for metrics.json."""
+    unlabelled: Unlabelled | None = None
+    """The archive's train/unsup reviews when it has them (or --unlabelled names them); None: none found."""
 
 
 def cache_dir() -> Path:
@@ -102,19 +134,21 @@ def resolve_data_path(data: str | Path | None = None, allow_download: bool = Tru
     return download_archive(cache / OFFICIAL_NAME)
 
 
-def _iter_folder(root: Path) -> Iterator[tuple[str, bytes]]:
+def _iter_folder(root: Path, labelled: bool = True, unlabelled: bool = True) -> Iterator[tuple[str, bytes]]:
     if (root / "aclImdb").is_dir():
         root = root / "aclImdb"
-    for split in SPLITS:
-        for label in LABEL_NAMES:
-            folder = root / split / label
-            if not folder.is_dir():
-                continue
-            for path in folder.iterdir():
-                yield f"{split}/{label}/{path.name}", path.read_bytes()
-            urls = root / split / f"urls_{label}.txt"
-            if urls.is_file():
-                yield f"{split}/urls_{label}.txt", urls.read_bytes()
+    folders = [(split, label) for split in SPLITS for label in LABEL_NAMES] if labelled else []
+    if unlabelled:
+        folders.append(("train", "unsup"))
+    for split, label in folders:
+        folder = root / split / label
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            yield f"{split}/{label}/{path.name}", path.read_bytes()
+        urls = root / split / f"urls_{label}.txt"
+        if urls.is_file():
+            yield f"{split}/urls_{label}.txt", urls.read_bytes()
 
 
 _DECOMPRESSORS: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
@@ -125,7 +159,14 @@ _DECOMPRESSORS: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
 _TAR_BLOCK = 512
 
 
-def _iter_archive(path: Path) -> Iterator[tuple[str, bytes]]:
+def _wanted(name: str, labelled: bool, unlabelled: bool) -> bool:
+    return bool(
+        (labelled and (_MEMBER.search(name) or _URLS.search(name)))
+        or (unlabelled and (_UNSUP.search(name) or _UNSUP_URLS.search(name)))
+    )
+
+
+def _iter_archive(path: Path, labelled: bool = True, unlabelled: bool = True) -> Iterator[tuple[str, bytes]]:
     """The archive's members, then a check that it was whole.
 
     tarfile ends quietly where a cut falls between two members, as if the archive ended
@@ -142,7 +183,7 @@ def _iter_archive(path: Path) -> Iterator[tuple[str, bytes]]:
             stream = stack.enter_context(decompressor(raw)) if decompressor else raw
             archive = stack.enter_context(tarfile.open(fileobj=stream, mode="r|"))
             for member in archive:
-                if member.isfile() and (_MEMBER.search(member.name) or _URLS.search(member.name)):
+                if member.isfile() and _wanted(member.name, labelled, unlabelled):
                     handle = archive.extractfile(member)
                     if handle is not None:
                         yield member.name, handle.read()
@@ -160,20 +201,100 @@ def _iter_archive(path: Path) -> Iterator[tuple[str, bytes]]:
         ) from None
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Read every labeled review from an aclImdb folder or a .tar(.gz) archive."""
-    path = Path(path)
+def _members(path: Path, labelled: bool, unlabelled: bool) -> Iterator[tuple[str, bytes]]:
     if path.is_dir():
-        members = _iter_folder(path)
-    elif path.is_file():
-        members = _iter_archive(path)
-    else:
-        raise ImdbEdgeError(f"{path} is neither a folder nor an archive")
+        return _iter_folder(path, labelled, unlabelled)
+    if path.is_file():
+        return _iter_archive(path, labelled, unlabelled)
+    raise ImdbEdgeError(f"{path} is neither a folder nor an archive")
+
+
+def _review_text(name: str, raw: bytes, skipped: list[str]) -> str | None:
+    """The review's text, or None (and a line in `skipped`) for a file that is not UTF-8 or is empty."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        skipped.append(f"{name}: not UTF-8")
+        return None
+    if not text.strip():
+        skipped.append(f"{name}: empty")
+        return None
+    return text
+
+
+class _UnsupReader:
+    """Collects train/unsup reviews and urls_unsup.txt from a stream of members."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str]] = []
+        self.urls: list[bytes] | None = None
+        self.skipped: list[str] = []
+
+    def take(self, name: str, raw: bytes) -> bool:
+        """True if `name` was an unlabelled member (kept here, never a labelled row)."""
+        if _UNSUP_URLS.search(name):
+            self.urls = raw.splitlines()
+            return True
+        match = _UNSUP.search(name)
+        if not match:
+            return False
+        text = _review_text(name, raw, self.skipped)
+        if text is not None:
+            self.rows.append((int(match.group(1)), text))
+        return True
+
+    def result(self, source: Path) -> Unlabelled | None:
+        if not self.rows:
+            return None
+        ordered = sorted(self.rows)
+        digest = hashlib.sha256()
+        for review_id, text in ordered:
+            digest.update(f"train/unsup/{review_id}\n".encode())
+            digest.update(hashlib.sha256(text.encode("utf-8")).digest())
+        ids = np.array([row[0] for row in ordered], dtype=np.int32)
+        movies = None
+        if self.urls is not None and int(ids.max()) < len(self.urls):
+            found = [_TITLE.search(self.urls[i]) for i in ids.tolist()]
+            if all(found):
+                movies = np.array([match.group(1).decode("ascii") for match in found if match])
+        return Unlabelled(
+            texts=[row[1] for row in ordered],
+            source=str(source),
+            fingerprint=digest.hexdigest(),
+            ids=ids,
+            movies=movies,
+            skipped=sorted(self.skipped),
+        )
+
+
+def load_unlabelled(path: str | Path, origin: str = "--unlabelled") -> Unlabelled:
+    """The train/unsup reviews of an archive or folder in the official layout (aclImdb_v1_unsup.tar.gz, the
+    official aclImdb_v1.tar.gz, or its extracted folder); labelled reviews there are not read."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ImdbEdgeError(f"{origin} points at {path}, which does not exist")
+    reader = _UnsupReader()
+    for name, raw in _members(path, labelled=False, unlabelled=True):
+        reader.take(name, raw)
+    found = reader.result(path)
+    if found is None:
+        raise ImdbEdgeError(f"{origin}: {path} holds no unlabelled reviews; {UNSUP_HINT}")
+    return found
+
+
+def load_dataset(path: str | Path, unlabelled: bool = False) -> Dataset:
+    """Read every labeled review from an aclImdb folder or a .tar(.gz) archive; with `unlabelled`, also its
+    train/unsup reviews when it has them (Dataset.unlabelled, apart from the labelled rows)."""
+    path = Path(path)
+    members = _members(path, labelled=True, unlabelled=unlabelled)
 
     rows: dict[str, list[tuple[int, int, int, str]]] = {s: [] for s in SPLITS}
     urls: dict[tuple[str, int], list[bytes]] = {}
     skipped: list[str] = []
+    unsup = _UnsupReader()
     for name, raw in members:
+        if unsup.take(name, raw):
+            continue
         url_match = _URLS.search(name)
         if url_match:
             urls[(url_match.group(1), LABEL_NAMES.index(url_match.group(2)))] = raw.splitlines()
@@ -182,13 +303,8 @@ def load_dataset(path: str | Path) -> Dataset:
         if not match:
             continue
         split, label, review_id, rating = match.groups()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            skipped.append(f"{name}: not UTF-8")
-            continue
-        if not text.strip():
-            skipped.append(f"{name}: empty")
+        text = _review_text(name, raw, skipped)
+        if text is None:
             continue
         rows[split].append((LABEL_NAMES.index(label), int(review_id), int(rating), text))
 
@@ -217,6 +333,7 @@ def load_dataset(path: str | Path) -> Dataset:
         source=str(path),
         fingerprint=digest.hexdigest(),
         skipped=sorted(skipped),
+        unlabelled=unsup.result(path),
     )
 
 

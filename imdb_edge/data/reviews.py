@@ -28,7 +28,7 @@ def load_test_reviews(data: str | Path | None) -> list[str]:
         return sample_reviews()
     from imdb_edge.data.dataset import load_dataset, resolve_data_path
 
-    return load_dataset(resolve_data_path(data, allow_download=False)).test.texts
+    return load_dataset(resolve_data_path(data, allow_download=False), unlabelled=False).test.texts
 
 
 def review_source(data: str | Path | None) -> str:

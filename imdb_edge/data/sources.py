@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.choices import DEFAULT_TEST_SIZE
-from imdb_edge.data.dataset import Dataset, Split, load_dataset, resolve_data_path
+from imdb_edge.data.dataset import Dataset, Split, load_dataset, load_unlabelled, resolve_data_path
 from imdb_edge.data.labelled import LabelledRows, file_format, natural_order, read_labelled
 from imdb_edge.errors import ImdbEdgeError
 
@@ -41,6 +41,9 @@ class DataSpec:
     test_size: float = DEFAULT_TEST_SIZE
     """Rows held out for test when there is no test file: a fraction in (0, 1), or a count (>= 1)."""
     split_seed: int = DEFAULT_SPLIT_SEED
+    unlabelled: str | None = None
+    """--unlabelled: an archive or folder holding train/unsup reviews (aclImdb_v1_unsup.tar.gz); None: those of
+    --data, if it has them."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,17 +64,33 @@ def is_imdb(path: Path) -> bool:
     return file_format(path) is None
 
 
-def load_training_data(spec: DataSpec, allow_download: bool = True) -> Dataset:
-    """The Dataset `spec` names: the IMDB archive's train and test splits, or a user's labelled rows."""
+def load_training_data(spec: DataSpec, allow_download: bool = True, unlabelled_reviews: bool = False) -> Dataset:
+    """The Dataset `spec` names: the IMDB archive's train and test splits, or a user's labelled rows.
+
+    unlabelled_reviews: also read unlabelled reviews (Dataset.unlabelled), from spec.unlabelled, else from the
+    archive's train/unsup if it has them (without it, spec.unlabelled is not read at all: export reads the
+    labelled rows of a run again, wherever its unlabelled reviews are now).
+    """
     path = resolve_data_path(spec.path, allow_download=allow_download)
+    # a bad --unlabelled fails before the labelled reviews are read
+    unlabelled = load_unlabelled(spec.unlabelled) if spec.unlabelled and unlabelled_reviews else None
+    if unlabelled is not None:
+        spec = replace(spec, unlabelled=str(Path(spec.unlabelled or "").expanduser().resolve()))
     if is_imdb(path):
         if spec.validation or spec.test:
             raise ImdbEdgeError("--validation and --test name files of your own; the IMDB archive has its test split")
-        dataset = load_dataset(path)
+        dataset = load_dataset(path, unlabelled=unlabelled_reviews and unlabelled is None)
         dataset.summary = {"kind": "imdb", "spec": replace(spec, path=str(path.resolve())).to_dict()}
-        return dataset
-    absolute = {name: str(Path(value).resolve()) for name in ("validation", "test") if (value := getattr(spec, name))}
-    return _labelled_dataset(path, replace(spec, path=str(path.resolve()), **absolute))
+    else:
+        absolute = {
+            name: str(Path(value).resolve()) for name in ("validation", "test") if (value := getattr(spec, name))
+        }
+        dataset = _labelled_dataset(path, replace(spec, path=str(path.resolve()), **absolute))
+    if unlabelled is not None:
+        dataset.unlabelled = unlabelled
+    if dataset.unlabelled is not None:
+        dataset.summary["unlabelled"] = dataset.unlabelled.summary()
+    return dataset
 
 
 def _labelled_dataset(path: Path, spec: DataSpec) -> Dataset:

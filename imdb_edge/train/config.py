@@ -12,6 +12,7 @@ from imdb_edge.choices import (
     CLASS_WEIGHTS,
     LOSSES,
     OPTIMIZERS,
+    PSEUDO_TARGETS,
     TERM_RANKINGS,
     VALIDATION_GROUPS,
 )
@@ -50,7 +51,36 @@ class TrainConfig:
     validation_groups: str = "review"
     class_weight: str = "none"
     """balanced: each label's rows weigh n / (labels x its count) in the loss, so a rare label counts as much."""
+    folds: int = 0
+    """k-fold validation (issue 30): 0 off; K >= 2 holds out fold `fold` of K folds of the training split (whole
+    movies when validation_groups = movie), drawn with split_seed, instead of validation_size reviews."""
+    fold: int = 0
+    pseudo_labels: int = 0
+    """Self-training: each round, the teacher's most confident `pseudo_labels` unlabelled reviews (half per
+    label) join the fit rows with its labels; 0: off. Needs unlabelled reviews (train/unsup or --unlabelled)."""
+    pseudo_rounds: int = 1
+    """Rounds of self-training: round 1's teacher learns from the labelled fit rows, each later one is the
+    previous round's student."""
+    pseudo_weight: float = 1.0
+    """Loss weight of a pseudo-labelled review (a labelled one weighs 1)."""
+    pseudo_targets: str = "hard"
+    """hard: the teacher's label (0/1); soft: its probability (distillation)."""
+    pseudo_statistics: bool = False
+    """Count the pseudo-labelled reviews (weighted by pseudo_weight) in the Naive-Bayes ratios and the term
+    ranking, as well as in the loss."""
+    pseudo_loss: bool = True
+    """Train on the pseudo-labelled reviews (false: they only count in the statistics, pseudo_statistics)."""
+    teacher_features: int = 0
+    """The first teacher's vocabulary size (0: the model's own max_features): a teacher too large to ship, used
+    only while training."""
+    unlabelled_df: bool = False
+    """term_ranking nb-df: count the unlabelled reviews too in each term's document frequency (|r| x df)."""
     vectorizer: VectorizerConfig = field(default_factory=VectorizerConfig)
+
+    @property
+    def uses_unlabelled(self) -> bool:
+        """True if training reads unlabelled reviews."""
+        return self.pseudo_labels > 0 or self.unlabelled_df
 
     def __post_init__(self) -> None:
         checks = [
@@ -111,6 +141,35 @@ class TrainConfig:
             (
                 self.learning_rate is None or self.learning_rate > 0,
                 f"learning rate must be > 0, got {self.learning_rate}",
+            ),
+            (self.folds == 0 or self.folds >= 2, f"folds must be 0 (off) or at least 2, got {self.folds}"),
+            (
+                0 <= self.fold < max(self.folds, 1),
+                f"fold must be between 0 and folds - 1 ({max(self.folds - 1, 0)}), got {self.fold}",
+            ),
+            (self.pseudo_labels >= 0, f"pseudo_labels must be >= 0, got {self.pseudo_labels}"),
+            (self.pseudo_rounds >= 1, f"pseudo_rounds must be >= 1, got {self.pseudo_rounds}"),
+            (self.pseudo_weight > 0, f"pseudo_weight must be > 0, got {self.pseudo_weight}"),
+            (
+                self.pseudo_targets in PSEUDO_TARGETS,
+                f"pseudo_targets must be one of {', '.join(PSEUDO_TARGETS)}, got {self.pseudo_targets!r}",
+            ),
+            (self.teacher_features >= 0, f"teacher_features must be >= 0, got {self.teacher_features}"),
+            (
+                not self.uses_unlabelled or self.architecture == "bag",
+                "pseudo_labels and unlabelled_df are for architecture bag (the n-gram models)",
+            ),
+            (
+                not self.unlabelled_df or self.term_ranking == "nb-df",
+                "unlabelled_df counts unlabelled reviews in the nb-df ranking: it needs term_ranking = nb-df",
+            ),
+            (
+                self.pseudo_labels > 0 or (not self.pseudo_statistics and not self.teacher_features),
+                "pseudo_statistics and teacher_features shape self-training: they need pseudo_labels > 0",
+            ),
+            (
+                self.pseudo_loss or self.pseudo_statistics,
+                "pseudo_loss = false leaves the pseudo-labels nothing to do: set pseudo_statistics = true",
             ),
         ]
         for ok, message in checks:

@@ -38,10 +38,25 @@ class Features:
     val_rows: np.ndarray | None = None
     """Training rows held out for validation (None: a refit, no validation)."""
     labels: tuple[str, ...] = ("negative", "positive")
+    x_pseudo: np.ndarray | None = None
+    """Pseudo-labelled unlabelled reviews (self-training), their targets and loss weights."""
+    y_pseudo: np.ndarray | None = None
+    w_pseudo: np.ndarray | None = None
+    pseudo_summary: dict[str, Any] | None = None
+    """How the pseudo-labels were made (teacher figures, counts, confidence), for metrics.json."""
 
     @property
     def classes(self) -> int:
         return len(self.labels)
+
+
+@dataclass
+class PseudoLabels:
+    """Unlabelled reviews with a teacher's targets (0/1, or its probability) and each one's loss weight."""
+
+    texts: list[str]
+    targets: np.ndarray
+    weights: np.ndarray
 
 
 @dataclass
@@ -65,6 +80,26 @@ def features_key(config: TrainConfig) -> tuple[Any, ...]:
         config.fragment_words,
         config.term_ranking,
         config.validation_groups,
+        config.folds,
+        config.fold,
+        config.unlabelled_df,
+        # self-training: the teacher's seed decides the pseudo-labels, so the features too
+        (
+            config.pseudo_labels,
+            config.pseudo_rounds,
+            config.pseudo_weight,
+            config.pseudo_targets,
+            config.pseudo_statistics,
+            config.pseudo_loss,
+            config.teacher_features,
+            config.seed,
+            config.epochs,
+            config.learning_rate,
+            config.batch_size,
+            config.optimizer,
+        )
+        if config.pseudo_labels
+        else None,
     )
 
 
@@ -75,11 +110,42 @@ def split_rows(train: Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarra
     if train.validation is not None:
         rows = np.arange(len(train))
         return np.setdiff1d(rows, train.validation), train.validation
+    if config.folds:
+        groups = _movies_of(train, "validation_groups = movie") if config.validation_groups == "movie" else None
+        assignment = fold_assignment(len(train), config.folds, config.split_seed, groups)
+        rows = np.random.default_rng(config.split_seed).permutation(len(train))  # rows in a seeded order
+        held = assignment[rows] == config.fold
+        return rows[~held], rows[held]
     if config.validation_size == 0:
         return np.arange(len(train)), None
     if config.validation_groups == "review":
         return holdout_split(len(train), validation_size(config, len(train)), config.split_seed)
     return holdout_by_group(_movies_of(train, "validation_groups = movie"), config.validation_size, config.split_seed)
+
+
+def fold_assignment(rows: int, folds: int, seed: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """Each row's fold (0..folds-1): every row is validated once over the folds. Rows at random, in folds whose
+    sizes differ by at most one; with `groups` (movies), whole groups, each to the fold with the fewest rows so
+    far, in a seeded order of groups, largest first (so sizes end within one group of each other)."""
+    if not 2 <= folds <= rows:
+        raise ImdbEdgeError(f"{folds} folds need between 2 and {rows} rows")
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        assignment = np.empty(rows, dtype=np.int64)
+        assignment[rng.permutation(rows)] = np.arange(rows) % folds
+        return assignment
+    names, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    if len(names) < folds:
+        raise ImdbEdgeError(f"{folds} folds by movie need at least {folds} movies, the training rows have {len(names)}")
+    order = rng.permutation(len(names))
+    order = order[np.argsort(-counts[order], kind="stable")]
+    sizes = np.zeros(folds, dtype=np.int64)
+    group_fold = np.empty(len(names), dtype=np.int64)
+    for group in order.tolist():
+        target = int(np.argmin(sizes))
+        group_fold[group] = target
+        sizes[target] += counts[group]
+    return group_fold[inverse]
 
 
 def validation_size(config: TrainConfig, rows: int) -> int:
@@ -137,15 +203,40 @@ def model_scores(model: Any, vectorizer: Vectorizer, architecture: str, texts: l
     return scores.reshape(-1) if scores.shape[1] == 1 else scores
 
 
-def build_features(dataset: Dataset, config: TrainConfig) -> Features:
-    """Fit the vocabulary on the training split only (labels: of its fit rows only), encode both splits."""
+def unlabelled_texts(dataset: Dataset, setting: str) -> list[str]:
+    """The dataset's unlabelled reviews, or a clear error naming the `setting` that needs them."""
+    if dataset.unlabelled is None or not len(dataset.unlabelled):
+        raise ImdbEdgeError(
+            f"{setting} needs unlabelled reviews: pass --unlabelled PATH (aclImdb_v1_unsup.tar.gz, or a folder with "
+            "aclImdb/train/unsup/), or --data with a train/unsup folder (the official archive has one)"
+        )
+    return dataset.unlabelled.texts
+
+
+def build_features(
+    dataset: Dataset, config: TrainConfig, pseudo: PseudoLabels | None = None, vectorizer: Vectorizer | None = None
+) -> Features:
+    """Fit the vocabulary on the training split only (labels: of its fit rows only), encode both splits.
+
+    `pseudo`: pseudo-labelled unlabelled reviews, added to the fit rows (and, with pseudo_statistics, to the
+    counts behind the term ranking and the Naive-Bayes ratios). `vectorizer`: keep this vocabulary and weights.
+    """
     start = time.perf_counter()
     classes = len(dataset.labels)
     fit_rows, val_rows = split_rows(dataset.train, config)
     texts, labels = [dataset.train.texts[i] for i in fit_rows], dataset.train.labels[fit_rows]
     label_type = np.float32 if classes == 2 else np.int32
-    if config.term_ranking in ("nb-df", "nb-movies"):
+    weights = None
+    if pseudo is not None and config.pseudo_statistics:
+        texts = texts + pseudo.texts
+        labels = np.concatenate([labels.astype(np.float32), (pseudo.targets >= 0.5).astype(np.float32)])
+        weights = np.concatenate([np.ones(len(fit_rows)), pseudo.weights]).astype(np.float64)
+    if vectorizer is not None:
+        pass
+    elif config.term_ranking in ("nb-df", "nb-movies"):
         groups = None if config.term_ranking == "nb-df" else _movies_of(dataset.train, "term_ranking = nb-movies")
+        if groups is not None and weights is not None:
+            raise ImdbEdgeError("pseudo_statistics counts reviews, and nb-movies counts movies: use nb-df with it")
         vectorizer = informative_terms(
             config.vectorizer,
             dataset.train.texts,
@@ -154,16 +245,19 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
             config.nb_alpha,
             None if groups is None else groups[fit_rows],
             classes,
+            fit_weights=weights,
+            extra_texts=unlabelled_texts(dataset, "unlabelled_df") if config.unlabelled_df else None,
         )
     else:
         vectorizer = Vectorizer.fit(dataset.train.texts, config.vectorizer)
-    if config.vectorizer.weighting == "nb":
-        vectorizer = vectorizer.with_weights(nb_ratios(vectorizer, texts, labels, config.nb_alpha, classes))
+    if config.vectorizer.weighting == "nb" and vectorizer.feature_weights is None:
+        vectorizer = vectorizer.with_weights(nb_ratios(vectorizer, texts, labels, config.nb_alpha, classes, weights))
     val_pieces = None
     if val_rows is not None:
         pieces, kinds = review_pieces([dataset.train.texts[i] for i in val_rows])
         piece_labels = np.tile(dataset.train.labels[val_rows], len(PIECES)).astype(label_type)
         val_pieces = ValidationPieces(pieces, kinds, piece_labels)
+    trained = pseudo if config.pseudo_loss else None
     x_fragments = y_fragments = None
     if config.fragments:
         fragments, y_fragments = review_fragments(
@@ -183,4 +277,7 @@ def build_features(dataset: Dataset, config: TrainConfig) -> Features:
         fit_rows=fit_rows,
         val_rows=val_rows,
         labels=tuple(dataset.labels),
+        x_pseudo=None if trained is None else encode(vectorizer, trained.texts, config.architecture),
+        y_pseudo=None if trained is None else trained.targets.astype(np.float32),
+        w_pseudo=None if trained is None else trained.weights.astype(np.float32),
     )

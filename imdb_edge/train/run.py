@@ -15,7 +15,7 @@ from imdb_edge.data.labelled import describe_counts
 from imdb_edge.data.sources import IMBALANCE_WARNING, DataSpec, load_training_data
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.features import build_features
+from imdb_edge.train.semi import prepare_features
 from imdb_edge.train.training import EpochReporter, fit_and_evaluate, print_epoch
 from imdb_edge.versions import package_versions
 
@@ -27,13 +27,19 @@ HISTORY_FILE = "history.json"
 CURVES_FILE = "learning_curves.png"
 
 
-def load_data(data: DataSpec | str | Path | None) -> Dataset:
+def load_data(data: DataSpec | str | Path | None, unlabelled: bool = False) -> Dataset:
     """Resolve and read the dataset (the IMDB archive or a user's labelled file), saying what was found, what
-    was skipped, and whether its labels are imbalanced."""
+    was skipped, and whether its labels are imbalanced. `unlabelled`: also the unlabelled reviews (--unlabelled,
+    or the archive's train/unsup), said on a line of their own."""
     spec = data if isinstance(data, DataSpec) else DataSpec(path=None if data is None else str(data))
     start = time.perf_counter()
-    dataset = load_training_data(spec)
+    dataset = load_training_data(spec, unlabelled_reviews=unlabelled)
     seconds = time.perf_counter() - start
+    if dataset.unlabelled is not None:
+        found = dataset.unlabelled
+        info(f"unlabelled: {len(found):,} reviews from {found.source} (never used as labelled rows)")
+        if found.skipped:
+            warn(f"skipped {len(found.skipped)} unreadable unlabelled review file(s), e.g. {found.skipped[0]}")
     if dataset.summary.get("kind") == "labelled":
         counts = dataset.summary["label_counts"]["train"]
         info(
@@ -79,8 +85,9 @@ def train_to_folder(
     """Train `config` and write the run folder atomically; returns the metrics document."""
     if out.exists() and not overwrite:
         raise ImdbEdgeError(f"{out} already exists: choose another --output or pass --overwrite")
-    dataset = load_data(data)
-    features = build_features(dataset, config)
+    spec = data if isinstance(data, DataSpec) else DataSpec(path=None if data is None else str(data))
+    dataset = load_data(spec, unlabelled=config.uses_unlabelled or bool(spec.unlabelled))
+    features = prepare_features(dataset, config)
     kind = "hashed n-gram buckets" if features.vectorizer.config.hashed else "terms"
     info(f"features: {features.vectorizer.size} {kind}, encoded in {features.seconds:.1f}s")
     result = fit_and_evaluate(config, features, report=report)

@@ -38,29 +38,46 @@ class SweepPlan:
     """Each seed also draws its own validation split (split_seed = seed; review fragments, which
     split_seed also draws, change with it): the mean is over as many validation sets, so a difference
     smaller than one split's noise can show."""
+    folds: int = 0
+    """k-fold validation: each (run, seed) trains `folds` times, validating on each fold of the training
+    split once (TrainConfig.folds); 0: off."""
 
-    def seed_config(self, run: SweepRun, seed: int) -> TrainConfig:
-        """The settings `run` trains with for `seed`."""
-        return run.config.updated(seed=seed, split_seed=seed if self.seed_splits else None)
+    @property
+    def fold_list(self) -> list[int]:
+        return list(range(self.folds)) if self.folds else [0]
 
-    def seed_key(self, run: SweepRun, seed: int, validation_only: bool) -> str:
-        """The key of the row `run` writes for `seed` (run_key)."""
-        return run_key(self.seed_config(run, seed), validation_only)
+    def seed_config(self, run: SweepRun, seed: int, fold: int = 0) -> TrainConfig:
+        """The settings `run` trains with for `seed` (and `fold`, in a k-fold sweep)."""
+        config = run.config.updated(seed=seed, split_seed=seed if self.seed_splits else None)
+        return config.updated(folds=self.folds, fold=fold) if self.folds else config
+
+    def seed_key(self, run: SweepRun, seed: int, validation_only: bool, fold: int = 0) -> str:
+        """The key of the row `run` writes for `seed` and `fold` (run_key)."""
+        return run_key(self.seed_config(run, seed, fold), validation_only)
 
     def rows_of(
         self, run: SweepRun, rows: list[dict[str, Any]], keys: list[str], validation_only: bool
     ) -> list[dict[str, Any]]:
         """The finished rows (`keys`: their row_key) that belong to `run` as the plan has it now: its settings,
-        one of its seeds."""
-        wanted = {seed: self.seed_key(run, seed, validation_only) for seed in self.seeds}
-        return [row for row, key in zip(rows, keys, strict=True) if wanted.get(row["seed"]) == key]
+        one of its seeds (and folds)."""
+        wanted = {
+            (seed, fold): self.seed_key(run, seed, validation_only, fold)
+            for seed in self.seeds
+            for fold in self.fold_list
+        }
+        return [
+            row
+            for row, key in zip(rows, keys, strict=True)
+            if wanted.get((row["seed"], row.get("config", {}).get("fold", 0))) == key
+        ]
 
 
-def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
-    """Read a sweep TOML: `seeds`, `[defaults]`, and one `[[runs]]` table per config."""
+def load_plan(path: Path, seeds: int | None = None, folds: int | None = None) -> SweepPlan:
+    """Read a sweep TOML: `seeds`, `folds`, `[defaults]`, and one `[[runs]]` table per config (`folds`:
+    overrides the file's)."""
     document = load_toml(path)
     defaults = document.get("defaults", {})
-    misplaced = sorted({"seeds", "seed_splits"} & set(defaults)) if isinstance(defaults, dict) else []
+    misplaced = sorted({"seeds", "seed_splits", "folds"} & set(defaults)) if isinstance(defaults, dict) else []
     if misplaced:
         raise ImdbEdgeError(f"{path}: {', '.join(misplaced)} belongs at the top of the file, not in [defaults]")
     try:
@@ -70,6 +87,10 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
     entries = document.get("runs")
     if not isinstance(entries, list) or not entries:
         raise ImdbEdgeError(f"{path} has no [[runs]] tables")
+    if (folds or document.get("folds")) and any(
+        isinstance(table, dict) and k in table for table in [defaults, *entries] for k in ("folds", "fold")
+    ):
+        raise ImdbEdgeError(f"{path}: a k-fold sweep sets each run's folds and fold itself; drop them from the runs")
     runs = []
     for index, entry in enumerate(entries, start=1):
         entry = dict(entry)
@@ -96,7 +117,10 @@ def load_plan(path: Path, seeds: int | None = None) -> SweepPlan:
         raise ImdbEdgeError(f"{path}: seed_splits must be true or false, got {seed_splits!r}")
     if seed_splits and any("split_seed" in table for table in [defaults, *entries]):
         raise ImdbEdgeError(f"{path}: seed_splits = true sets each run's split_seed to its seed; drop split_seed")
-    return SweepPlan(runs, seed_list, seed_splits)
+    fold_count = folds if folds is not None else document.get("folds", 0)
+    if type(fold_count) is not int or fold_count == 1 or fold_count < 0:
+        raise ImdbEdgeError(f"{path}: folds must be 0 (off) or a whole number >= 2, got {fold_count!r}")
+    return SweepPlan(runs, seed_list, seed_splits, fold_count)
 
 
 def read_results(path: Path) -> list[dict[str, Any]]:
@@ -125,66 +149,110 @@ def run_sweep(plan: SweepPlan, out: Path, data: Any = None, validation_only: boo
     from rich.console import Console
     from rich.progress import Progress, TimeElapsedColumn, TimeRemainingColumn
 
+    from imdb_edge.data.sources import DataSpec
     from imdb_edge.train.features import build_features, features_key
     from imdb_edge.train.run import data_summary, load_data
+    from imdb_edge.train.semi import prepare_features
     from imdb_edge.train.training import fit_and_evaluate
 
-    dataset = load_data(data)
+    wants_unlabelled = any(run.config.uses_unlabelled for run in plan.runs)
+    dataset = load_data(data, unlabelled=wants_unlabelled or (isinstance(data, DataSpec) and bool(data.unlabelled)))
     out.mkdir(parents=True, exist_ok=True)
     results_path = out / RESULTS_FILE
-    earlier = _rows_of_dataset(read_results(results_path), dataset.fingerprint, results_path)
+    unlabelled = dataset.unlabelled.fingerprint if dataset.unlabelled is not None else None
+    earlier = _rows_of_dataset(read_results(results_path), dataset.fingerprint, results_path, unlabelled)
     earlier_keys = [row_key(row) for row in earlier]
     done = {(key, row["seed"]) for key, row in zip(earlier_keys, earlier, strict=True)}
-    if plan.seed_splits:  # each seed is its own split: seed by seed, runs that share features share one build
-        pairs = [(run, seed) for seed in plan.seeds for run in plan.runs]
+    folds = plan.fold_list
+    if plan.seed_splits or plan.folds:  # each seed (fold) is its own split: runs that share features share a build
+        triples = [(run, seed, fold) for seed in plan.seeds for fold in folds for run in plan.runs]
     else:
-        pairs = [(run, seed) for run in plan.runs for seed in plan.seeds]
-    todo = [(run, seed) for run, seed in pairs if (plan.seed_key(run, seed, validation_only), seed) not in done]
+        triples = [(run, seed, 0) for run in plan.runs for seed in plan.seeds]
+    todo = [
+        (run, seed, fold)
+        for run, seed, fold in triples
+        if (plan.seed_key(run, seed, validation_only, fold), seed) not in done
+    ]
     _warn_about_stale_rows(plan, earlier, earlier_keys, validation_only)
     if done:
         info(f"resuming: {len(done)} run(s) already in {results_path}, {len(todo)} to go")
     if todo:
         write_json(out / "data.json", data_summary(dataset))
         features_cache: dict[Any, Any] = {}
+
+        def cached(config: TrainConfig, make: Any) -> Any:
+            """The features of `config`, from the last two built (a self-training run's teacher shares the
+            features of the run without it)."""
+            key = features_key(config)
+            if key not in features_cache:
+                while len(features_cache) >= 2:
+                    features_cache.pop(next(iter(features_cache)))
+                features_cache[key] = make(dataset, config)
+            return features_cache[key]
+
+        def teacher_features(dataset: Any, config: TrainConfig) -> Any:
+            return cached(config, build_features)
+
         columns = (*Progress.get_default_columns()[:-1], TimeElapsedColumn(), TimeRemainingColumn())
         # stderr, so `--json` keeps stdout to the table; off with --quiet
         with Progress(*columns, console=Console(stderr=True), disable=is_quiet()) as bar:
             task = bar.add_task("sweep", total=len(todo))
-            for run, seed in todo:
-                bar.update(task, description=f"{run.name} seed {seed}")
-                config = plan.seed_config(run, seed)
-                key = features_key(config)
-                if key not in features_cache:
-                    features_cache.clear()
-                    features_cache[key] = build_features(dataset, config)
-                result = fit_and_evaluate(config, features_cache[key], report=None, evaluate_test=not validation_only)
+            for run, seed, fold in todo:
+                where = f" fold {fold}" if plan.folds else ""
+                bar.update(task, description=f"{run.name} seed {seed}{where}")
+                config = plan.seed_config(run, seed, fold)
+                features = cached(
+                    config, lambda dataset, config: prepare_features(dataset, config, build=teacher_features)
+                )
+                result = fit_and_evaluate(config, features, report=None, evaluate_test=not validation_only)
                 row = {
                     "name": run.name,
                     "seed": seed,
                     "validation_only": validation_only,
                     "config": config.to_dict(),
                     "data_fingerprint": dataset.fingerprint,
+                    "unlabelled_fingerprint": unlabelled,
                     **result.metrics,
                 }
                 _append_row(results_path, row)
                 bar.advance(task)
-    rows = _rows_of_dataset(read_results(results_path), dataset.fingerprint)
+    rows = _rows_of_dataset(read_results(results_path), dataset.fingerprint, unlabelled=unlabelled)
     table = summarize(plan, rows, validation_only)
-    write_text(out / "results.md", to_markdown(table))
+    markdown = to_markdown(table)
+    if plan.folds:
+        markdown += "\n" + kfold_markdown(kfold_table(plan, rows, validation_only))
+    write_text(out / "results.md", markdown)
     write_text(out / "results.csv", to_csv(table))
     return table
 
 
-def _rows_of_dataset(rows: list[dict[str, Any]], fingerprint: str, told: Path | None = None) -> list[dict[str, Any]]:
-    """The rows trained on this dataset (rows written before rows named theirs count as this one's); `told`:
-    say how many others there are and where."""
-    mine = [row for row in rows if row.get("data_fingerprint", fingerprint) == fingerprint]
+def _rows_of_dataset(
+    rows: list[dict[str, Any]], fingerprint: str, told: Path | None = None, unlabelled: str | None = None
+) -> list[dict[str, Any]]:
+    """The rows trained on this dataset (rows written before rows named theirs count as this one's); a row that
+    read unlabelled reviews, only if they were these (`unlabelled`: their fingerprint; rows that recorded none
+    count as this one's); `told`: say how many others there are and where."""
+    mine = [
+        row
+        for row in rows
+        if row.get("data_fingerprint", fingerprint) == fingerprint and _same_unlabelled(row, unlabelled)
+    ]
     if told is not None and len(mine) < len(rows):
         warn(
             f"{len(rows) - len(mine)} result(s) in {told} came from another dataset: kept there, not used "
             "(use another --output folder per dataset)"
         )
     return mine
+
+
+def _same_unlabelled(row: dict[str, Any], unlabelled: str | None) -> bool:
+    recorded = row.get("unlabelled_fingerprint")
+    if recorded is None or recorded == unlabelled:
+        return True
+    try:
+        return not config_from_dict(row.get("config", {})).uses_unlabelled
+    except ImdbEdgeError:  # settings this version no longer knows: never reused anyway
+        return True
 
 
 def _append_row(path: Path, row: dict[str, Any]) -> None:
@@ -316,3 +384,73 @@ def to_csv(table: list[dict[str, Any]]) -> str:
         writer.writeheader()
         writer.writerows(table)
     return buffer.getvalue()
+
+
+def kfold_table(plan: SweepPlan, rows: list[dict[str, Any]], validation_only: bool = False) -> list[dict[str, Any]]:
+    """A k-fold sweep's comparison: each run's validation accuracy pooled over its folds (every training row
+    validated once per seed), and its paired difference from the first run, fold by fold (same seed, same
+    fold: the same validation rows), as mean ± standard error of those differences."""
+    keys = [row_key(r) for r in rows]
+
+    def by_pair(run: SweepRun) -> dict[tuple[int, int], dict[str, Any]]:
+        return {(r["seed"], r["config"].get("fold", 0)): r for r in plan.rows_of(run, rows, keys, validation_only)}
+
+    baseline = by_pair(plan.runs[0])
+    table = []
+    for run in plan.runs:
+        mine = by_pair(run)
+        counted = [r for r in mine.values() if r.get("val_accuracy") is not None]
+        total = sum(r["validation_rows"] for r in counted)
+        pooled = sum(r["val_accuracy"] * r["validation_rows"] for r in counted) / total if total else float("nan")
+        pairs = sorted(set(mine) & set(baseline))
+        differences = [100 * (mine[p]["val_accuracy"] - baseline[p]["val_accuracy"]) for p in pairs]
+        mean = statistics.fmean(differences) if differences else float("nan")
+        error = statistics.stdev(differences) / len(differences) ** 0.5 if len(differences) > 1 else float("nan")
+        short = [r["val_short_accuracy"] for r in counted if r.get("val_short_accuracy") is not None]
+        kinds: dict[str, list[float]] = {}
+        for r in counted:
+            for kind, value in (r.get("val_short_by_kind") or {}).items():
+                kinds.setdefault(kind, []).append(value)
+        table.append(
+            {
+                "name": run.name,
+                "fits": len(mine),
+                "val_accuracy_pooled": pooled,
+                "difference_mean": mean,
+                "difference_se": error,
+                "differences": differences,
+                "val_short_accuracy": statistics.fmean(short) if short else float("nan"),
+                "val_short_by_kind": {kind: statistics.fmean(values) for kind, values in kinds.items()},
+                "train_seconds": statistics.fmean(r["train_seconds"] for r in mine.values()) if mine else float("nan"),
+            }
+        )
+    return table
+
+
+def kfold_markdown(table: list[dict[str, Any]]) -> str:
+    """The k-fold comparison as a Markdown table (differences in points, against the first run)."""
+    if not table:
+        return ""
+    lines = [
+        f"k-fold validation: differences from {table[0]['name']}, in points, paired by (seed, fold)\n",
+        "| run | fits | val acc % (pooled) | Δ per fold | mean Δ ± s.e. | Δ / s.e. | val short acc % "
+        "| first sentence | first 20 words | last 30 words |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for index, e in enumerate(table):
+        kinds = e["val_short_by_kind"]
+        if index == 0:
+            per_fold, mean, ratio = "", "", ""
+        else:
+            per_fold = ", ".join(f"{d:+.2f}" for d in e["differences"])
+            mean = f"{e['difference_mean']:+.3f} ± {e['difference_se']:.3f}"
+            ratio = f"{e['difference_mean'] / e['difference_se']:+.1f}" if e["difference_se"] else ""
+        pieces = " | ".join(
+            f"{100 * kinds[k]:.2f}" if k in kinds else "-"
+            for k in ("first sentence", "first 20 words", "last 30 words")
+        )
+        lines.append(
+            f"| {e['name']} | {e['fits']} | {100 * e['val_accuracy_pooled']:.2f} | {per_fold} | {mean} | {ratio} "
+            f"| {100 * e['val_short_accuracy']:.2f} | {pieces} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -47,19 +47,43 @@ def _epoch_callback(epochs: int, report: EpochReporter) -> Any:
     return EpochProgress()
 
 
-def training_inputs(config: TrainConfig, features: Features) -> tuple[np.ndarray, np.ndarray]:
-    """The fit rows, plus the review fragments if any (bag ids padded to one width with id V)."""
+def training_inputs(config: TrainConfig, features: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The fit rows, plus the review fragments and pseudo-labelled reviews if any (bag ids padded to one width
+    with id V), and each row's loss weight (None: all 1)."""
     fit_rows = np.arange(len(features.y_train)) if features.fit_rows is None else features.fit_rows
     x, y = features.x_train[fit_rows], features.y_train[fit_rows]
-    if features.x_fragments is None or features.y_fragments is None:
-        return x, y
-    extra = features.x_fragments
-    if config.architecture == "bag" and extra.shape[1] != x.shape[1]:
-        width = max(extra.shape[1], x.shape[1])
+    weights = None
+    extras = []
+    if features.x_fragments is not None and features.y_fragments is not None:
+        extras.append((features.x_fragments, features.y_fragments, None))
+    if features.x_pseudo is not None and features.y_pseudo is not None:
+        extras.append((features.x_pseudo, features.y_pseudo, features.w_pseudo))
+    if not extras:
+        return x, y, None
+    if config.architecture == "bag":
+        width = max(part.shape[1] for part in [x, *(extra[0] for extra in extras)])
         pad = features.vectorizer.size
-        x = np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=pad)
-        extra = np.pad(extra, ((0, 0), (0, width - extra.shape[1])), constant_values=pad)
-    return np.concatenate([x, extra.astype(x.dtype)]), np.concatenate([y, features.y_fragments])
+
+        def widen(part: np.ndarray) -> np.ndarray:
+            return (
+                part
+                if part.shape[1] == width
+                else np.pad(part, ((0, 0), (0, width - part.shape[1])), constant_values=pad)
+            )
+
+    else:
+
+        def widen(part: np.ndarray) -> np.ndarray:
+            return part
+
+    if any(extra[2] is not None for extra in extras):
+        weights = np.concatenate(
+            [np.ones(len(y), dtype=np.float32)]
+            + [np.ones(len(e[1]), dtype=np.float32) if e[2] is None else e[2] for e in extras]
+        )
+    x = np.concatenate([widen(x), *(widen(e[0]).astype(x.dtype) for e in extras)])
+    y = np.concatenate([y, *(e[1].astype(y.dtype) for e in extras)])
+    return x, y, weights
 
 
 def short_text_accuracy(model: Any, features: Features, architecture: str) -> dict[str, float] | None:
@@ -90,7 +114,7 @@ class _Fitted:
 def _fit(
     config: TrainConfig,
     features: Features,
-    training: tuple[np.ndarray, np.ndarray],
+    training: tuple[np.ndarray, np.ndarray, np.ndarray | None],
     validation: tuple[np.ndarray, np.ndarray] | None,
     report: EpochReporter | None,
 ) -> _Fitted:
@@ -108,13 +132,20 @@ def _fit(
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
         )
     start = time.perf_counter()
+    x, y, sample_weight = training
+    class_weight = balanced_weights(y, features.classes) if config.class_weight == "balanced" else None
+    if class_weight is not None and sample_weight is not None:  # Keras takes one or the other: fold them
+        sample_weight = sample_weight * np.array([class_weight[int(label)] for label in (y >= 0.5)], np.float32)
+        class_weight = None
     fitted = model.fit(
-        *training,
+        x,
+        y,
+        sample_weight=sample_weight,
         validation_data=validation,
         epochs=config.epochs,
         batch_size=config.batch_size,
         callbacks=callbacks,
-        class_weight=balanced_weights(training[1], features.classes) if config.class_weight == "balanced" else None,
+        class_weight=class_weight,
         verbose=0,
     )
     history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
@@ -219,6 +250,7 @@ def fit_and_evaluate(
         "used_epoch": used_index + 1,
         "epochs_run": epochs_run,
         **extra,
+        **({"pseudo_labels": features.pseudo_summary} if features.pseudo_summary else {}),
         "train_rows": len(training[1]),
         "validation_rows": len(validation[1]) if validation is not None else 0,
         "test_rows": len(features.y_test) if evaluate_test else 0,

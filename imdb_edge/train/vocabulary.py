@@ -23,15 +23,42 @@ Ragged = tuple[np.ndarray, np.ndarray]
 """Feature ids of many texts and their offsets (Vectorizer.feature_ids_batch)."""
 
 
+_POOL: list[tuple[VectorizerConfig, list[str], Vectorizer]] = []
+"""The last candidate pool and the texts it was fitted on: k-fold runs and self-training rebuild the vocabulary
+of one training split many times, and the pool (every term with min_df) depends only on those texts."""
+
+
+def candidate_pool(config: VectorizerConfig, texts: list[str]) -> Vectorizer:
+    """Every term with min_df in `texts` (at most POOL_FEATURES, or max_features if more), remembered for the
+    same list of texts (the same object) and settings."""
+    pool_config = replace(config, max_features=max(POOL_FEATURES, config.max_features))
+    if _POOL and _POOL[0][0] == pool_config and _POOL[0][1] is texts:
+        return _POOL[0][2]
+    pool = Vectorizer.fit(texts, pool_config)
+    _POOL[:] = [(pool_config, texts, pool)]
+    return pool
+
+
 def class_presence(
-    vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, ragged: Ragged | None = None
+    vectorizer: Vectorizer,
+    texts: list[str],
+    labels: np.ndarray,
+    ragged: Ragged | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """How many positive and how many negative texts hold each feature (`ragged`: their ids, if known)."""
+    """How many positive and how many negative texts hold each feature (`ragged`: their ids, if known;
+    `weights`: what each text counts for, 1 if None)."""
     ids, offsets = ragged or vectorizer.feature_ids_batch(texts)
     owner = np.repeat(np.arange(len(texts)), np.diff(offsets))
     positive = labels.astype(bool)[owner]
     size = vectorizer.size
-    return np.bincount(ids[positive], minlength=size), np.bincount(ids[~positive], minlength=size)
+    if weights is None:
+        return np.bincount(ids[positive], minlength=size), np.bincount(ids[~positive], minlength=size)
+    per_id = np.asarray(weights, dtype=np.float64)[owner]
+    return (
+        np.bincount(ids[positive], weights=per_id[positive], minlength=size),
+        np.bincount(ids[~positive], weights=per_id[~positive], minlength=size),
+    )
 
 
 def log_count_ratios(positive: np.ndarray, negative: np.ndarray, alpha: float) -> np.ndarray:
@@ -41,13 +68,21 @@ def log_count_ratios(positive: np.ndarray, negative: np.ndarray, alpha: float) -
 
 
 def nb_ratios(
-    vectorizer: Vectorizer, texts: list[str], labels: np.ndarray, alpha: float, classes: int = 2
+    vectorizer: Vectorizer,
+    texts: list[str],
+    labels: np.ndarray,
+    alpha: float,
+    classes: int = 2,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """The log-count ratio of every feature on binarized features of `texts`. Two labels: the signed ratio of
     the second to the first (NBSVM); more: the largest |ratio| of one label against the rest, a scale of how
-    much a feature tells, since one signed number cannot lean towards K labels."""
+    much a feature tells, since one signed number cannot lean towards K labels. `weights` (two labels only):
+    what each text counts for (pseudo-labelled reviews may count less)."""
     if classes == 2:
-        return log_count_ratios(*class_presence(vectorizer, texts, labels), alpha)
+        return log_count_ratios(*class_presence(vectorizer, texts, labels, weights=weights), alpha)
+    if weights is not None:
+        raise ImdbEdgeError("weighted Naive-Bayes ratios are for two labels")
     return np.max(np.abs(one_vs_rest_ratios(vectorizer, texts, labels, alpha, classes)), axis=0)
 
 
@@ -85,6 +120,8 @@ def informative_terms(
     alpha: float,
     fit_groups: np.ndarray | None = None,
     classes: int = 2,
+    fit_weights: np.ndarray | None = None,
+    extra_texts: list[str] | None = None,
 ) -> Vectorizer:
     """The max_features terms with the largest |log-count ratio| x document frequency on the fit rows.
 
@@ -94,16 +131,21 @@ def informative_terms(
     row's movie), "how often" counts movies, not reviews: a cast member's name in 30 reviews
     of one film leans hard on the fit rows and tells nothing about a new film. Candidates: every
     term with min_df in `texts` (at most POOL_FEATURES, or max_features if more); the kept terms
-    stay in frequency order. Only the fit rows' labels are read.
+    stay in frequency order. Only the fit rows' labels are read. `fit_weights`: what each fit row counts for
+    (two labels only); `extra_texts` (unlabelled reviews) add to each term's document frequency, not to its ratio.
     """
-    pool = Vectorizer.fit(texts, replace(config, max_features=max(POOL_FEATURES, config.max_features)))
+    pool = candidate_pool(config, texts)
     ragged = pool.feature_ids_batch(fit_texts)
     if classes == 2:
-        positive, negative = class_presence(pool, fit_texts, fit_labels, ragged)
+        positive, negative = class_presence(pool, fit_texts, fit_labels, ragged, fit_weights)
         leaning, present = np.abs(log_count_ratios(positive, negative, alpha)), positive + negative
     else:  # how hard a term leans towards one label against the rest, for the label it leans to most
+        if fit_weights is not None:
+            raise ImdbEdgeError("weighted term statistics are for two labels")
         leaning = np.max(np.abs(one_vs_rest_ratios(pool, fit_texts, fit_labels, alpha, classes, ragged)), axis=0)
         present = np.bincount(ragged[0], minlength=pool.size)
+    if extra_texts:
+        present = present + np.bincount(pool.feature_ids_batch(extra_texts)[0], minlength=pool.size)
     spread = present if fit_groups is None else group_presence(pool, fit_groups, ragged)
     score = leaning * spread
     ranked = np.argsort(-score, kind="stable")[: config.max_features]
