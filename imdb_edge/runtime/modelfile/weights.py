@@ -47,7 +47,7 @@ class LinearHead:
     activation: str
 
 
-def _tensor(data: Any) -> tuple[str, np.ndarray] | None:
+def named_array(data: Any) -> tuple[str, np.ndarray] | None:
     """(name, array) of a TensorProto held as raw bytes, float_data or int32_data; None for any other layout."""
     parts = fields(data)
     name = next((bytes(v).decode("utf-8", "replace") for n, w, v in parts if n == TENSOR_NAME and w == 2), "")
@@ -90,7 +90,7 @@ def linear_head(graph_model: bytes) -> LinearHead | None:
     try:
         graph = submessages(memoryview(graph_model), MODEL_GRAPH)[0]
         parts = fields(graph)
-        constants = dict(filter(None, (_tensor(t) for t in values_of(parts, GRAPH_INITIALIZER))))
+        constants = dict(filter(None, (named_array(t) for t in values_of(parts, GRAPH_INITIALIZER))))
         nodes = [_Node(n) for n in values_of(parts, GRAPH_NODE)]
         inputs = [
             bytes(v).decode() for info in values_of(parts, GRAPH_INPUT) for v in submessages(info, VALUE_INFO_NAME)
