@@ -934,23 +934,35 @@ static PyObject *Kernel_ragged(Kernel *self, PyObject *texts) {
     return Py_BuildValue("(NN)", ids, offsets);
 }
 
-/* (rows, width), stealing the reference to rows; built directly (no format string: this is per review). */
-static PyObject *rows_and_width(PyObject *rows, Py_ssize_t width) {
+/* (rows, width), or (rows, width, lengths) when lengths is not NULL, stealing the references to rows and
+ * lengths; built directly (no format string: this is per review). */
+static PyObject *rows_and_width(PyObject *rows, Py_ssize_t width, PyObject *lengths) {
     PyObject *w = PyLong_FromSsize_t(width);
-    PyObject *pair = w ? PyTuple_New(2) : NULL;
+    PyObject *pair = w ? PyTuple_New(lengths ? 3 : 2) : NULL;
     if (!pair) {
         Py_DECREF(rows);
+        Py_XDECREF(lengths);
         Py_XDECREF(w);
         return NULL;
     }
     PyTuple_SET_ITEM(pair, 0, rows);
     PyTuple_SET_ITEM(pair, 1, w);
+    if (lengths) PyTuple_SET_ITEM(pair, 2, lengths);
     return pair;
+}
+
+/* A bytearray of n int64 row lengths (offsets[i + 1] - offsets[i]); NULL with an exception on error. */
+static PyObject *row_lengths(const int64_t *offsets, Py_ssize_t n) {
+    PyObject *lengths = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(sizeof(int64_t) * (size_t)n));
+    if (!lengths) return NULL;
+    int64_t *out = (int64_t *)PyByteArray_AS_STRING(lengths);
+    for (Py_ssize_t i = 0; i < n; i++) out[i] = offsets[i + 1] - offsets[i];
+    return lengths;
 }
 
 /* padded([text], min_length) of one short text, holding the GIL with the kernel's scratch: the ids go
  * straight into the result. None (new reference) for a long text, NULL with an exception on error. */
-static PyObject *padded_one(Kernel *self, PyObject *text, Py_ssize_t min_length) {
+static PyObject *padded_one(Kernel *self, PyObject *text, Py_ssize_t min_length, int with_lengths) {
     const unsigned char *data;
     Py_ssize_t len;
     PyObject *owner;
@@ -970,19 +982,31 @@ static PyObject *padded_one(Kernel *self, PyObject *text, Py_ssize_t min_length)
     const int32_t *found = self->scratch.found;
     for (Py_ssize_t i = 0; i < count; i++) out[i] = found[i];
     for (Py_ssize_t i = count; i < width; i++) out[i] = (int64_t)self->size;
-    return rows_and_width(row, width);
+    PyObject *lengths = NULL;
+    if (with_lengths) {
+        int64_t offsets[2] = {0, (int64_t)count};
+        lengths = row_lengths(offsets, 1);
+        if (!lengths) {
+            Py_DECREF(row);
+            return NULL;
+        }
+    }
+    return rows_and_width(row, width, lengths);
 }
 
-/* padded(texts, min_length) -> (bytearray of int64 (n, width), width); pad id = vocabulary size.
+/* padded(texts, min_length, lengths=0) -> (bytearray of int64 (n, width), width); pad id = vocabulary
+ * size. With lengths true, also a bytearray of each row's id count before padding (the terms the model
+ * knows), as n int64: counting them again in numpy cost more than a short text's whole vectorizing.
  * The rows are computed without the GIL, then written once, straight into the result. */
 static PyObject *Kernel_padded(Kernel *self, PyObject *args) {
     if (!ready(self)) return NULL;
     PyObject *texts;
     Py_ssize_t min_length = 1;
-    if (!PyArg_ParseTuple(args, "O|n", &texts, &min_length)) return NULL;
+    int with_lengths = 0;
+    if (!PyArg_ParseTuple(args, "O|np", &texts, &min_length, &with_lengths)) return NULL;
     if ((PyList_CheckExact(texts) || PyTuple_CheckExact(texts)) && Py_SIZE(texts) == 1) {
         PyObject *one = PyList_CheckExact(texts) ? PyList_GET_ITEM(texts, 0) : PyTuple_GET_ITEM(texts, 0);
-        PyObject *row = padded_one(self, one, min_length);
+        PyObject *row = padded_one(self, one, min_length, with_lengths);
         if (row != Py_None) return row;
         Py_DECREF(row); /* a long text: the batch path below releases the GIL */
     }
@@ -1024,10 +1048,15 @@ static PyObject *Kernel_padded(Kernel *self, PyObject *args) {
         }
         Py_END_ALLOW_THREADS
     }
+    PyObject *lengths = NULL;
+    if (data && with_lengths) {
+        lengths = row_lengths(offsets, n);
+        if (!lengths) Py_CLEAR(data);
+    }
     free(offsets);
     free(flat);
     if (!data) return NULL;
-    return rows_and_width(data, width);
+    return rows_and_width(data, width, lengths);
 }
 
 /* tokens(text) -> list[bytes]: the token sequence, for tests against the definition. */
@@ -1061,7 +1090,8 @@ static PyObject *Kernel_tokens(Kernel *self, PyObject *text) {
 static PyMethodDef Kernel_methods[] = {
     {"ids", (PyCFunction)Kernel_ids, METH_O, "ids(text) -> bytearray of int64 feature ids (sorted, unique)"},
     {"ragged", (PyCFunction)Kernel_ragged, METH_O, "ragged(texts) -> (ids, offsets) as int64 bytearrays"},
-    {"padded", (PyCFunction)Kernel_padded, METH_VARARGS, "padded(texts, min_length) -> (int64 bytearray, width)"},
+    {"padded", (PyCFunction)Kernel_padded, METH_VARARGS,
+     "padded(texts, min_length=1, lengths=False) -> (int64 bytearray, width[, int64 bytearray of row lengths])"},
     {"tokens", (PyCFunction)Kernel_tokens, METH_O, "tokens(text) -> list of token bytes"},
     {NULL, NULL, 0, NULL},
 };

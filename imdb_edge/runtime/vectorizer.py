@@ -500,6 +500,12 @@ class Vectorizer:
         """The same vocabulary with other per-feature weights (None: plain multi-hot)."""
         return Vectorizer(self.config, self._vocabulary, feature_weights, self.fingerprints, self._packed_terms)
 
+    @property
+    def kernel(self) -> Any:
+        """The native kernel for this vocabulary (its `padded`, `ragged` and `ids` calls), or None when the
+        vectorizer runs as pure Python. The classifier's one-text path calls it directly (issue 29)."""
+        return self._native
+
     def pure_python(self) -> Vectorizer:
         """This vectorizer computed by the pure-Python definition (to compare or benchmark it)."""
         twin = Vectorizer.__new__(Vectorizer)
@@ -585,6 +591,16 @@ class Vectorizer:
             return row.reshape(1, -1)
         flat, lengths = self._rows(texts)
         return padded_rows(flat, lengths, self.size, min_length)
+
+    def padded_ids_and_lengths(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """padded_ids(texts), and each row's id count before padding (how many of its terms the vocabulary
+        knows): one kernel call, where counting the padding again in numpy took longer than a short text's
+        whole vectorizing."""
+        if self._native is not None:
+            data, width, lengths = self._native.padded(texts, 1, True)
+            return np.ndarray((len(texts), width), _INT64, data), np.frombuffer(lengths, _INT64)
+        flat, lengths = self._rows(texts)
+        return padded_rows(flat, lengths, self.size), lengths
 
     def multi_hot(self, texts: Sequence[str]) -> np.ndarray:
         """Dense (n, size) float32 matrix: the reference model's input."""

@@ -63,10 +63,15 @@ def test_both_layouts_answer_alike(schema_4: bytes) -> None:
     np.testing.assert_array_equal(Classifier(old).scores(TEXTS), Classifier(parse_model_bytes(schema_4)).scores(TEXTS))
 
 
-def test_the_shipped_schema_3_model_still_loads_unchanged() -> None:
+def test_the_shipped_model_is_schema_4_and_its_schema_3_layout_still_loads(tmp_path: Path) -> None:
+    """The shipped file was schema 3 until issue 30 rebuilt it; files of that layout must keep loading."""
     shipped = default_model_path().read_bytes()
-    assert parse_model_bytes(shipped).metadata[SCHEMA_KEY] == "3"
-    assert Classifier.load().predict("An absolute masterpiece, I loved every minute.").label == "positive"
+    assert parse_model_bytes(shipped).metadata[SCHEMA_KEY] == "4"
+    assert _plain_onnxruntime_stderr(default_model_path()) == ""
+    old = parse_model_bytes(as_schema_3(shipped))
+    assert old.metadata[SCHEMA_KEY] == "3"
+    np.testing.assert_array_equal(Classifier(old).scores(TEXTS), Classifier.load().scores(TEXTS))
+    assert Classifier(old).predict("An absolute masterpiece, I loved every minute.").label == "positive"
 
 
 def _with_extra_field(data: bytes, payload: bytes) -> bytes:

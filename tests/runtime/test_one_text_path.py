@@ -1,0 +1,114 @@
+"""Issue 29: predict() of one text takes a shorter path (the kernel's padded row, onnxruntime's own run call,
+the answer built at once) once a two-label token-id model has run. Its answers must be the general path's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imdb_edge import Classifier
+from imdb_edge.errors import ImdbEdgeError
+from imdb_edge.runtime.classifier import Prediction
+
+WORDS = ["great", "film", "waste", "of", "time", "not", "good", "bad", "zyzzyva", "<br />", "!", "Wonderful"]
+
+
+@pytest.fixture
+def counted(shipped: Classifier, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts that went through the one-text path (so a test knows it was taken, not just that it passed)."""
+    taken: list[str] = []
+    original = Classifier._predict_one
+
+    def spy(self: Classifier, kernel: Any, text: str) -> Prediction:
+        taken.append(text)
+        return original(self, kernel, text)
+
+    shipped.predict("warm-up: the first run takes the general path")
+    monkeypatch.setattr(Classifier, "_predict_one", spy)
+    return taken
+
+
+def _general(classifier: Classifier, text: str) -> Prediction:
+    """The general path's answer: predict_batch of one text (scores_and_known, run, _prediction)."""
+    return classifier.predict_batch([text])[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), min_size=1, max_size=40).map(" ".join) | st.text(min_size=1, max_size=200))
+def test_the_one_text_path_answers_as_the_general_path(shipped: Classifier, text: str) -> None:
+    if not text.strip():
+        return
+    fast, general = shipped.predict(text), _general(shipped, text)
+    assert fast == general  # label and score, bit for bit
+    assert fast.scores == general.scores and fast.known_terms == general.known_terms and fast.error is None
+    assert type(fast.score) is float and type(fast.known_terms) is int
+
+
+def test_it_is_taken_and_counts_known_terms_at_every_width(shipped: Classifier, counted: list[str]) -> None:
+    texts = ["zyzzyva qwxz", "zyzzyva great", "great", "This movie was a waste of time"]
+    answers = [shipped.predict(text) for text in texts]
+    assert counted == texts
+    assert [a.known_terms for a in answers] == [0, 1, 1, 22]  # width 1 holds one pad, or one known term
+    assert answers == [_general(shipped, text) for text in texts]
+    assert answers[3].label == "negative" and answers[3].scores["negative"] == 1.0 - answers[3].score
+
+
+def test_bad_input_is_refused_as_before(shipped: Classifier, counted: list[str]) -> None:
+    with pytest.raises(TypeError, match="predict\\(\\) takes a str, got bytes"):
+        shipped.predict(b"great")  # type: ignore[arg-type]
+    for empty in ("", "  \n\t"):
+        with pytest.raises(ImdbEdgeError, match="cannot classify"):
+            shipped.predict(empty)
+    assert counted == []
+
+
+def test_a_stray_terminate_flag_is_cleared_and_the_text_still_answered(shipped: Classifier, counted: list[str]) -> None:
+    """An expiry can land just after its run ended; the flag it leaves must not fail this thread's next call."""
+    expected = _general(shipped, "a great film")
+    shipped._local.options.terminate = True
+    assert shipped.predict("a great film") == expected
+    assert counted == ["a great film"] and not shipped._local.options.terminate
+
+
+def test_cancelled_runs_stay_cancelled_on_the_one_text_path(tiny_model: Path) -> None:
+    """cancel_runs() (a stop signal's handler) cancels every Classifier of the process: in a process of its own."""
+    script = (
+        "import sys\n"
+        "from imdb_edge import Classifier\n"
+        "from imdb_edge.runtime.classifier import RunCancelled, cancel_runs\n"
+        "c = Classifier.load(sys.argv[1])\n"
+        "c.predict('a great film')\n"
+        "c.predict('a great film')\n"
+        "cancel_runs()\n"
+        "try:\n"
+        "    c.predict('a great film')\n"
+        "except RunCancelled as exc:\n"
+        "    print('cancelled:', exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tiny_model)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("cancelled: ") and "the run was cancelled" in done.stdout
+
+
+def test_a_graph_that_returns_the_wrong_shape_is_one_line(shipped: Classifier, monkeypatch: pytest.MonkeyPatch) -> None:
+    classifier = Classifier.load()
+    classifier.predict("warm-up")
+    monkeypatch.setattr(classifier, "_session_run", lambda *a: [np.zeros((1, 2), np.float32)])
+    with pytest.raises(ImdbEdgeError, match="returns 2 scores for 1 review"):
+        classifier.predict("a great film")
+
+
+def test_the_pure_python_vectorizer_takes_the_general_path_with_the_same_answers(shipped: Classifier) -> None:
+    pure = Classifier.load()
+    pure.vectorizer = pure.vectorizer.pure_python()
+    assert pure.vectorizer.kernel is None
+    for text in ["zyzzyva", "great", "not good, not bad at all <br /> a WASTE of time!"]:
+        assert pure.predict(text) == shipped.predict(text)
+        assert pure.predict(text).known_terms == shipped.predict(text).known_terms
