@@ -3,7 +3,7 @@
 
 Users type a line, not 230 words. From each test review this makes its first
 sentence, its first 20 words and its last 30 words (labelled like the review;
-imdb_edge/train/short_texts.py, pure Python),
+imdb_edge/data/short_texts.py, pure Python),
 scores them and the full reviews with each exported .onnx file through the runtime
 `Classifier` (numpy + onnxruntime only), and prints accuracy per variant and per
 length bucket (words), so a model choice cannot trade short-text accuracy away
@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from imdb_edge.atomic import write_json
+from imdb_edge.data.short_texts import PIECES, plain_words
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import Classifier
-from imdb_edge.train.short_texts import PIECES, plain_words
 
 BUCKETS = ((1, 5), (6, 10), (11, 20), (21, 30), (31, None))
 VARIANTS: dict[str, Callable[[str], str]] = {"full": lambda text: text, **PIECES}

@@ -20,7 +20,7 @@ import numpy as np
 import onnxruntime as ort
 
 from imdb_edge.data.reviews import sample_reviews
-from imdb_edge.train.short_texts import first_sentence
+from imdb_edge.data.short_texts import first_sentence
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ from. CPU time per review over every review, each path in turn, repeated; the be
 pass of each is reported, with its ratio to the Python runtime's best pass of the same
 run (issue 26's targets: text_fast at most 6x on reviews and on short texts, its file
 at most 1.5x the token-id file, its session at most 3x the token-id file's). Short
-texts are the first sentence of each review (imdb_edge/train/short_texts.py).
+texts are the first sentence of each review (imdb_edge/data/short_texts.py).
 
     python benchmarks/text_forms.py --data "$IMDB_EDGE_DATA" [--model FILE] [--repeats 3] [--json out.json]
 
@@ -32,9 +32,9 @@ import onnxruntime as ort
 
 from imdb_edge.atomic import write_json
 from imdb_edge.data.reviews import load_test_reviews, review_source
+from imdb_edge.data.short_texts import first_sentence
 from imdb_edge.export.rewrap import rewrap_as_text
 from imdb_edge.runtime.classifier import Classifier, default_model_path
-from imdb_edge.train.short_texts import first_sentence
 
 TARGETS = {
     "reviews": 6.0,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from imdb_edge.bench.reviews import batches
+from imdb_edge.bench.reviews import FIRST_SENTENCE, FULL, TEXT_KINDS, batches, mean_chars, texts_of
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.classifier import Classifier, session_options
 
@@ -48,6 +48,10 @@ class CaseResult:
     samples_ms: list[float] = field(repr=False)
     cpu_ms_per_call: float
     """The process's CPU time per call, a mean over the case's calls (time_calls)."""
+    text: str = FULL
+    """Which text of each pool review the case timed (reviews.TEXT_KINDS)."""
+    text_chars: float = 0.0
+    """Their mean length in characters."""
 
     def stats(self) -> dict[str, float]:
         samples = np.asarray(self.samples_ms)
@@ -71,6 +75,8 @@ class CaseResult:
             "mode": self.mode,
             "threads": self.threads,
             "batch": self.batch,
+            "text": self.text,
+            "text_chars": round(self.text_chars, 1),
             **self.stats(),
         }
         if with_samples:
@@ -160,25 +166,30 @@ def iter_cases(
     modes: Sequence[str],
     min_runs: int,
     min_seconds: float,
+    text_kinds: Sequence[str] = (FULL,),
 ) -> Iterator[CaseResult]:
+    kinds = {kind: texts_of(texts, kind) for kind in text_kinds}
     for path in models:
         for thread_count in threads:
             classifier = Classifier.load(path, threads=thread_count)
             precision = str(classifier.model_file.model.get("precision", "?"))
-            for batch in batch_sizes:
-                for mode in modes:
-                    call, inputs = case_call(classifier, mode, texts, batch)
-                    timing = time_calls(call, inputs, min_runs, min_seconds)
-                    yield CaseResult(
-                        path.name,
-                        precision,
-                        classifier.input_form,
-                        mode,
-                        thread_count,
-                        batch,
-                        timing.samples_ms,
-                        timing.cpu_ms_per_call,
-                    )
+            for kind, kind_texts in kinds.items():
+                for batch in batch_sizes:
+                    for mode in modes:
+                        call, inputs = case_call(classifier, mode, kind_texts, batch)
+                        timing = time_calls(call, inputs, min_runs, min_seconds)
+                        yield CaseResult(
+                            path.name,
+                            precision,
+                            classifier.input_form,
+                            mode,
+                            thread_count,
+                            batch,
+                            timing.samples_ms,
+                            timing.cpu_ms_per_call,
+                            kind,
+                            mean_chars(kind_texts),
+                        )
 
 
 @dataclass(frozen=True)
@@ -191,8 +202,11 @@ class BenchSettings:
     modes: list[str]
     min_runs: int
     min_seconds: float
+    texts: list[str] = field(default_factory=lambda: [FULL, FIRST_SENTENCE])
 
     def __post_init__(self) -> None:
+        if not self.texts or set(self.texts) - set(TEXT_KINDS):
+            raise ImdbEdgeError(f"texts are {' and/or '.join(TEXT_KINDS)}, got {','.join(self.texts)!r}")
         if not self.modes or set(self.modes) - set(MODES):
             raise ImdbEdgeError(f"modes are {' and/or '.join(MODES)}, got {','.join(self.modes)!r}")
         if self.min_runs < 1 or self.min_seconds < 0:
@@ -204,7 +218,7 @@ class BenchSettings:
             raise ImdbEdgeError(f"batch sizes must be at most {MAX_BATCH:,}, got {max(self.batch_sizes):,}")
 
     def cases(self) -> int:
-        return len(self.models) * len(self.threads) * len(self.batch_sizes) * len(self.modes)
+        return len(self.models) * len(self.threads) * len(self.texts) * len(self.batch_sizes) * len(self.modes)
 
     def to_dict(self, pool: dict[str, Any]) -> dict[str, Any]:
         """The settings as the report records them, with the review pool (bench/reviews.py) they timed."""
@@ -216,6 +230,7 @@ class BenchSettings:
             "batch_sizes": self.batch_sizes,
             "threads": self.threads,
             "modes": self.modes,
+            "texts": self.texts,
             "min_runs": self.min_runs,
             "min_seconds": self.min_seconds,
         }
@@ -235,6 +250,7 @@ def run_bench(
         settings.modes,
         settings.min_runs,
         settings.min_seconds,
+        settings.texts,
     )
     for index, result in enumerate(cases, start=1):
         results.append(result)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from imdb_edge.bench.latency import MODES, CaseResult
+from imdb_edge.bench.reviews import TEXT_KINDS
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.extras import install_hint
 
@@ -30,7 +31,7 @@ def plot_histogram(results: list[CaseResult], path: Path) -> None:
         for r in (r for r in single if r.mode == mode):
             samples_us = 1000 * np.asarray(r.samples_ms)
             cut = np.percentile(samples_us, 99)
-            axis.hist(samples_us[samples_us <= cut], bins=60, alpha=0.5, label=r.model)
+            axis.hist(samples_us[samples_us <= cut], bins=60, alpha=0.5, label=f"{r.model}, {TEXT_KINDS[r.text]}")
         axis.set_xlabel("latency per call, µs (up to p99)")
         axis.set_ylabel("runs")
         axis.set_title(

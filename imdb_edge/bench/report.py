@@ -8,57 +8,62 @@ from typing import Any
 
 from imdb_edge.bench.latency import CaseResult, LoadResult
 from imdb_edge.bench.machine import describe_machine
-from imdb_edge.bench.reviews import describe_pool
+from imdb_edge.bench.reviews import FULL, TEXT_KINDS, describe_pool
 from imdb_edge.runtime.vectorizer import implementation
 
 
+def _text_of(row: CaseResult | dict[str, Any]) -> str:
+    return row.text if isinstance(row, CaseResult) else row.get("text", FULL)
+
+
 def ratios(results: list[CaseResult]) -> list[str]:
-    """One line per model: single-review end to end vs its own model-only time, and vs the first model."""
-    single = {
-        (r.model, r.mode): r.stats()["p50_ms"]
-        for r in results
-        if r.batch == 1 and r.threads == min(x.threads for x in results)
-    }
+    """One line per model and text kind: one text end to end vs its own model-only time, and vs the first model."""
+    fewest = min((r.threads for r in results), default=1)
+    single = {(r.model, r.text, r.mode): r for r in results if r.batch == 1 and r.threads == fewest}
     models = list(dict.fromkeys(r.model for r in results))
     lines = []
-    first_e2e = single.get((models[0], "e2e")) if models else None
-    for model in models:
-        e2e, only = single.get((model, "e2e")), single.get((model, "model"))
-        if e2e is None:
-            continue
-        parts = [f"{model}: one review end to end p50 {1000 * e2e:.1f} µs{_cpu(results, model)}"]
-        if only:
-            parts.append(f"{e2e / only:.2f}x its model-only p50 ({1000 * only:.1f} µs)")
-        if first_e2e and model != models[0]:
-            parts.append(f"{e2e / first_e2e:.2f}x {models[0]}")
-        lines.append(", ".join(parts))
+    for text in dict.fromkeys(r.text for r in results):
+        first = single.get((models[0], text, "e2e")) if models else None
+        for model in models:
+            e2e, only = single.get((model, text, "e2e")), single.get((model, text, "model"))
+            if e2e is None:
+                continue
+            p50 = e2e.stats()["p50_ms"]
+            parts = [
+                f"{model}, {TEXT_KINDS[text]} ({e2e.text_chars:,.0f} characters): one text end to end p50 "
+                f"{1000 * p50:.1f} µs (mean CPU {1000 * e2e.cpu_ms_per_call:.1f} µs)"
+            ]
+            if only:
+                parts.append(
+                    f"{p50 / only.stats()['p50_ms']:.2f}x its model-only p50 ({1000 * only.stats()['p50_ms']:.1f} µs)"
+                )
+            if first and model != models[0]:
+                parts.append(f"{p50 / first.stats()['p50_ms']:.2f}x {models[0]}")
+            lines.append(", ".join(parts))
     return lines
 
 
-def _cpu(results: list[CaseResult], model: str) -> str:
-    """' (mean CPU 11.8 µs)': the process's CPU time per single-review end-to-end call."""
-    fewest = min(r.threads for r in results)
-    row = next((r for r in results if (r.model, r.mode, r.batch, r.threads) == (model, "e2e", 1, fewest)), None)
-    if row is None:
-        return ""
-    return f" (mean CPU {1000 * row.cpu_ms_per_call:.1f} µs)"
-
-
 def headline(document: dict[str, Any], model: str | None = None) -> str | None:
-    """The figure to quote, with what it measured: one review, raw text to score, at the fewest threads timed,
-    for `model` (a file name; default the first model), on which reviews and which machine."""
+    """The figures to quote, with what they measured: one text, raw text to score, at the fewest threads timed,
+    for `model` (a file name; default the first model), for each kind of text (full reviews, first sentences:
+    issue 29), on which reviews and which machine."""
     single = [r for r in document["results"] if r["mode"] == "e2e" and r["batch"] == 1]
     if model is not None:
         single = [r for r in single if r["model"] == model]
     if not single:
         return None
     fewest = min(r["threads"] for r in single)
-    row = next(r for r in single if r["threads"] == fewest)
+    first = next(r for r in single if r["threads"] == fewest)
+    rows = [r for r in single if r["threads"] == fewest and r["model"] == first["model"]]
+    figures = "; ".join(
+        f"{TEXT_KINDS[_text_of(row)]} (mean {row.get('text_chars', 0):,.0f} characters): "
+        f"p50 {1000 * row['p50_ms']:.1f} µs wall, mean CPU {1000 * row['cpu_ms_per_call']:.1f} µs a call, "
+        f"{row['runs']:,} runs"
+        for row in rows
+    )
     machine, settings = document["machine"], document["settings"]
     return (
-        f"one review, raw text to score, {row['model']} ({row['precision']}), {fewest} thread(s): "
-        f"p50 {1000 * row['p50_ms']:.1f} µs wall, mean CPU {1000 * row['cpu_ms_per_call']:.1f} µs a call, "
-        f"{row['runs']:,} runs; "
+        f"one text, raw text to score, {first['model']} ({first['precision']}), {fewest} thread(s): {figures}; "
         f"{describe_pool(settings['review_pool'])}; {machine['cpu']} ({machine['architecture']}, "
         f"{machine['cores']} cores)"
     )
@@ -66,7 +71,7 @@ def headline(document: dict[str, Any], model: str | None = None) -> str | None:
 
 def recommend(results: list[CaseResult]) -> str | None:
     """The model file with the lowest single-review end-to-end p50 on this device."""
-    single = [r for r in results if r.mode == "e2e" and r.batch == 1]
+    single = [r for r in results if r.mode == "e2e" and r.batch == 1 and r.text == results[0].text]
     if len({r.model for r in single}) < 2:
         return None
     best = min(single, key=lambda r: r.stats()["p50_ms"])
@@ -76,21 +81,21 @@ def recommend(results: list[CaseResult]) -> str | None:
     )
     runner_up = f"; next {others[0][0]} at {1000 * others[0][1]:.1f} µs" if others else ""
     return (
-        f"fastest for one review on this device: {best.model} ({best.precision}, {best.input_form}, "
-        f"{best.threads} thread(s)): p50 {1000 * best.stats()['p50_ms']:.1f} µs{runner_up}"
+        f"fastest for one text ({TEXT_KINDS[best.text]}) on this device: {best.model} ({best.precision}, "
+        f"{best.input_form}, {best.threads} thread(s)): p50 {1000 * best.stats()['p50_ms']:.1f} µs{runner_up}"
     )
 
 
 def markdown_table(results: list[CaseResult], loads: list[LoadResult]) -> str:
     lines = [
-        "| model | precision | input | mode | threads | batch | p50 ms | p90 ms | p99 ms | mean ± std ms "
-        "| CPU ms/call | reviews/s |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | precision | input | text | mode | threads | batch | p50 ms | p90 ms | p99 ms | mean ± std ms "
+        "| CPU ms/call | texts/s |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         s = r.stats()
         lines.append(
-            f"| {r.model} | {r.precision} | {r.input_form} | {r.mode} | {r.threads} | {r.batch} "
+            f"| {r.model} | {r.precision} | {r.input_form} | {TEXT_KINDS[r.text]} | {r.mode} | {r.threads} | {r.batch} "
             f"| {s['p50_ms']:.4f} | {s['p90_ms']:.4f} | {s['p99_ms']:.4f} | {s['mean_ms']:.4f} ± {s['std_ms']:.4f} "
             f"| {s['cpu_ms_per_call']:.4f} | {s['reviews_per_s']:,.0f} |"
         )

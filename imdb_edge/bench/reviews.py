@@ -18,11 +18,16 @@ import numpy as np
 
 from imdb_edge.data.dataset import ENV_DATA, resolve_data_path
 from imdb_edge.data.reviews import SAMPLE_SOURCE, load_test_reviews, sample_reviews
+from imdb_edge.data.short_texts import first_sentence
 from imdb_edge.errors import ImdbEdgeError
 
 POOL_SIZE = 500
 """Reviews in a pool drawn from the data's test split (peers.py has drawn 500 since its first run)."""
 POOL_SEED = 0
+FULL, FIRST_SENTENCE = "full", "first-sentence"
+TEXT_KINDS = {FULL: "full reviews", FIRST_SENTENCE: "first sentences"}
+"""What a case times of each pool review (bench --text): the whole review, or its first sentence (what a
+user types: `imdb-edge classify "..."`); a figure per review means little without saying which (issue 29)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,20 @@ def review_pool(data: str | Path | None, size: int = POOL_SIZE) -> ReviewPool:
     if path is None:
         return draw_pool(sample_reviews(), SAMPLE_SOURCE, size)
     return draw_pool(load_test_reviews(path), str(path), size)
+
+
+def texts_of(texts: list[str], kind: str) -> list[str]:
+    """The pool's texts as a case of `kind` times them: the reviews, or each one's first sentence (its whole text
+    when it has no words)."""
+    if kind == FULL:
+        return texts
+    if kind == FIRST_SENTENCE:
+        return [first_sentence(text) or text for text in texts]
+    raise ImdbEdgeError(f"text kinds are {', '.join(TEXT_KINDS)}, got {kind!r}")
+
+
+def mean_chars(texts: list[str]) -> float:
+    return float(np.mean([len(text) for text in texts]))
 
 
 def batches(texts: list[str], size: int) -> list[list[str]]:

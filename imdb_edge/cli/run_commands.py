@@ -419,6 +419,7 @@ class BenchOptions:
     batch: str
     threads: Optional[str]
     mode: str
+    text: str
     min_runs: int
     min_seconds: float
     as_json: bool
@@ -459,6 +460,14 @@ def bench(
     mode: Annotated[
         str, typer.Option(metavar="e2e,model", help="e2e (raw text -> score) and/or model (prepared input -> score).")
     ] = "e2e,model",
+    text: Annotated[
+        str,
+        typer.Option(
+            metavar="full,first-sentence",
+            help="What to time of each review: the whole review (full) and/or its first sentence (first-sentence, "
+            "a one-line text as users type it); each is reported on its own.",
+        ),
+    ] = "full,first-sentence",
     min_runs: Annotated[int, typer.Option(metavar="N", help="At least this many timed runs per case.")] = 50,
     min_seconds: Annotated[
         float, typer.Option(metavar="SECONDS", help="And at least this long per case (a case stops at 100,000 runs).")
@@ -489,9 +498,9 @@ def bench(
 ) -> None:
     """Measure latency and throughput of model files on this device (no TensorFlow needed).
 
-    One review is one real IMDB test review, raw text to score: each case cycles
-    through --reviews test reviews of the data (or the shipped sample), after one
-    warm-up; the table shows p50/p90/p99 and mean ± std per call, the CPU time per
+    One text is one real IMDB test review, or its first sentence (--text), raw text
+    to score: each case cycles through --reviews test reviews of the data (or the
+    shipped sample), after one warm-up; the table shows p50/p90/p99 and mean ± std per call, the CPU time per
     call (steadier than the wall clock on a busy machine), and reviews per second.
     Load time and the first inference are reported separately. With several --model
     files it names the fastest one for single reviews here (int8 is not faster
@@ -535,6 +544,9 @@ def run_bench(options: BenchOptions) -> None:
         raise ImdbEdgeError(f"--reviews must be a whole number >= 1, got {options.reviews}")
     all_cores = list(range(1, (os.cpu_count() or 1) + 1))
     threads = whole_numbers(options.threads, "--threads") if options.threads else all_cores
+    texts = [t.strip() for t in options.text.split(",") if t.strip()]
+    if not texts or set(texts) - {"full", "first-sentence"}:
+        raise ImdbEdgeError(f"--text takes full and/or first-sentence, got {options.text!r}")
     settings = BenchSettings(
         models=list(options.model or [default_model_path()]),
         batch_sizes=whole_numbers(options.batch, "--batch"),
@@ -542,12 +554,16 @@ def run_bench(options: BenchOptions) -> None:
         modes=modes,
         min_runs=options.min_runs,
         min_seconds=options.min_seconds,
+        texts=texts,
     )
     pool = review_pool(options.data, options.reviews)
     console.info(f"timing on {report.describe_pool(pool.describe())}")
 
     def progress(index: int, total: int, result: CaseResult) -> None:
-        console.info(f"[{index}/{total}] {result.model} {result.mode} threads={result.threads} batch={result.batch}")
+        console.info(
+            f"[{index}/{total}] {result.model} {result.text} {result.mode} threads={result.threads} "
+            f"batch={result.batch}"
+        )
 
     results, loads = run_cases(settings, pool.texts, progress)
     document = report.report_document(results, loads, settings.to_dict(pool.describe()))

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 
 from imdb_edge.data.dataset import Dataset, Split, holdout_by_group, holdout_split
+from imdb_edge.data.short_texts import PIECES, review_pieces
 from imdb_edge.errors import ImdbEdgeError
 from imdb_edge.runtime.vectorizer import Vectorizer
 from imdb_edge.train.config import TrainConfig
-from imdb_edge.train.short_texts import PIECES, review_pieces
 from imdb_edge.train.vocabulary import informative_terms, nb_ratios
 
 SCORE_BATCH = 512  # reviews per Keras call when scoring

@@ -29,7 +29,9 @@ def test_bench_json_report(tmp_path: Path, no_data: dict[str, str]) -> None:
         report["machine"]
     )
     rows = report["results"]
-    assert {(r["mode"], r["batch"]) for r in rows} == {("e2e", 1), ("e2e", 4), ("model", 1), ("model", 4)}
+    assert {(r["text"], r["mode"], r["batch"]) for r in rows} == {
+        (text, mode, batch) for text in ("full", "first-sentence") for mode in ("e2e", "model") for batch in (1, 4)
+    }
     for row in rows:
         assert row["runs"] >= 3 and len(row["samples_ms"]) == row["runs"]
         assert 0 < row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
@@ -39,18 +41,27 @@ def test_bench_json_report(tmp_path: Path, no_data: dict[str, str]) -> None:
     assert len(load["session_ms_samples"]) == 5 and load["session_ms_mean"] > 0
     assert load["load_vs_session"] == load["load_ms_mean"] / load["session_ms_mean"]
     assert report["vectorizer"] == implementation()
-    e2e, only = (next(r["p50_ms"] for r in rows if r["mode"] == m and r["batch"] == 1) for m in ("e2e", "model"))
-    e2e_cpu, e2e_runs = next((r["cpu_ms_per_call"], r["runs"]) for r in rows if r["mode"] == "e2e" and r["batch"] == 1)
+    single = {(r["text"], r["mode"]): r for r in rows if r["batch"] == 1}
+    full, first = single["full", "e2e"], single["first-sentence", "e2e"]
+    pool = report["settings"]["review_pool"]
+    assert full["text_chars"] == round(pool["mean_chars"], 1) and 0 < first["text_chars"] < full["text_chars"]
     assert report["ratios"] == [
-        f"{_shipped().name}: one review end to end p50 {1000 * e2e:.1f} µs (mean CPU {1000 * e2e_cpu:.1f} µs), "
-        f"{e2e / only:.2f}x its model-only p50 ({1000 * only:.1f} µs)"
+        f"{_shipped().name}, {kind} ({row['text_chars']:,.0f} characters): one text end to end p50 "
+        f"{1000 * row['p50_ms']:.1f} µs (mean CPU {1000 * row['cpu_ms_per_call']:.1f} µs), "
+        f"{row['p50_ms'] / single[text, 'model']['p50_ms']:.2f}x its model-only p50 "
+        f"({1000 * single[text, 'model']['p50_ms']:.1f} µs)"
+        for kind, text, row in (("full reviews", "full", full), ("first sentences", "first-sentence", first))
     ]
+    e2e_cpu = full["cpu_ms_per_call"]
     assert report["settings"]["reviews"] == len(sample_reviews()) == 256
     assert report["settings"]["review_source"] == "shipped sample"
     assert e2e_cpu > 0
     assert report["headline"] == (
-        f"one review, raw text to score, {_shipped().name} (int8), 1 thread(s): p50 {1000 * e2e:.1f} µs wall, "
-        f"mean CPU {1000 * e2e_cpu:.1f} µs a call, {e2e_runs:,} runs; the 256 shipped sample reviews (real "
+        f"one text, raw text to score, {_shipped().name} (int8), 1 thread(s): full reviews (mean "
+        f"{full['text_chars']:,.0f} characters): p50 {1000 * full['p50_ms']:.1f} µs wall, mean CPU "
+        f"{1000 * e2e_cpu:.1f} µs a call, {full['runs']:,} runs; first sentences (mean {first['text_chars']:,.0f} "
+        f"characters): p50 {1000 * first['p50_ms']:.1f} µs wall, mean CPU {1000 * first['cpu_ms_per_call']:.1f} µs "
+        f"a call, {first['runs']:,} runs; the 256 shipped sample reviews (real "
         f"test reviews): mean {report['settings']['review_pool']['mean_chars']:,.0f} characters, median "
         f"{report['settings']['review_pool']['median_chars']:,.0f}, "
         f"{report['settings']['review_pool']['min_chars']:,}-{report['settings']['review_pool']['max_chars']:,}; "
@@ -64,10 +75,10 @@ def test_bench_table_plot_and_recommendation(tmp_path: Path, no_data: dict[str, 
     plot = tmp_path / "latency.png"
     result = run_cli("bench", "-m", str(other), "-m", str(_shipped()), *SMALL, "--plot", str(plot), env=no_data)
     assert result.exit_code == 0, result.output
-    assert "| model | precision | input | mode | threads | batch | p50 ms |" in result.stdout
+    assert "| model | precision | input | text | mode | threads | batch | p50 ms |" in result.stdout
     assert "reviews: the 256 shipped sample reviews (real test reviews): mean " in result.stdout
-    assert result.stdout.count("| tiny.onnx |") == 5  # four cases and one load row
-    assert "fastest for one review on this device:" in result.stdout
+    assert result.stdout.count("| tiny.onnx |") == 9  # four cases for each of two kinds of text, one load row
+    assert "fastest for one text (full reviews) on this device:" in result.stdout
     assert f"vectorizer: {implementation()}" in result.stdout
     assert "x tiny.onnx" in result.stdout  # the second model's end to end time relative to the first
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -90,3 +101,16 @@ def test_info_names_the_vectorizer_implementation() -> None:
     result = run_cli("info", str(_shipped()), "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["vectorizer"] == implementation()
+
+
+def test_bench_times_first_sentences_alone_and_refuses_other_texts(no_data: dict[str, str]) -> None:
+    """--text: first sentences only (what users type), named in every row, ratio and headline; a typo is one line."""
+    result = run_cli("bench", *SMALL, "--text", "first-sentence", "--json", env=no_data)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {r["text"] for r in report["results"]} == {"first-sentence"}
+    assert report["settings"]["texts"] == ["first-sentence"]
+    assert "first sentences (mean " in report["headline"] and "full reviews" not in report["headline"]
+    assert all("first sentences" in line for line in report["ratios"])
+    wrong = run_cli("bench", *SMALL, "--text", "sentences", env=no_data)
+    assert wrong.exit_code == 2 and "--text takes full and/or first-sentence, got 'sentences'" in wrong.output

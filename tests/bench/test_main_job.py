@@ -53,7 +53,8 @@ def test_summary_says_what_was_trained_its_accuracy_where_files_went_the_headlin
     assert f"bench report (machine, settings, every raw sample): {job_folder / 'bench.json'} (" in printed
     assert f"  headline: {report['headline']}" in printed
     assert f"all 80 test reviews of {imdb_archive}: mean " in report["headline"]
-    assert "one review, raw text to score, model.int8.onnx" in report["headline"]
+    assert "one text, raw text to score, model.int8.onnx" in report["headline"]
+    assert "full reviews (mean " in report["headline"] and "first sentences (mean " in report["headline"]
     assert f"this summary: {job_folder / 'summary.txt'}" in printed
     assert "next: classify your own reviews" in printed and f".venv/bin/imdb-edge classify -m {model} " in printed
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imdb_edge.train.short_texts import first_sentence, first_words, last_words
+from imdb_edge.data.short_texts import first_sentence, first_words, last_words
 from tests.helpers import ROOT
 from tests.model_factory import build_model_bytes
 
