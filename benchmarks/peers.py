@@ -47,6 +47,10 @@ from imdb_edge.bench.reviews import POOL_SIZE, describe_pool, draw_pool
 from imdb_edge.runtime.classifier import Classifier, default_model_path, session_options
 from imdb_edge.runtime.vectorizer import Vectorizer, implementation, tokenize
 
+sys.path.insert(0, str(Path(__file__).parent))  # the sibling modules below, however this script is run
+from fasttext_peer import fasttext_model
+from one_text import one_text_markdown, one_text_section
+
 REFERENCE = "imdb-edge int8 token_ids"
 DEFAULT = "imdb-edge default model (native vectorizer)"
 DEFAULT_PURE = "imdb-edge default model (pure-Python vectorizer)"
@@ -102,41 +106,6 @@ def naive_runner(vectorizer: Vectorizer, dense_onnx: Path) -> Callable[[str], np
         return session.run(None, {"features": x})[0]
 
     return run
-
-
-def fasttext_model(
-    train_texts: list[str], train_labels: Any, test_texts: list[str], test_labels: Any, workdir: Path
-) -> tuple[Any, dict[str, Any]]:
-    """fastText supervised on the same training reviews, word 1-3-grams, quantized (.ftz).
-
-    fastText splits on whitespace only, so every text is given to it as this project's
-    tokens joined by spaces (the same tokens our models see); its latency is then
-    `predict` on that pre-tokenized text, which leaves tokenizing out of its time.
-    """
-    import fasttext
-
-    def line(text: str) -> str:
-        return " ".join(tokenize(text))
-
-    train_file = workdir / "fasttext.train.txt"
-    train_file.write_text(
-        "".join(f"__label__{int(y)} {line(t)}\n" for t, y in zip(train_texts, train_labels, strict=True)),
-        encoding="utf-8",
-    )
-    settings = {"wordNgrams": 3, "epoch": 10, "lr": 0.5, "dim": 50, "bucket": 2_000_000, "thread": 2, "verbose": 0}
-    model = fasttext.train_supervised(input=str(train_file), **settings)
-    model.quantize(input=str(train_file), retrain=True, qnorm=True, cutoff=200_000)
-    path = workdir / "fasttext.ftz"
-    model.save_model(str(path))
-    predicted = [model.predict(line(t))[0][0] for t in test_texts]
-    accuracy = float(np.mean([p == f"__label__{int(y)}" for p, y in zip(predicted, test_labels, strict=True)]))
-    return model, {
-        "settings": settings,
-        "quantize_cutoff": 200_000,
-        "test_accuracy": accuracy,
-        "file_bytes": path.stat().st_size,
-        "test_reviews": len(test_texts),
-    }
 
 
 def summarize(timing: Timing) -> dict[str, float]:
@@ -308,6 +277,7 @@ def main() -> int:
     pure.vectorizer = pure.vectorizer.pure_python()
     measure_imdb_edge(DEFAULT_PURE, pure, ("e2e",))
     fasttext_info: dict[str, Any] | None = None
+    ft = None
     try:
         train = load_dataset(data_path).train
         ft, fasttext_info = fasttext_model(train.texts, train.labels, test.texts, test.labels, work)
@@ -318,6 +288,13 @@ def main() -> int:
         print(f"measured {FASTTEXT}", file=sys.stderr, flush=True)
     except ImportError:
         print("fastText row skipped: the fasttext module (fasttext-numpy2) is not installed", file=sys.stderr)
+    # Issue 29: one text at a time by length, predict against onnxruntime's floor and fastText (one_text.py).
+    one_text = one_text_section(
+        Classifier.load(args.default_model, threads=1),
+        pool,
+        ft,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
 
     reference = cases[REFERENCE]
     for row in cases.values():
@@ -391,6 +368,7 @@ def main() -> int:
         "default_model": str(args.default_model),
         "latency": cases,
         "fasttext": fasttext_info,
+        "one_text": one_text,
         "cold_start": cold,
         "load": load,
         "file_throughput": throughput,
@@ -400,7 +378,7 @@ def main() -> int:
             **{f"tflite {p}": path.stat().st_size for p, path in tflite.items()},
         },
     }
-    report["targets"] = targets(report)
+    report["targets"] = targets(report) + one_text["targets"]
     if args.output:
         write_json(args.output, report)
     print(markdown(report))
@@ -465,6 +443,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {load['bytes'] / 1024:,.0f} | {load['load_ms_mean']:.1f} | {load['session_ms_mean']:.1f} "
             f"| {load['load_vs_session']:.2f}x |"
         )
+    if report.get("one_text"):
+        out += ["", one_text_markdown(report["one_text"]).split("\n\n| target")[0]]
     out += ["", "| target | measured | limit | verdict |", "|---|---:|---|---|"]
     for row in report["targets"]:
         out.append(
