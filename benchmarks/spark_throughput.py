@@ -13,7 +13,6 @@ with the Spark rounds. Medians; on a shared machine only same-run ratios hold.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from imdb_edge.atomic import write_json
 from imdb_edge.spark.command import SparkJob, run, start_session
 
 
@@ -92,8 +92,8 @@ def main() -> None:
             )
         session.stop()
     report["loadavg_end"] = os.getloadavg()[0]
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.output:
+        write_json(args.output, report)
     print(
         f"{args.master}: session start {report['session_start_s']:.1f} s, first job {report['first_job_s']:.1f} s, "
         f"a one-review job {report['one_review_job_s']:.2f} s; load average {report['loadavg_start']:.1f}"
