@@ -184,9 +184,13 @@ def main() -> int:
         sys.path.insert(0, str(Path(__file__).parent))
         from fasttext_peer import fasttext_model
 
-        with tempfile.TemporaryDirectory(prefix="imdb-edge-one-text-") as work:
-            train, test = dataset.train, dataset.test
-            fasttext, info = fasttext_model(train.texts, train.labels, test.texts, test.labels, Path(work))
+        try:
+            with tempfile.TemporaryDirectory(prefix="imdb-edge-one-text-") as work:
+                train, test = dataset.train, dataset.test
+                fasttext, info = fasttext_model(train.texts, train.labels, test.texts, test.labels, Path(work))
+        except ImportError:
+            print("fastText skipped: the fasttext module (fasttext-numpy2) is not installed", file=sys.stderr)
+    if fasttext is not None:
         print(
             f"fastText: test accuracy {info['test_accuracy']:.2%}, {info['file_bytes'] / 1024:,.0f} KB", file=sys.stderr
         )
