@@ -1,7 +1,12 @@
-"""What many tests share: where the repository is, and running the CLI in-process."""
+"""What many tests share: where the repository is, running the CLI in-process, stopping a process group."""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +41,31 @@ def interrupted_output(job_options: dict[str, Any], lines: int) -> None:
     result = ResultFile.open(output, job_identity(job, source, classifier), resume=False)
     result.write_lines(kept, lines)
     result.close(complete=False)
+
+
+def signal_group_and_wait(process: subprocess.Popen[str], signum: int, timeout: float = 30.0) -> tuple[float, str]:
+    """Send `signum` to the process's whole group (what systemd, `timeout` and `kill -- -PGID` do) and wait for it
+    to end: (seconds from the signal to the end, its stderr). A process still alive after `timeout` is killed."""
+    try:
+        os.killpg(process.pid, signum)
+        sent = time.monotonic()
+        _, stderr = process.communicate(timeout=timeout)
+        return time.monotonic() - sent, stderr
+    finally:
+        process.kill()
+
+
+def classify_on_a_full_disk(model: Path, source: Path, output: Path, limit: int) -> subprocess.CompletedProcess[str]:
+    """`imdb-edge classify -m MODEL -f SOURCE -o OUTPUT` in a process where no file may grow past `limit` bytes
+    (RLIMIT_FSIZE): writes past it fail with EFBIG, as on a full disk."""
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "classify", "-m", str(model), "-f", str(source), "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
+    )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from imdb_edge import Classifier
+from tests.helpers import classify_on_a_full_disk
 
 GOOD, BAD = "a wonderful excellent film", "boring awful waste"
 PEAK_SCRIPT = (  # run the CLI, then print its exit code and this process's peak RSS (VmHWM, kB) on stderr
@@ -246,16 +246,7 @@ def test_a_full_disk_names_the_file_and_how_to_continue(tiny_model: Path, tmp_pa
     source.write_text("\n".join([GOOD, BAD] * 20_000) + "\n")
     output = tmp_path / "out.tsv"
 
-    def limit_file_size() -> None:  # a disk that is full after 100 KB (writes then fail with EFBIG)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
-
-    done = subprocess.run(
-        [sys.executable, "-m", "imdb_edge", "classify", "-m", str(tiny_model), "-f", str(source), "-o", str(output)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=limit_file_size,
-    )
+    done = classify_on_a_full_disk(tiny_model, source, output, 100_000)  # a disk that is full after 100 KB
     assert done.returncode == 2, done.stderr
     assert f"cannot write --output {output}" in done.stderr and "rerun with --resume" in done.stderr
     assert "Traceback" not in done.stderr

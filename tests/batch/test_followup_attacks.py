@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 
 from imdb_edge.batch import json_array
 from imdb_edge.batch.result_file import resume_record_path
-from tests.helpers import run_cli
+from tests.helpers import classify_on_a_full_disk, run_cli, signal_group_and_wait
 
 GOOD, BAD = "a wonderful excellent film", "boring awful waste"
 
@@ -177,16 +176,7 @@ def test_a_full_disk_before_the_first_line_leaves_the_old_output_whole(tiny_mode
     output = tmp_path / "out.tsv"
     output.write_bytes(b"precious\n" * 10)
 
-    def limit_file_size() -> None:  # no file may grow past 2 KB: the first chunk of results cannot be written
-        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
-
-    done = subprocess.run(
-        [sys.executable, "-m", "imdb_edge", "classify", "-m", str(tiny_model), "-f", str(source), "-o", str(output)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=limit_file_size,
-    )
+    done = classify_on_a_full_disk(tiny_model, source, output, 2000)  # the first chunk of results cannot be written
     assert done.returncode == 2
     assert "nothing was written and" in one_line_error(done.stderr) and "is unchanged" in done.stderr
     assert output.read_bytes() == b"precious\n" * 10
@@ -332,12 +322,8 @@ def test_a_stop_signal_while_every_worker_is_in_a_slow_run_exits_130_within_2_se
     try:
         _wait_for(lambda: len(_workers_of(process.pid)) == 2)
         time.sleep(1.0)  # both workers deep in a slow run, the parent blocked sending the next chunk
-        os.killpg(process.pid, signum)
-        sent = time.monotonic()
-        _, stderr = process.communicate(timeout=30)
     finally:
-        process.kill()
-    took = time.monotonic() - sent
+        took, stderr = signal_group_and_wait(process, signum)
     assert took < 2.0 and process.returncode == 130, (f"{took:.2f} s", stderr)
     assert "Traceback" not in stderr and signal.Signals(signum).name in stderr
     data = out.read_bytes()
@@ -364,12 +350,8 @@ def test_a_stop_signal_while_long_texts_are_vectorized_here_exits_130_within_2_s
     try:
         _wait_for(lambda: out.exists())  # started: the model is loaded, the output open, the texts being read
         time.sleep(1.5)
-        os.killpg(process.pid, signal.SIGTERM)
-        sent = time.monotonic()
-        _, stderr = process.communicate(timeout=30)
     finally:
-        process.kill()
-    took = time.monotonic() - sent
+        took, stderr = signal_group_and_wait(process, signal.SIGTERM)
     assert took < 2.0 and process.returncode == 130, (f"{took:.2f} s", stderr)
     assert len(out.read_bytes().splitlines()) < 300
 

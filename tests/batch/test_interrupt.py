@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from imdb_edge import Classifier
+from tests.helpers import signal_group_and_wait
 
 TEXTS = ["a wonderful excellent film", "boring awful waste", "the movie was", "superb", "dull and stupid"]
 STOP_SECONDS = 2.0
@@ -131,12 +132,8 @@ def test_a_stop_signal_at_any_moment_of_start_up_exits_130_within_2_seconds(samp
         process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
             time.sleep(delay)
-            os.killpg(process.pid, signum)
-            sent = time.monotonic()
-            _, stderr = process.communicate(timeout=30)
         finally:
-            process.kill()
-        took = time.monotonic() - sent
+            took, stderr = signal_group_and_wait(process, signum)
         assert took < STOP_SECONDS, f"{delay:.2f}s: took {took:.2f}s to stop: {stderr}"
         assert process.returncode == 130, f"{delay:.2f}s {signal.Signals(signum).name}: {stderr}"
         assert "Traceback" not in stderr and signal.Signals(signum).name in stderr, stderr
