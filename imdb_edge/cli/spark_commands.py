@@ -10,6 +10,7 @@ import typer
 
 from imdb_edge.cli.app import SPARK_PANEL, app
 from imdb_edge.cli.common import (
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_ERRORS,
     ModelOption,
@@ -102,25 +103,28 @@ def spark_classify(
 
 
 def run_spark_classify(options: SparkClassifyOptions) -> int:
-    from imdb_edge.spark.command import SparkJob, run
+    from imdb_edge.spark.command import JobInterrupted, SparkJob, run
 
-    summary = run(
-        SparkJob(
-            source=options.source,
-            target=options.target,
-            model=options.model,
-            model_sha256=options.model_sha256,
-            text_col=options.text_col,
-            master=options.master,
-            input_format=value_of(options.input_format),
-            output_format=value_of(options.output_format),
-            overwrite=options.overwrite,
-            batch_size=options.batch_size,
-            partitions=options.partitions,
-            threshold=options.threshold,
-            prefix=options.prefix,
-        )
+    job = SparkJob(
+        source=options.source,
+        target=options.target,
+        model=options.model,
+        model_sha256=options.model_sha256,
+        text_col=options.text_col,
+        master=options.master,
+        input_format=value_of(options.input_format),
+        output_format=value_of(options.output_format),
+        overwrite=options.overwrite,
+        batch_size=options.batch_size,
+        partitions=options.partitions,
+        threshold=options.threshold,
+        prefix=options.prefix,
     )
+    try:
+        summary = run(job)
+    except JobInterrupted as exc:  # one line that says what OUTPUT is now: absent, unchanged or complete
+        typer.echo(f"interrupted: {exc.left} ({exc} received)", err=True)
+        return EXIT_INTERRUPTED
     if options.as_json:
         emit_json(
             {"output": summary.target, "format": summary.output_format, "rows": summary.rows, "errors": summary.errors}

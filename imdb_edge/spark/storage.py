@@ -84,7 +84,7 @@ def nested(a: str, b: str) -> bool:
     input and `precious.jsonl` as output named one file two ways, and --overwrite replaced the input)."""
     if _inside(a, b):
         return True
-    local_a, local_b = _local(a), _local(b)
+    local_a, local_b = local_file(a), local_file(b)
     return local_a is not None and local_b is not None and nested_on_disk(local_a, local_b)
 
 
@@ -103,7 +103,7 @@ def _inside(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def _local(qualified: str) -> str | None:
+def local_file(qualified: str) -> str | None:
     """The local path of a `file:` URI (Hadoop writes `file:/x` for local paths), else None."""
     if not qualified.startswith("file:"):
         return None

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from imdb_edge.runtime.classifier import default_model_path
 from imdb_edge.spark.storage import default_fs_is_local, local_path
 from tests.helpers import ROOT
 
@@ -48,14 +50,18 @@ REFUSE_IN_TURN = """
 import contextlib, io, json, os, sys
 from imdb_edge.cli import app
 calls, results = sys.argv[1], []
-for args in json.loads(sys.argv[2]):
+for args, env in json.loads(sys.argv[2]):
     stderr = io.StringIO()
+    saved = dict(os.environ)
+    os.environ.update(env)
     with contextlib.redirect_stderr(stderr):
         try:
             app(["spark-classify", *args], prog_name="imdb-edge")
             code = 0
         except SystemExit as exc:
             code = exc.code
+    os.environ.clear()
+    os.environ.update(saved)
     results.append([code, stderr.getvalue(), os.path.exists(calls)])
 print(json.dumps(results))
 """
@@ -63,6 +69,8 @@ print(json.dumps(results))
 
 EXISTS = "already exists: choose another path or pass --overwrite"
 OVERWRITES = "would overwrite the input {}: choose another path"
+MODEL = "would overwrite the model file {}: choose another path"
+PARQUET = ("--output-format", "parquet")
 REFUSALS = [
     (("in.jsonl", "done.parquet"), f"output done.parquet {EXISTS}"),
     (("missing.jsonl", "new.parquet"), "input missing.jsonl does not exist"),
@@ -72,6 +80,27 @@ REFUSALS = [
     (("in.jsonl", "file:{cwd}/done.parquet"), f"output file:{{cwd}}/done.parquet {EXISTS}"),
     (("in.jsonl", "new.avro"), "cannot tell the format of new.avro from its name: pass --output-format"),
     (("in.jsonl", "new.parquet", "--model", "nope.onnx"), "model file nope.onnx does not exist"),
+    # OUTPUT is the model file the job reads (the follow-up attack): --overwrite replaced it with a folder of results
+    (
+        ("in.jsonl", "model.onnx", "-m", "model.onnx", *PARQUET, "--overwrite"),
+        "output model.onnx " + MODEL.format("model.onnx"),
+    ),
+    (
+        ("in.jsonl", "hard.onnx", "-m", "model.onnx", *PARQUET, "--overwrite"),
+        "output hard.onnx " + MODEL.format("model.onnx"),
+    ),
+    (
+        ("in.jsonl", "model.onnx", "-m", "soft.onnx", *PARQUET, "--overwrite"),
+        "output model.onnx " + MODEL.format("soft.onnx"),
+    ),
+    (
+        ("in.jsonl", "models", *PARQUET, "--overwrite", "-m", "models/m.onnx"),
+        "output models " + MODEL.format("models/m.onnx"),
+    ),
+    (
+        ("in.jsonl", "{cwd}/model.onnx", *PARQUET, "--overwrite", "env:IMDB_EDGE_MODEL=model.onnx"),
+        "output {cwd}/model.onnx " + MODEL.format("model.onnx"),
+    ),
 ]
 
 
@@ -82,15 +111,36 @@ def test_refusals_come_before_the_jvm_starts(tmp_path: Path) -> None:
     (work / "in.jsonl").write_text('{"text": "a fine film"}\n')
     (work / "link.jsonl").symlink_to(work / "in.jsonl")
     (work / "done.parquet").mkdir()
+    shutil.copyfile(default_model_path(), work / "model.onnx")
+    (work / "hard.onnx").hardlink_to(work / "model.onnx")
+    (work / "soft.onnx").symlink_to(work / "model.onnx")
+    (work / "models").mkdir()
+    shutil.copyfile(default_model_path(), work / "models" / "m.onnx")
     cases = [([arg.format(cwd=work) for arg in args], message.format(cwd=work)) for args, message in REFUSALS]
     env = spark_env(java_home)
-    command = [sys.executable, "-c", REFUSE_IN_TURN, str(calls), json.dumps([args for args, _ in cases])]
+    runs = [
+        (
+            [arg for arg in args if not arg.startswith("env:")],
+            dict(a[4:].split("=", 1) for a in args if a.startswith("env:")),
+        )
+        for args, _ in cases
+    ]
+    command = [sys.executable, "-c", REFUSE_IN_TURN, str(calls), json.dumps(runs)]
     ran = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr[-2000:]
     for (args, message), (code, stderr, java_called) in zip(cases, json.loads(ran.stdout), strict=True):
         one_line = stderr.startswith(f"error: {message}") and stderr.count("\n") == 1
         assert code == 2 and one_line and not java_called, (args, code, stderr, java_called)
-    assert sorted(p.name for p in work.iterdir()) == ["done.parquet", "in.jsonl", "link.jsonl"]
+    assert sorted(p.name for p in work.iterdir()) == [
+        "done.parquet",
+        "hard.onnx",
+        "in.jsonl",
+        "link.jsonl",
+        "model.onnx",
+        "models",
+        "soft.onnx",
+    ]
+    assert (work / "model.onnx").read_bytes() == default_model_path().read_bytes()
 
     control = subprocess.run(  # a job that needs Spark, in a process of its own: it starts (the stand-in) Java
         [sys.executable, "-m", "imdb_edge", "spark-classify", "in.jsonl", "new.parquet"],

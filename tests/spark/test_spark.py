@@ -309,26 +309,70 @@ def test_cli_without_the_extra_names_the_install_command(tmp_path: Path, monkeyp
     }
 
 
-def test_an_interrupted_job_leaves_no_output(tmp_path: Path) -> None:
-    """SIGINT while the write job runs: exit 130, one line, no OUTPUT and no staging folder."""
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (Spark's JVM and its Python workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie (a container's init may never reap an orphan)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_the_process_group_exits_130_in_one_line(tmp_path: Path, signum: signal.Signals) -> None:
+    """A stop signal to the whole process group while the write job runs, as a shell's Ctrl-C or a job runner
+    sends it. Before (the follow-up attack): SIGTERM reached Spark's JVM too, which exited in the middle of the job; the
+    clean-up failed with Python and Java tracebacks and exit 2. Now: exit 130 within a couple of seconds, one
+    line that says what OUTPUT is, no staging folder, and no JVM or Python worker left running. SIGINT runs
+    with an earlier result under --overwrite, which must stay as it was."""
     source = write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in fixture_reviews(200) * 200])  # 40,000 rows
     target = tmp_path / "out.parquet"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
+    extra = []
+    if signum == signal.SIGINT:
+        target.mkdir()
+        (target / "keep.txt").write_text("earlier result")
+        extra = ["--overwrite"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "imdb_edge", "spark-classify", str(source), str(target), "--master", "local[1]"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen([*command, *extra], stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     deadline = time.monotonic() + 300
     while not list(tmp_path.glob(".out.parquet.incomplete-*")) and process.poll() is None:
         assert time.monotonic() < deadline, "the write job never started"
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    below = descendants(process.pid)
+    sent = time.monotonic()
+    os.killpg(process.pid, signum)
     _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 130, stderr[-3000:]
+    took = time.monotonic() - sent
     messages = [line for line in stderr.splitlines() if not SPARK_LOG_LINE.match(line)]
-    assert messages == ["interrupted (SIGINT received)"], stderr[-3000:]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+    left = "is unchanged" if signum == signal.SIGINT else "was not created"
+    assert messages == [f"interrupted: no result was written; {target} {left} ({signum.name} received)"], stderr[-3000:]
+    assert process.returncode == 130 and took < 4, (process.returncode, took)
+    expected = ["in.jsonl", "out.parquet"] if signum == signal.SIGINT else ["in.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == expected
+    if signum == signal.SIGINT:
+        assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    assert below, "no JVM was seen below the command"
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in below):
+        assert time.monotonic() < deadline, f"left running: {[pid for pid in below if alive(pid)]}"
+        time.sleep(0.1)
 
 
 def test_spark_submit_runs_the_command(tmp_path: Path) -> None:
@@ -405,6 +449,44 @@ def test_spark_gives_the_shared_record_tables_answers(
     assert len(lines) == len(cases)
     for line, (raw, expected) in zip(lines, cases, strict=True):
         assert matches(line, expected), (raw, line)
+
+
+def test_keys_that_differ_only_in_case_are_two_columns(spark: SparkSession, tiny_model: Path, tmp_path: Path) -> None:
+    """JSON keys are case-sensitive, and so is `classify`. Before (the follow-up attack): one line with both "text" and
+    "Text" failed the whole job (COLUMN_ALREADY_EXISTS, nothing written), and "Text" on a line of its own was
+    merged into the "text" column (its value lost). Now every line is kept with its keys as written; the
+    session's own setting is restored afterwards."""
+    rows = [
+        {"id": 1, "text": "a wonderful film"},
+        {"id": 2, "text": "an awful film", "Text": "a wonderful film"},
+        {"id": 3, "Text": "a wonderful film"},
+        {"id": 4, "ID": 40, "text": "an awful waste"},
+    ]
+    source = write_jsonl(tmp_path / "in.jsonl", rows)
+    before = spark.conf.get("spark.sql.caseSensitive")
+    for target in (tmp_path / "out.parquet", tmp_path / "out.jsonl"):
+        result = run_cli("spark-classify", str(source), str(target), "--model", str(tiny_model))
+        assert result.exit_code == 1, result.output  # one line has no "text"
+        assert "4 rows, 1 could not be classified" in result.stderr
+    table = pd.read_parquet(tmp_path / "out.parquet").sort_values("id")
+    assert sorted(table.columns) == ["ID", "Text", "error", "id", "label", "score", "text"]
+    assert table["label"].tolist() == ["positive", "negative", None, "negative"]
+    assert table["Text"].tolist() == [None, "a wonderful film", "a wonderful film", None]
+    assert table["error"].tolist()[2] == expected_error(source, tiny_model, 2)
+    lines = [json.loads(line) for part in sorted((tmp_path / "out.jsonl").glob("part-*")) for line in part.open()]
+    assert sorted((r["id"], r.get("Text"), r.get("ID")) for r in lines) == [
+        (1, None, None),
+        (2, "a wonderful film", None),
+        (3, "a wonderful film", None),
+        (4, None, 40),
+    ]
+    assert spark.conf.get("spark.sql.caseSensitive") == before
+
+
+def expected_error(source: Path, model: Path, index: int) -> str:
+    """`classify`'s error for line `index` (0-based) of a JSON Lines file."""
+    result = run_cli("classify", "--file", str(source), "--json", "--model", str(model), "--workers", "1")
+    return [json.loads(line) for line in result.stdout.splitlines()][index]["error"]
 
 
 def test_an_input_behind_a_link_is_never_the_output(spark: SparkSession, tiny_model: Path, tmp_path: Path) -> None:
