@@ -118,7 +118,21 @@ def test_a_wrong_choice_is_a_plain_choice_error() -> None:
 
 
 def test_quiet_silences_progress_but_not_results(tmp_path: Path) -> None:
-    args = ["bench", "--batch", "1", "--threads", "1", "--mode", "model", "--min-runs", "1", "--min-seconds", "0"]
+    args = [
+        "bench",
+        "--batch",
+        "1",
+        "--threads",
+        "1",
+        "--mode",
+        "model",
+        "--text",
+        "full",
+        "--min-runs",
+        "1",
+        "--min-seconds",
+        "0",
+    ]
     loud, quiet = run_cli(*args), run_cli(*args, "-q")
     assert loud.exit_code == quiet.exit_code == 0, quiet.output
     assert "[1/1]" in loud.stderr and quiet.stderr == ""
