@@ -535,7 +535,7 @@ def run_bench(options: BenchOptions) -> None:
     from imdb_edge.bench.reviews import review_pool
     from imdb_edge.runtime.classifier import default_model_path
 
-    modes = [m.strip() for m in options.mode.split(",") if m.strip()]
+    modes = list(dict.fromkeys(m.strip() for m in options.mode.split(",") if m.strip()))  # each once, in order
     if not modes or set(modes) - set(MODES):
         raise ImdbEdgeError(f"--mode takes e2e and/or model, got {options.mode!r}")
     if options.min_runs < 1 or options.min_seconds < 0:
@@ -543,13 +543,13 @@ def run_bench(options: BenchOptions) -> None:
     if options.reviews < 1:
         raise ImdbEdgeError(f"--reviews must be a whole number >= 1, got {options.reviews}")
     all_cores = list(range(1, (os.cpu_count() or 1) + 1))
-    threads = whole_numbers(options.threads, "--threads") if options.threads else all_cores
-    texts = [t.strip() for t in options.text.split(",") if t.strip()]
+    threads = list(dict.fromkeys(whole_numbers(options.threads, "--threads"))) if options.threads else all_cores
+    texts = list(dict.fromkeys(t.strip() for t in options.text.split(",") if t.strip()))
     if not texts or set(texts) - {"full", "first-sentence"}:
         raise ImdbEdgeError(f"--text takes full and/or first-sentence, got {options.text!r}")
     settings = BenchSettings(
         models=list(options.model or [default_model_path()]),
-        batch_sizes=whole_numbers(options.batch, "--batch"),
+        batch_sizes=list(dict.fromkeys(whole_numbers(options.batch, "--batch"))),
         threads=threads,
         modes=modes,
         min_runs=options.min_runs,

@@ -53,6 +53,9 @@ WATCH_SECONDS = 0.05
 """How often the watchdog looks at the runs in progress (only while there are some)."""
 PADDING_TOLERANCE = 1e-5
 RUN_FAILURE = "the model fails on this input"
+_ONE_TEXT_BYPASSES = frozenset({"run", "scores_and_known", "_prediction", "model_inputs", "scores"})
+"""The steps of predict()'s general path that its one-text path does not call: replaced in a subclass or on the
+instance, they keep predict() on the general path."""
 _INT64 = np.dtype(np.int64)
 
 _run_options: weakref.WeakSet[ort.RunOptions] = weakref.WeakSet()
@@ -318,8 +321,13 @@ class Classifier:
         with _run_options_lock:
             _classifiers.add(self)
         self._first_run_done = False
-        self._one_text_form = self.input_form == TOKEN_IDS and self.threshold is not None
-        """predict() may take the one-text path (a two-label token-id model) once the first run is done."""
+        self._one_text_form = (
+            self.input_form == TOKEN_IDS
+            and self.threshold is not None
+            and all(getattr(type(self), name) is getattr(Classifier, name) for name in _ONE_TEXT_BYPASSES)
+        )
+        """predict() may take the one-text path (a two-label token-id model) once the first run is done; not in a
+        subclass that overrides a step the path leaves out, which must keep being called."""
         self._one_text_ready = False
         self._linear_head: Any = _NOT_READ
         try:
@@ -379,6 +387,12 @@ class Classifier:
             raise ImdbEdgeError(f"{where}: graph inputs {[i.name for i in inputs]} do not match the metadata")
         if self.input_form == DENSE and inputs[0].shape[-1] != self.vectorizer.size:
             raise ImdbEdgeError(f"{where}: graph width {inputs[0].shape[-1]} != vocabulary size {self.vectorizer.size}")
+        types = {o.name: o.type for o in self.session.get_outputs()}
+        if types.get(self._outputs[0]) != "tensor(float)":
+            raise ImdbEdgeError(
+                f"{where}: the graph's outputs {sorted(types.items())} have no float32 output {self._outputs[0]!r}, "
+                "the one its metadata names (an exported model's scores are float32 probabilities)"
+            )
         try:
             batches = self._probe_batches()  # the text form's reads the packed terms
         except ImdbEdgeError as exc:
@@ -509,9 +523,11 @@ class Classifier:
         size = inputs.size if self.input_form == TOKEN_IDS else self._characters(inputs)
         scores = self._guarded_run(inputs, self._run_limit(rows, size), RUN_FAILURE)
         if len(scores) != rows:
-            raise ImdbEdgeError(f"{self.model_file.path}: the model returns {len(scores)} scores for {rows} reviews")
+            raise ImdbEdgeError(
+                f"{self.model_file.path}: the model returns {len(scores)} scores for {rows} review{'s' * (rows != 1)}"
+            )
         self._first_run_done = True
-        self._one_text_ready = self._one_text_form
+        self._one_text_ready = self._one_text_form and not _ONE_TEXT_BYPASSES.intersection(vars(self))
         return scores
 
     def _run_limit(self, rows: int, size: int) -> float:

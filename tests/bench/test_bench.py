@@ -112,5 +112,10 @@ def test_bench_times_first_sentences_alone_and_refuses_other_texts(no_data: dict
     assert report["settings"]["texts"] == ["first-sentence"]
     assert "first sentences (mean " in report["headline"] and "full reviews" not in report["headline"]
     assert all("first sentences" in line for line in report["ratios"])
+    twice = json.loads(
+        run_cli("bench", *SMALL, "--text", "full,full", "--mode", "e2e,e2e", "--json", env=no_data).stdout
+    )
+    assert twice["settings"]["texts"] == ["full"] and twice["settings"]["modes"] == ["e2e"]
+    assert len(twice["results"]) == 2  # batch 1 and 4, once each
     wrong = run_cli("bench", *SMALL, "--text", "sentences", env=no_data)
     assert wrong.exit_code == 2 and "--text takes full and/or first-sentence, got 'sentences'" in wrong.output

@@ -112,3 +112,65 @@ def test_the_pure_python_vectorizer_takes_the_general_path_with_the_same_answers
     for text in ["zyzzyva", "great", "not good, not bad at all <br /> a WASTE of time!"]:
         assert pure.predict(text) == shipped.predict(text)
         assert pure.predict(text).known_terms == shipped.predict(text).known_terms
+
+
+def _with_output_cast(model_bytes: bytes, element_type: int) -> bytes:
+    """The tiny model with its score cast to another element type: a file that loads the probe and padding
+    checks could not tell apart."""
+    import onnx
+    from onnx import helper
+
+    from tests.model_factory import restamp
+
+    graph = onnx.load_model_from_string(model_bytes).graph
+    for node in graph.node:
+        node.output[:] = ["score_f32" if name == "score" else name for name in node.output]
+    graph.node.append(helper.make_node("Cast", ["score_f32"], ["score"], to=element_type))
+    graph.output[0].type.tensor_type.elem_type = element_type
+    return restamp(model_bytes, {}, graph=graph)
+
+
+@pytest.mark.parametrize("element_type", [11, 7, 10, 9], ids=["float64", "int64", "float16", "bool"])
+def test_a_graph_whose_scores_are_not_float32_is_refused_at_load(
+    model_bytes: bytes, tmp_path: Path, element_type: int
+) -> None:
+    """Before: float64 scores made predict()'s one-text path and the general path differ in the last bits (a
+    label flipped at 0.5), int64 scores came back as Python ints, bool scores crashed the load with a
+    TypeError traceback."""
+    path = tmp_path / "cast.onnx"
+    path.write_bytes(_with_output_cast(model_bytes, element_type))
+    with pytest.raises(ImdbEdgeError, match="have no float32 output") as caught:
+        Classifier.load(path)
+    assert "\n" not in str(caught.value)
+    done = subprocess.run(
+        [sys.executable, "-m", "imdb_edge", "classify", "-m", str(path), "a great film"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "float32" in done.stderr
+
+
+def test_a_subclass_that_replaces_a_step_keeps_the_general_path(shipped: Classifier) -> None:
+    """The one-text path leaves out run() and the steps around it; a subclass (or an instance) that replaces one
+    of them must keep seeing every call, as before the path existed."""
+
+    class Constant(Classifier):
+        def run(self, inputs: np.ndarray) -> np.ndarray:
+            return (super().run(inputs) * 0 + 0.99).astype(np.float32)
+
+    constant = Constant.load()
+    assert [constant.predict("This movie was a waste of time").score for _ in range(3)] == pytest.approx([0.99] * 3)
+    patched = Classifier.load()
+    patched.run = lambda inputs: np.full(len(inputs), 0.25, np.float32)  # type: ignore[method-assign]
+    assert [patched.predict("a great film").score for _ in range(3)] == [0.25] * 3
+    assert shipped.predict("a great film").score != 0.25
+
+
+def test_a_wrong_number_of_scores_reads_alike_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    classifier = Classifier.load()
+    classifier.predict("warm-up")
+    monkeypatch.setattr(classifier, "_session_run", lambda *a: [np.zeros((2, 1), np.float32)])
+    for call in (lambda: classifier.predict("a great film"), lambda: classifier.predict_batch(["a great film"])):
+        with pytest.raises(ImdbEdgeError, match=r"returns 2 scores for 1 review$"):
+            call()
