@@ -126,17 +126,14 @@ REVIEW_END = "Z"
 ASCII letter of the text), so it marks where each review's tokens end."""
 
 
-def _token_keys(build_: Builder) -> tuple[str, str]:
-    """[N] texts -> (the keys of their tokens [K], each token's row number [K]), each review's tokens ended by
-    REVIEW_END.
+def _token_keys(build_: Builder) -> str:
+    """[N] texts -> the keys of their tokens [K], each review's tokens ended by REVIEW_END.
 
-    Any n-gram holding the end token gets a key that is no term's, so none runs into the next review, and the
-    row numbers are a count of the end tokens before each token. StringNormalizer refuses an empty batch, so it
+    Any n-gram holding the end token gets a key that is no term's, so none runs into the next review, and a
+    token's review is the count of end tokens before it. StringNormalizer refuses an empty batch, so it
     gets one empty text more, taken off again right after. Tokens are hashed where the Tokenizer put them,
     padding included: dropping "br" (and the padding, which is "br" too) then compares integers, and no string
     is copied again."""
-    from onnx import TensorProto
-
     texts = build_.add("Concat", [TEXT_INPUT, "empty_text"], "texts_and_one", axis=0)
     lowered = build_.add("StringNormalizer", [texts], "lowered_and_one", case_change_action="LOWER", locale="C")
     lowered = build_.add("Slice", [lowered, "start_0", "end_minus_1"], "lowered")
@@ -153,28 +150,42 @@ def _token_keys(build_: Builder) -> tuple[str, str]:
     )
     flat = build_.add("Reshape", [_hash_tokens(build_, pieces), "shape_flat"], "flat_keys")
     keep = build_.add("Not", [build_.add("Equal", [flat, "pad_key"], "is_dropped")], "keep")
-    keys = build_.add("Compress", [flat, keep], "kept_keys", axis=0)
-    ends = build_.add("Cast", [build_.add("Equal", [keys, "end_key"], "is_end")], "end_count", to=TensorProto.INT64)
-    return keys, build_.add("CumSum", [ends, "axis_0"], "kept_rows", exclusive=1)
+    return build_.add("Compress", [flat, keep], "kept_keys", axis=0)
 
 
-def _ngram_keys(build_: Builder, keys: str, rows: str, ngram_max: int) -> tuple[str, str]:
-    """Keys and rows of every n-gram (n = 1..ngram_max), concatenated. Every length has one key per token (the
-    n-gram starting there; the last ones run past the end, into an end token that makes them no term), so all
-    share the one row array and no length needs slicing to fit."""
-    all_keys, following, previous = [keys], keys, keys
-    for n in range(2, ngram_max + 1):
-        following = build_.add("Slice", [following, "start_1", "end_max"], f"gram{n}_next_tokens")
-        following = build_.add("Concat", [following, "end_key_1"], f"gram{n}_next", axis=0)
-        shifted = build_.add("Mul", [previous, "key_multiplier"], f"gram{n}_shift")
-        previous = build_.add("Add", [shifted, following], f"gram{n}_keys")
-        all_keys.append(previous)
+def _ngram_keys(build_: Builder, keys: str, ngram_max: int) -> tuple[str, str]:
+    """[K] token keys -> (the keys of every n-gram [ngram_max, K + ngram_max - 1], their review rows, same shape).
+
+    Row m, column c holds the key of the (m + 1)-gram that ends at token c: its tokens are the matrix
+    W[r, c] = keys[c - r] (r = 0..m), with the padding key where c - r falls outside the tokens, and
+    key = sum of P**r * W[r, c], one MatMul with the constant [[P**r if r <= m else 0]] (uint64, wrapping).
+    W is `ngram_max` copies of the keys with `ngram_max` padding keys between them, one Concat read as rows
+    of K + ngram_max - 1: each copy starts one column further right. An n-gram is a term only within one
+    review (any other holds an end or padding key), so the count of end tokens before its first token,
+    a CumSum along each row of W, is its review's row."""
+    from onnx import TensorProto
+
+    if ngram_max == 1:
+        tokens = keys
+    else:
+        pieces = [keys, "pad_keys"] * (ngram_max - 1) + [keys]
+        tiled = build_.add("Concat", pieces, "token_copies", axis=0)
+        tokens = build_.add("Reshape", [tiled, "shape_windows"], "windows")
+    ends = build_.add("Cast", [build_.add("Equal", [tokens, "end_key"], "is_end")], "end_count", to=TensorProto.INT64)
+    rows = build_.add("CumSum", [ends, "axis_last"], "gram_rows", exclusive=1)
     if ngram_max == 1:
         return keys, rows
-    return (
-        build_.add("Concat", all_keys, "all_keys", axis=0),
-        build_.add("Concat", [rows] * ngram_max, "all_rows", axis=0),
-    )
+    return build_.add("MatMul", ["key_powers", tokens], "all_keys"), rows
+
+
+def _key_powers(ngram_max: int) -> np.ndarray:
+    """[ngram_max, ngram_max] uint64: row m is P**0 .. P**m (wrapping), then zeros."""
+    powers = np.zeros((ngram_max, ngram_max), np.uint64)
+    power = 1
+    for r in range(ngram_max):
+        powers[r:, r] = power
+        power = power * KEY_MULTIPLIER % 2**64
+    return powers
 
 
 def _lookup(build_: Builder, keys: str, rows: str) -> tuple[str, str]:
@@ -192,7 +203,7 @@ def _lookup(build_: Builder, keys: str, rows: str) -> tuple[str, str]:
     slot = build_.add("Cast", [build_.add("Mod", [base, "slots"], "slot_u64")], "slot", to=TensorProto.INT64)
     hit = build_.add("Equal", [build_.add("Gather", ["slot_keys", slot], "slot_key", axis=0), keys], "is_term")
     pairs = build_.add("Add", [build_.add("Mul", [rows, "pair_base"], "row_base"), slot], "all_pairs")
-    pairs = build_.add("Compress", [pairs, hit], "pairs", axis=0)
+    pairs = build_.add("Compress", [pairs, hit], "pairs")  # flattened
     count = build_.add("Shape", [pairs], "pair_count")
     ordered = build_.add("TopK", [pairs, count], "sorted_pairs", extra_outputs=1, largest=1, sorted=1)
     following = build_.add("Slice", [ordered, "start_1", "end_max"], "pairs_next")
@@ -274,12 +285,12 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
     perfect hash's slot order (fast_vectorizer() gives the terms in that order)."""
 
     perfect, slot_keys = fast_terms(vectorizer)
+    ngram_max = vectorizer.config.ngram_max
     table, dequantize, once, summed, after = _table(token_ids_proto)
     width = int(table.dims[1])
     build_ = Builder()
     build_.nodes.extend(once)
-    keys, rows = _token_keys(build_)
-    keys, rows = _ngram_keys(build_, keys, rows, vectorizer.config.ngram_max)
+    keys, rows = _ngram_keys(build_, _token_keys(build_), ngram_max)
     row, slot = _lookup(build_, keys, rows)
     gathered = build_.add("Gather", [table.name, slot], "gathered_rows", axis=0)
     if dequantize is not None:
@@ -303,8 +314,10 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "empty_text": np.array([""], dtype=object),
         "review_end": np.array(" " + REVIEW_END, dtype=object),
         "end_key": token_keys([REVIEW_END])[0],
-        "end_key_1": token_keys([REVIEW_END]),
-        "axis_0": np.array(0, np.int64),
+        "pad_keys": np.repeat(token_keys([PAD_TOKEN]), ngram_max),
+        "shape_windows": np.array([ngram_max, -1], np.int64),
+        "key_powers": _key_powers(ngram_max),
+        "axis_last": np.array(-1, np.int64),
         "axes_1": np.array([1], np.int64),
         "start_0": np.array([0], np.int64),
         "start_1": np.array([1], np.int64),
@@ -321,8 +334,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "zero_row": np.zeros((1, width), np.float32),
         "zero_row_ids": np.zeros((1, width), np.int64),
         "pad_key": token_keys([PAD_TOKEN])[0],
-        **{f"start_{n}": np.array([n], np.int64) for n in range(2, vectorizer.config.ngram_max)},
-        **{f"end_minus_{n}": np.array([-n], np.int64) for n in range(1, max(2, vectorizer.config.ngram_max))},
+        "end_minus_1": np.array([-1], np.int64),
     }
     initializers = [*weights, *(constant(name, value) for name, value in values.items())]
     return text_model(build_, "imdb_edge_text_fast", initializers, threshold, _opsets())
