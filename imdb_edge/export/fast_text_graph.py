@@ -206,11 +206,9 @@ def _lookup(build_: Builder, keys: str, rows: str) -> tuple[str, str]:
     pairs = build_.add("Compress", [pairs, hit], "pairs")  # flattened
     count = build_.add("Shape", [pairs], "pair_count")
     ordered = build_.add("TopK", [pairs, count], "sorted_pairs", extra_outputs=1, largest=1, sorted=1)
-    following = build_.add("Slice", [ordered, "start_1", "end_max"], "pairs_next")
-    repeat = build_.add(
-        "Equal", [following, build_.add("Slice", [ordered, "start_0", "end_minus_1"], "pairs_previous")], "pair_repeats"
-    )
-    first = build_.add("Concat", ["true_1", build_.add("Not", [repeat], "pair_new")], "pair_first", axis=0)
+    previous = build_.add("Concat", ["pair_above_all", ordered], "pairs_and_above", axis=0)
+    previous = build_.add("Slice", [previous, "start_0", "end_minus_1"], "pairs_previous")
+    first = build_.add("Greater", [previous, ordered], "pair_first")  # descending: a repeat equals the one before
     unique = build_.add("Compress", [ordered, first], "unique_pairs", axis=0)
     row = build_.add("Div", [unique, "pair_base"], "pair_row")
     slot = build_.add("Mod", [unique, "pair_base"], IDS_INPUT)
@@ -320,9 +318,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "axis_last": np.array(-1, np.int64),
         "axes_1": np.array([1], np.int64),
         "start_0": np.array([0], np.int64),
-        "start_1": np.array([1], np.int64),
-        "end_max": np.array([np.iinfo(np.int64).max], np.int64),
-        "true_1": np.array([True]),
+        "pair_above_all": np.array([np.iinfo(np.int64).max], np.int64),
         "two_32": np.array(2**32, np.uint64),
         "key_multiplier": np.array(KEY_MULTIPLIER, np.uint64),
         "bucket_mask": np.array(perfect.buckets - 1, np.uint64),
