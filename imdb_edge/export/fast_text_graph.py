@@ -144,7 +144,8 @@ def _token_keys(build_: Builder) -> str:
 
     Any n-gram holding the end token gets a key that is no term's, so none runs into the next review, and a
     token's review is the count of end tokens before it. StringNormalizer refuses an empty batch, so it
-    gets one empty text more, taken off again right after. Tokens are hashed where the Tokenizer put them,
+    gets one empty text more, taken off again right after (kept, it would be a row of the Tokenizer's output,
+    padded to the longest review). Tokens are hashed where the Tokenizer put them,
     padding included: dropping "br" (and the padding, which is "br" too) then compares integers, and no string
     is copied again."""
     texts = build_.add("Concat", [TEXT_INPUT, "empty_text"], "texts_and_one", axis=0)
@@ -174,16 +175,17 @@ def _ngram_keys(build_: Builder, keys: str, ngram_max: int) -> tuple[str, str]:
     key = sum of P**r * W[r, c], one MatMul with the constant [[P**r if r <= m else 0]] (uint64, wrapping).
     W is `ngram_max` copies of the keys with `ngram_max` padding keys between them, one Concat read as rows
     of K + ngram_max - 1: each copy starts one column further right. An n-gram is a term only within one
-    review (any other holds an end or padding key), so the count of end tokens before its first token is its
-    review's row: a CumSum along each row of W of pair_base at each end token gives row * pair_base, the row's
-    part of the (row, slot) pairs."""
+    review (any other holds an end or padding key), so the count of end tokens before its last token (W's first
+    row) is its review's row: a CumSum along that row of pair_base at each end token gives row * pair_base, the
+    row's part of the (row, slot) pairs, for every n-gram of the column."""
     if ngram_max == 1:
-        tokens = keys
+        tokens = last = keys
     else:
         pieces = [keys, "pad_keys"] * (ngram_max - 1) + [keys]
         tiled = build_.add("Concat", pieces, "token_copies", axis=0)
         tokens = build_.add("Reshape", [tiled, "shape_windows"], "windows")
-    ends = build_.add("Where", [build_.add("Equal", [tokens, "end_key"], "is_end"), "pair_base", "zero"], "end_step")
+        last = build_.add("Slice", [tokens, "start_0", "end_1"], "last_tokens")  # [1, K + ngram_max - 1]
+    ends = build_.add("Where", [build_.add("Equal", [last, "end_key"], "is_end"), "pair_base", "zero"], "end_step")
     rows = build_.add("CumSum", [ends, "axis_last"], "gram_row_bases", exclusive=1)
     if ngram_max == 1:
         return keys, rows
@@ -403,6 +405,7 @@ def text_fast_graph(token_ids_proto: Any, vectorizer: Vectorizer, threshold: flo
         "label_above": np.array(LABELS[1], dtype=object),
         "label_below": np.array(LABELS[0], dtype=object),
         "end_minus_1": np.array([-1], np.int64),
+        "end_1": np.array([1], np.int64),
     }
     initializers = [*weights, *(constant(name, value) for name, value in values.items() if name in used)]
     return text_model(build_, "imdb_edge_text_fast", initializers, threshold, _opsets())
