@@ -64,14 +64,14 @@ def _hash_tokens(build_: Builder, tokens: str) -> str:
     one MatMul."""
     from onnx import TensorProto
 
-    row = build_.add("Reshape", [tokens, "shape_row"], "token_row")
     halves = [
-        build_.add("MurmurHash3", [row], f"murmur_{index}", domain=CONTRIB_DOMAIN, seed=seed, positive=1)
+        build_.add("MurmurHash3", [tokens], f"murmur_{index}", domain=CONTRIB_DOMAIN, seed=seed, positive=1)
         for index, seed in enumerate(MURMUR_SEEDS)
     ]
     halves = build_.add(
-        "Cast", [build_.add("Concat", halves, "murmur_halves", axis=0)], "halves", to=TensorProto.UINT64
+        "Cast", [build_.add("Concat", halves, "murmur_halves", axis=0)], "halves_u64", to=TensorProto.UINT64
     )
+    halves = build_.add("Reshape", [halves, "shape_halves"], "halves")  # [2, K]: every high half, every low
     return build_.add("MatMul", ["join_halves", halves], "token_keys")
 
 
@@ -117,7 +117,7 @@ def term_keys(terms: list[str]) -> np.ndarray:
 
 
 _HASH_CONSTANTS = {
-    "shape_row": np.array([1, -1], np.int64),
+    "shape_halves": np.array([2, -1], np.int64),
     "join_halves": np.array([[2**32, 1]], np.uint64),
 }
 
