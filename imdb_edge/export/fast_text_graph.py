@@ -9,17 +9,19 @@ at once, with integers after the tokenizer:
    lowercased review holds: it ends each review's tokens), then one
    com.microsoft.Tokenizer (an RE2 pattern: runs of anything but ASCII whitespace and
    punctuation) gives the ascii-split-v1 tokens of every review, padded to the longest;
-2. "br" and the padding (also "br") are dropped; a CumSum of the end tokens numbers
-   each token's review, and no n-gram holding an end token is a term, so none runs
-   into the next review;
+2. "br" and the padding (also "br") are dropped; no n-gram holding an end token is a
+   term, so none runs into the next review, and a CumSum of the end tokens numbers each
+   n-gram's review;
 3. each token gets a 64-bit key from two com.microsoft.MurmurHash3 (two seeds), and an
    n-gram the key of its prefix * P + its last token's key (uint64, wrapping): every
-   n-gram of every length in a few vectorized operators, no strings built;
+   n-gram of every length by one MatMul over a matrix of the token keys moved 0-3 places,
+   no strings built;
 4. the keys are looked up in a perfect hash (perfect_hash.py): two Gathers and a
    compare, and no lookup structure for onnxruntime to build when a session starts;
-5. (row, term) pairs are sorted (TopK) to drop repeats, the term rows gathered and
+5. repeated (row, term) pairs are dropped by a table that keeps each bucket's largest pair,
+   only the few that lose their bucket being sorted (TopK), the term rows gathered and
    summed per review (ScatterElements, reduction "add"), and the token-id graph's
-   layers after its sum do the rest.
+   layers after its sum do the rest (a linear model's on a vector).
 
 Like the Python runtime's 64-bit fingerprints, the keys tell terms apart up to hash
 collisions (export refuses a vocabulary where two terms, or a term and the end or
