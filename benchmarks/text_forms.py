@@ -11,6 +11,10 @@ at most 1.5x the token-id file, its session at most 3x the token-id file's). Sho
 texts are the first sentence of each review (imdb_edge/data/short_texts.py).
 
     python benchmarks/text_forms.py --data "$IMDB_EDGE_DATA" [--model FILE] [--repeats 3] [--json out.json]
+        [--extra OTHER.onnx ...]
+
+--extra times other text-input files the same way in the same run (say, the text_fast file an
+earlier commit made), so that two graphs are compared by ratios measured in one process.
 
 Without --data, the 256 shipped sample reviews. The text and text_fast files are made
 from the model with `imdb-edge export MODEL --input text|text_fast` (the [onnx] extra).
@@ -94,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="passes over the reviews per path (best is kept)")
     parser.add_argument("--no-portable", action="store_true", help="skip the portable text form (27x slower)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--extra", type=Path, action="append", default=[], help="another text-input file to time")
     args = parser.parse_args(argv)
 
     model = args.model or default_model_path()
@@ -106,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             files[form] = Path(tmp) / f"{form}.onnx"
             rewrap_as_text(model, files[form], reviews[:256], review_source(args.data), form)
         sessions = {form: plain_session(path) for form, path in files.items() if form != "token_ids"}
+        sessions.update({f"extra {path.name}": plain_session(path) for path in args.extra})
         paths: dict[str, Callable[[str], object]] = {"python runtime": lambda text: python.scores((text,))}
         for form, session in sessions.items():
             paths[f"{form} (plain onnxruntime)"] = lambda text, s=session: s.run(

@@ -47,6 +47,15 @@ def sentiment_layers(vectorizer: Vectorizer, hidden: int = 4) -> list[DenseLayer
     ]
 
 
+def linear_layers(vectorizer: Vectorizer) -> list[DenseLayer]:
+    """A linear model like the shipped one (one weight per term, a bias, sigmoid): good words up, bad down."""
+    kernel = np.random.default_rng(1).normal(0, 0.05, (vectorizer.size, 1)).astype(np.float32)
+    for words, weight in ((GOOD, 2.0), (BAD, -2.0)):
+        for word in words:
+            kernel[vectorizer.vocabulary.index(word), 0] = weight
+    return [DenseLayer(kernel, np.array([0.1], dtype=np.float32), "sigmoid")]
+
+
 THREE_LABELS = ("negative", "neutral", "positive")
 
 
@@ -71,10 +80,14 @@ def build_model_bytes(
     compact: bool = False,
     negation: bool = False,
     labels: tuple[str, ...] = schema.LABELS,
+    linear: bool = False,
     **model_changes: Any,
 ) -> bytes:
     vectorizer = sentiment_vectorizer(ngram_max, negation)
-    layers = sentiment_layers(vectorizer) if len(labels) == 2 else three_label_layers(vectorizer)
+    if len(labels) != 2:
+        layers = three_label_layers(vectorizer)
+    else:
+        layers = linear_layers(vectorizer) if linear else sentiment_layers(vectorizer)
     model_changes = {**model_changes, "labels": labels}
     proto = token_ids_graph(layers)
     if form == TEXT:

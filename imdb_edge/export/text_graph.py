@@ -311,7 +311,7 @@ def text_model(
 ) -> Any:
     """The model of a text-input form: `texts` [batch] in, `score` [batch, 1] (two labels; [batch, K] for K)
     and `label` [batch] out (the label table, the threshold of two labels and the flat shape are added to
-    `initializers` unless there)."""
+    `initializers` unless there or unused)."""
     from onnx import TensorProto, helper
 
     constants: dict[str, np.ndarray] = {
@@ -321,6 +321,7 @@ def text_model(
     if len(labels) == 2:
         constants["threshold"] = np.array(threshold, np.float32)
     names = {init.name for init in initializers}
+    used = {name for node in build.nodes for name in node.input}
     graph = helper.make_graph(
         build.nodes,
         name,
@@ -329,7 +330,7 @@ def text_model(
             helper.make_tensor_value_info(OUTPUT, TensorProto.FLOAT, ["batch", 1 if len(labels) == 2 else len(labels)]),
             helper.make_tensor_value_info(LABEL_OUTPUT, TensorProto.STRING, ["batch"]),
         ],
-        initializer=[*initializers, *(constant(k, v) for k, v in constants.items() if k not in names)],
+        initializer=[*initializers, *(constant(k, v) for k, v in constants.items() if k not in names and k in used)],
     )
     proto = helper.make_model(graph, opset_imports=opsets, producer_name="imdb-edge")
     proto.ir_version = 9

@@ -17,15 +17,18 @@ from imdb_edge.export.perfect_hash import build, slot_of
 from imdb_edge.runtime.modelfile.reader import parse_model_bytes
 from imdb_edge.runtime.modelfile.schema import TEXT_FAST
 from tests.export.test_text_graph import TRICKY, assert_plain_onnxruntime_answers_like
-from tests.model_factory import build_model_bytes, restamp, sentiment_vectorizer
+from tests.model_factory import BAD, GOOD, NEUTRAL, build_model_bytes, restamp, sentiment_vectorizer
 
 TOLERANCE = 1e-6  # the sum runs in another order than the token-id graph's ReduceSum
 
 
-@pytest.fixture(scope="module", params=[1, 2, 3])
+@pytest.fixture(scope="module", params=[(1, False), (2, False), (3, False), (1, True), (3, True)])
 def pair(request: pytest.FixtureRequest) -> tuple[Classifier, Classifier, bytes]:
-    tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=request.param)))
-    data = build_model_bytes(form=TEXT_FAST, ngram_max=request.param)
+    """(token-id model, its text_fast form, that form's bytes): a hidden layer, or linear like the shipped model
+    (whose graph sums onto the bias and labels by one Where)."""
+    ngram_max, linear = request.param
+    tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=ngram_max, linear=linear)))
+    data = build_model_bytes(form=TEXT_FAST, ngram_max=ngram_max, linear=linear)
     return tokens, Classifier(parse_model_bytes(data)), data
 
 
@@ -47,10 +50,24 @@ def test_a_batch_scores_each_review_as_alone(pair: tuple[Classifier, Classifier,
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=200), min_size=1, max_size=4))
 def test_text_fast_matches_the_python_runtime_on_any_text(texts: list[str]) -> None:
-    for n in (1, 2):
-        tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=n)))
-        fast = Classifier(parse_model_bytes(build_model_bytes(form=TEXT_FAST, ngram_max=n)))
+    for n, linear in ((1, False), (2, False), (2, True)):
+        tokens = Classifier(parse_model_bytes(build_model_bytes(ngram_max=n, linear=linear)))
+        fast = Classifier(parse_model_bytes(build_model_bytes(form=TEXT_FAST, ngram_max=n, linear=linear)))
         np.testing.assert_allclose(fast.scores(texts), tokens.scores(texts), atol=TOLERANCE)
+
+
+def test_a_large_batch_with_repeats_scores_like_the_python_runtime(pair: tuple[Classifier, Classifier, bytes]) -> None:
+    """Repeated terms, in a batch large enough that pairs of different reviews share buckets of the graph's
+    dedup table (a pair's bucket is its low bits: row * pair_base + slot), so that some pairs lose their bucket
+    and are deduplicated by the sort."""
+    tokens, fast, _ = pair
+    words = [*GOOD, *BAD, *NEUTRAL, "br", "unknown"]
+    rng = np.random.default_rng(7)
+    batch = [" ".join(rng.choice(words, size=int(rng.integers(0, 16)))) for _ in range(70)]
+    np.testing.assert_allclose(fast.scores(batch), tokens.scores(batch), atol=TOLERANCE)
+    assert [fast.label_of(float(s)) for s in fast.scores(batch)] == [
+        tokens.label_of(float(s)) for s in tokens.scores(batch)
+    ]
 
 
 def test_plain_onnxruntime_gets_score_and_label(pair: tuple[Classifier, Classifier, bytes]) -> None:
