@@ -7,6 +7,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +70,43 @@ def classify_on_a_full_disk(model: Path, source: Path, output: Path, limit: int)
         timeout=120,
         preexec_fn=limit_file_size,
     )
+
+
+def cli(*args: str, **popen: object) -> subprocess.CompletedProcess[str]:
+    """`imdb-edge ARGS...` in a fresh interpreter (a real process: exit code, stdout and stderr as text)."""
+    return subprocess.run(
+        [sys.executable, "-m", "imdb_edge", *args], capture_output=True, text=True, timeout=300, **popen
+    )  # type: ignore[call-overload]
+
+
+PEAK_SCRIPT = (  # run the CLI, then print its exit code and this process's peak RSS (VmHWM, kB) on stderr
+    "import re, sys, runpy\n"
+    "sys.argv = ['imdb-edge', *sys.argv[1:]]\n"
+    "try:\n    runpy.run_module('imdb_edge', run_name='__main__')\nexcept SystemExit as exc:\n    code = exc.code\n"
+    "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+    "print('PEAK', code, peak, file=sys.stderr)\n"
+)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
+    """Poll `condition` every 20 ms until it holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def workers_of(pid: int) -> list[int]:
+    """The multiprocessing workers among `pid`'s children (none once it or they are gone)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+    found = []
+    for child in children:
+        try:
+            if "--multiprocessing-fork" in Path(f"/proc/{child}/cmdline").read_text():
+                found.append(int(child))
+        except FileNotFoundError:
+            pass
+    return found

@@ -18,22 +18,9 @@ from pathlib import Path
 import pytest
 
 from imdb_edge import Classifier
-from tests.helpers import classify_on_a_full_disk
+from tests.helpers import PEAK_SCRIPT, classify_on_a_full_disk, cli
 
 GOOD, BAD = "a wonderful excellent film", "boring awful waste"
-PEAK_SCRIPT = (  # run the CLI, then print its exit code and this process's peak RSS (VmHWM, kB) on stderr
-    "import re, sys, runpy\n"
-    "sys.argv = ['imdb-edge', *sys.argv[1:]]\n"
-    "try:\n    runpy.run_module('imdb_edge', run_name='__main__')\nexcept SystemExit as exc:\n    code = exc.code\n"
-    "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
-    "print('PEAK', code, peak, file=sys.stderr)\n"
-)
-
-
-def cli(*args: str, **popen: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "imdb_edge", *args], capture_output=True, text=True, timeout=300, **popen
-    )  # type: ignore[call-overload]
 
 
 def cli_with_peak(*args: str, stdin: object = None) -> tuple[int, int, str]:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,15 +21,17 @@ from hypothesis import strategies as st
 
 from imdb_edge.batch import json_array
 from imdb_edge.batch.result_file import resume_record_path
-from tests.helpers import classify_on_a_full_disk, run_cli, signal_group_and_wait
+from tests.helpers import (
+    PEAK_SCRIPT,
+    classify_on_a_full_disk,
+    cli,
+    run_cli,
+    signal_group_and_wait,
+    wait_for,
+    workers_of,
+)
 
 GOOD, BAD = "a wonderful excellent film", "boring awful waste"
-
-
-def cli(*args: str, **popen: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "imdb_edge", *args], capture_output=True, text=True, timeout=300, **popen
-    )  # type: ignore[call-overload]
 
 
 def shell(command: str) -> subprocess.CompletedProcess[str]:
@@ -260,28 +261,6 @@ def test_strings_of_backslashes_and_quotes_are_cut_where_json_loads_cuts_them(te
     assert found == texts
 
 
-def _workers_of(pid: int) -> list[int]:
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except FileNotFoundError:
-        return []
-    found = []
-    for child in children:
-        try:
-            if "--multiprocessing-fork" in Path(f"/proc/{child}/cmdline").read_text():
-                found.append(int(child))
-        except FileNotFoundError:
-            pass
-    return found
-
-
-def _wait_for(condition: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-
-
 @pytest.fixture(scope="module")
 def slow_on_a_word(model_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Passes every load check and scores like the small model, but a run of reviews holding a GOOD word
@@ -320,7 +299,7 @@ def test_a_stop_signal_while_every_worker_is_in_a_slow_run_exits_130_within_2_se
         start_new_session=True,
     )
     try:
-        _wait_for(lambda: len(_workers_of(process.pid)) == 2)
+        wait_for(lambda: len(workers_of(process.pid)) == 2)
         time.sleep(1.0)  # both workers deep in a slow run, the parent blocked sending the next chunk
     finally:
         took, stderr = signal_group_and_wait(process, signum)
@@ -348,21 +327,12 @@ def test_a_stop_signal_while_long_texts_are_vectorized_here_exits_130_within_2_s
         start_new_session=True,
     )
     try:
-        _wait_for(lambda: out.exists())  # started: the model is loaded, the output open, the texts being read
+        wait_for(lambda: out.exists())  # started: the model is loaded, the output open, the texts being read
         time.sleep(1.5)
     finally:
         took, stderr = signal_group_and_wait(process, signal.SIGTERM)
     assert took < 2.0 and process.returncode == 130, (f"{took:.2f} s", stderr)
     assert len(out.read_bytes().splitlines()) < 300
-
-
-PEAK_SCRIPT = (  # run the CLI, then print its exit code and this process's peak RSS (VmHWM, kB) on stderr
-    "import re, sys, runpy\n"
-    "sys.argv = ['imdb-edge', *sys.argv[1:]]\n"
-    "try:\n    runpy.run_module('imdb_edge', run_name='__main__')\nexcept SystemExit as exc:\n    code = exc.code\n"
-    "peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
-    "print('PEAK', code, peak, file=sys.stderr)\n"
-)
 
 
 def test_a_job_of_long_records_stays_in_bounded_memory(tmp_path: Path) -> None:
@@ -384,7 +354,7 @@ def test_a_job_of_long_records_stays_in_bounded_memory(tmp_path: Path) -> None:
     )
     worker_peak = 0
     while process.poll() is None:  # the workers' resident memory, sampled
-        for worker in _workers_of(process.pid):
+        for worker in workers_of(process.pid):
             try:
                 status = Path(f"/proc/{worker}/status").read_text()
                 worker_peak = max(worker_peak, int(status.split("VmRSS:")[1].split()[0]) // 1024)
@@ -430,8 +400,8 @@ def test_workers_end_at_once_when_their_parent_dies_in_the_middle_of_a_run(
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for(lambda: len(_workers_of(process.pid)) >= 2)
-        workers = _workers_of(process.pid)
+        wait_for(lambda: len(workers_of(process.pid)) >= 2)
+        workers = workers_of(process.pid)
         time.sleep(1.0)  # inside a slow run, whose limit (5 s and more for a first run) is far off
         process.send_signal(how)
         process.wait(timeout=30)

@@ -11,13 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from imdb_edge import Classifier
-from tests.helpers import signal_group_and_wait
+from tests.helpers import signal_group_and_wait, wait_for, workers_of
 
 TEXTS = ["a wonderful excellent film", "boring awful waste", "the movie was", "superb", "dull and stupid"]
 STOP_SECONDS = 2.0
@@ -38,18 +37,6 @@ def big_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def classify_command(model: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "imdb_edge", "classify", "--model", str(model), *args]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.02)
-
-
-def workers_of(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [int(c) for c in children if "--multiprocessing-fork" in Path(f"/proc/{c}/cmdline").read_text()]
 
 
 def stopped_within(process: subprocess.Popen, started: float) -> str:  # type: ignore[type-arg]
