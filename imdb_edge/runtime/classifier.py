@@ -649,9 +649,10 @@ class Classifier:
     def _prediction(self, score: Any, known: int) -> Prediction:
         """A Prediction from one review's score (two labels) or probabilities (more)."""
         if self.threshold is not None:
+            first, second = self.labels
             value = float(score)
-            scores = {self.labels[0]: 1.0 - value, self.labels[1]: value}
-            return Prediction.made(self.labels[value >= self.threshold], value, scores, known)
+            label = second if value >= self.threshold else first  # label_of, inlined: this is per review
+            return Prediction.made(label, value, {first: 1.0 - value, second: value}, known)
         row = [float(p) for p in score]
         best = max(range(len(row)), key=row.__getitem__)
         return Prediction.made(self.labels[best], row[best], dict(zip(self.labels, row, strict=True)), known)
@@ -722,7 +723,7 @@ class Classifier:
         first, second = self.labels
         answer = _new_prediction(Prediction)  # Prediction.made, inlined: a call is a tenth of what is left
         answer.__dict__.update(
-            label=second if value >= self.threshold else first,  # type: ignore[operator]
+            label=second if value >= self.threshold else first,  # type: ignore[operator]  # label_of, inlined
             score=value,
             scores={first: 1.0 - value, second: value},
             known_terms=width if width > 1 or inputs[0, 0] != self.vectorizer.size else 0,  # no known term: one pad
@@ -793,16 +794,8 @@ class Classifier:
                 problems[index] = reason
         usable = [text for index, text in enumerate(items) if index not in problems] if problems else items
         scores, known = self.scores_and_known(usable)
-        if self.threshold is not None:  # Python floats and ints at once: one conversion, not one per review
-            first, second, threshold = *self.labels, self.threshold
-            answers = [
-                Prediction.made(
-                    second if value >= threshold else first, value, {first: 1.0 - value, second: value}, count
-                )
-                for value, count in zip(scores.tolist(), known.tolist(), strict=True)
-            ]
-        else:
-            answers = [self._prediction(row, count) for row, count in zip(scores, known.tolist(), strict=True)]
+        # Python floats and ints at once (tolist): one conversion, not one per review
+        answers = [self._prediction(row, count) for row, count in zip(scores.tolist(), known.tolist(), strict=True)]
         if not problems:
             return answers
         answered = iter(answers)
