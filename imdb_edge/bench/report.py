@@ -8,12 +8,8 @@ from typing import Any
 
 from imdb_edge.bench.latency import CaseResult, LoadResult
 from imdb_edge.bench.machine import describe_machine
-from imdb_edge.bench.reviews import FULL, TEXT_KINDS, describe_pool
+from imdb_edge.bench.reviews import TEXT_KINDS, describe_pool
 from imdb_edge.runtime.vectorizer import implementation
-
-
-def _text_of(row: CaseResult | dict[str, Any]) -> str:
-    return row.text if isinstance(row, CaseResult) else row.get("text", FULL)
 
 
 def ratios(results: list[CaseResult]) -> list[str]:
@@ -56,7 +52,7 @@ def headline(document: dict[str, Any], model: str | None = None) -> str | None:
     first = next(r for r in single if r["threads"] == fewest)
     rows = [r for r in single if r["threads"] == fewest and r["model"] == first["model"]]
     figures = "; ".join(
-        f"{TEXT_KINDS[_text_of(row)]} (mean {row.get('text_chars', 0):,.0f} characters): "
+        f"{TEXT_KINDS[row['text']]} (mean {row['text_chars']:,.0f} characters): "
         f"p50 {1000 * row['p50_ms']:.1f} µs wall, mean CPU {1000 * row['cpu_ms_per_call']:.1f} µs a call, "
         f"{row['runs']:,} runs"
         for row in rows

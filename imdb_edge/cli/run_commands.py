@@ -516,13 +516,21 @@ def bench(
 
 
 def whole_numbers(value: str, flag_name: str) -> list[int]:
-    """A comma-separated list of whole numbers >= 1, as `--batch 1,64` gives it."""
+    """A comma-separated list of whole numbers >= 1, as `--batch 1,64` gives it: each once, in order."""
     try:
         items = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise ImdbEdgeError(f"{flag_name} must be comma-separated whole numbers, got {value!r}") from None
     if not items or min(items) < 1:
         raise ImdbEdgeError(f"{flag_name} must be whole numbers >= 1, got {value!r}")
+    return list(dict.fromkeys(items))
+
+
+def comma_choices(value: str, allowed: tuple[str, ...], flag_name: str) -> list[str]:
+    """A comma-separated list of some of `allowed`, as `--mode e2e,model` gives it: each once, in order."""
+    items = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    if not items or set(items) - set(allowed):
+        raise ImdbEdgeError(f"{flag_name} takes {' and/or '.join(allowed)}, got {value!r}")
     return items
 
 
@@ -532,29 +540,24 @@ def run_bench(options: BenchOptions) -> None:
     from imdb_edge.bench import report
     from imdb_edge.bench.latency import MODES, BenchSettings, CaseResult
     from imdb_edge.bench.latency import run_bench as run_cases
-    from imdb_edge.bench.reviews import review_pool
+    from imdb_edge.bench.reviews import TEXT_KINDS, review_pool
     from imdb_edge.runtime.classifier import default_model_path
 
-    modes = list(dict.fromkeys(m.strip() for m in options.mode.split(",") if m.strip()))  # each once, in order
-    if not modes or set(modes) - set(MODES):
-        raise ImdbEdgeError(f"--mode takes e2e and/or model, got {options.mode!r}")
+    modes = comma_choices(options.mode, MODES, "--mode")
     if options.min_runs < 1 or options.min_seconds < 0:
         raise ImdbEdgeError("--min-runs must be >= 1 and --min-seconds >= 0")
     if options.reviews < 1:
         raise ImdbEdgeError(f"--reviews must be a whole number >= 1, got {options.reviews}")
     all_cores = list(range(1, (os.cpu_count() or 1) + 1))
-    threads = list(dict.fromkeys(whole_numbers(options.threads, "--threads"))) if options.threads else all_cores
-    texts = list(dict.fromkeys(t.strip() for t in options.text.split(",") if t.strip()))
-    if not texts or set(texts) - {"full", "first-sentence"}:
-        raise ImdbEdgeError(f"--text takes full and/or first-sentence, got {options.text!r}")
+    threads = whole_numbers(options.threads, "--threads") if options.threads else all_cores
     settings = BenchSettings(
         models=list(options.model or [default_model_path()]),
-        batch_sizes=list(dict.fromkeys(whole_numbers(options.batch, "--batch"))),
+        batch_sizes=whole_numbers(options.batch, "--batch"),
         threads=threads,
         modes=modes,
         min_runs=options.min_runs,
         min_seconds=options.min_seconds,
-        texts=texts,
+        texts=comma_choices(options.text, tuple(TEXT_KINDS), "--text"),
     )
     pool = review_pool(options.data, options.reviews)
     console.info(f"timing on {report.describe_pool(pool.describe())}")
