@@ -19,7 +19,7 @@ import pytest
 
 from imdb_edge.runtime.classifier import default_model_path
 from imdb_edge.spark.storage import default_fs_is_local, local_path
-from tests.helpers import ROOT
+from tests.helpers import ROOT, cli
 
 pytest.importorskip("pyspark", reason='pyspark is not installed: the Spark tests need pip install ".[spark]"')
 
@@ -142,14 +142,8 @@ def test_refusals_come_before_the_jvm_starts(tmp_path: Path) -> None:
     ]
     assert (work / "model.onnx").read_bytes() == default_model_path().read_bytes()
 
-    control = subprocess.run(  # a job that needs Spark, in a process of its own: it starts (the stand-in) Java
-        [sys.executable, "-m", "imdb_edge", "spark-classify", "in.jsonl", "new.parquet"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # a job that needs Spark, in a process of its own: it starts (the stand-in) Java
+    control = cli("spark-classify", "in.jsonl", "new.parquet", cwd=work, env=env)
     assert calls.exists() and control.returncode == 2, control.stderr[-2000:]
     assert control.stderr.splitlines()[-1] == "error: could not start Spark: it needs Java 17 or newer (set JAVA_HOME)"
 

@@ -34,7 +34,7 @@ from pyspark.sql import SparkSession  # noqa: E402
 
 from imdb_edge.spark import classify_dataframe, worker  # noqa: E402
 from imdb_edge.spark.deps import quiet_pandas3_warning, use_this_python_on_executors  # noqa: E402
-from tests.helpers import ROOT, run_cli  # noqa: E402
+from tests.helpers import ROOT, cli, run_cli  # noqa: E402
 from tests.record_cases import JSONL_CASES, LINE_CASES, matches  # noqa: E402
 
 pytestmark = pytest.mark.spark
@@ -293,14 +293,7 @@ def test_cli_without_the_extra_names_the_install_command(tmp_path: Path, monkeyp
     shadow.mkdir()
     (shadow / "pyspark.py").write_text("raise ImportError('No module named pyspark')\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow), str(ROOT)])}
-    result = subprocess.run(
-        [sys.executable, "-m", "imdb_edge", "spark-classify", "in.jsonl", "out.parquet"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    result = cli("spark-classify", "in.jsonl", "out.parquet", env=env, cwd=tmp_path)
     monkeypatch.chdir(tmp_path)
     assert result.returncode == 2
     hint = install_hint("spark").replace('".[spark]"', f'"{ROOT}[spark]"')  # the child runs in tmp_path, not here
