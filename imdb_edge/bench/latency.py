@@ -48,9 +48,9 @@ class CaseResult:
     samples_ms: list[float] = field(repr=False)
     cpu_ms_per_call: float
     """The process's CPU time per call, a mean over the case's calls (time_calls)."""
-    text: str = FULL
+    text: str
     """Which text of each pool review the case timed (reviews.TEXT_KINDS)."""
-    text_chars: float = 0.0
+    text_chars: float
     """Their mean length in characters."""
 
     def stats(self) -> dict[str, float]:
@@ -166,7 +166,7 @@ def iter_cases(
     modes: Sequence[str],
     min_runs: int,
     min_seconds: float,
-    text_kinds: Sequence[str] = (FULL,),
+    text_kinds: Sequence[str],
 ) -> Iterator[CaseResult]:
     kinds = {kind: texts_of(texts, kind) for kind in text_kinds}
     for path in models:

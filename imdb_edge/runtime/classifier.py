@@ -53,7 +53,7 @@ WATCH_SECONDS = 0.05
 """How often the watchdog looks at the runs in progress (only while there are some)."""
 PADDING_TOLERANCE = 1e-5
 RUN_FAILURE = "the model fails on this input"
-_ONE_TEXT_BYPASSES = frozenset({"run", "scores_and_known", "_prediction", "model_inputs", "scores"})
+_ONE_TEXT_BYPASSES = frozenset({"run", "scores_and_known", "_prediction"})
 """The steps of predict()'s general path that its one-text path does not call: replaced in a subclass or on the
 instance, they keep predict() on the general path."""
 _INT64 = np.dtype(np.int64)
