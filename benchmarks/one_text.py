@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from imdb_edge.bench.reviews import POOL_SIZE, draw_pool
+from imdb_edge.bench.reviews import POOL_SIZE, batches, draw_pool
 from imdb_edge.data.short_texts import first_sentence, first_words
 from imdb_edge.runtime.classifier import Classifier, default_model_path
 from imdb_edge.runtime.vectorizer import tokenize
@@ -104,8 +104,7 @@ def one_text_section(
             lines = [" ".join(tokenize(text)) for text in texts]
             cases[FASTTEXT] = (fasttext.predict, lines, calls)
         if kind == "full reviews":
-            batches = [[texts[(start + i) % len(texts)] for i in range(64)] for start in range(0, len(texts), 64)]
-            cases[BATCH] = (classifier.scores, batches, max(10, calls // 64))
+            cases[BATCH] = (classifier.scores, batches(texts, 64), max(10, calls // 64))
         figures = interleaved(cases, rounds)
         row: dict[str, Any] = {
             "mean_chars": statistics.fmean(len(text) for text in texts),
